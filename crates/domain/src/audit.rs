@@ -1,0 +1,69 @@
+//! The audit log of administrative actions.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// What an administrator did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// Roles, tier or activity of a user changed.
+    UserUpdated,
+    /// An administrator account was created from the command line.
+    AdminCreated,
+}
+
+impl AuditAction {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::UserUpdated => "user_updated",
+            Self::AdminCreated => "admin_created",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user_updated" => Some(Self::UserUpdated),
+            "admin_created" => Some(Self::AdminCreated),
+            _ => None,
+        }
+    }
+}
+
+/// An audit row to be written together with the change it describes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEntry {
+    /// The acting user; `None` for the command line.
+    pub actor_id: Option<Uuid>,
+    /// What was done.
+    pub action: AuditAction,
+    /// Kind of the target, e.g. `user`.
+    pub target_type: String,
+    /// Id of the target.
+    pub target_id: Uuid,
+    /// What changed (before and after), as JSON text.
+    pub details: serde_json::Value,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A stored audit row.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    /// Row id.
+    pub id: Uuid,
+    /// The acting user; `None` for the command line.
+    pub actor_id: Option<Uuid>,
+    /// What was done.
+    pub action: AuditAction,
+    /// Kind of the target.
+    pub target_type: String,
+    /// Id of the target.
+    pub target_id: Uuid,
+    /// What changed.
+    pub details: serde_json::Value,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}

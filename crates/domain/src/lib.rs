@@ -1,0 +1,17 @@
+//! The domain of ainative: entities, value objects and the pure rules that govern them.
+//!
+//! Nothing here performs I/O. Values are *parsed*, not validated after the fact: once an
+//! [`Email`] or a [`Username`] exists, it is valid.
+
+pub mod audit;
+pub mod error;
+pub mod identity;
+pub mod pagination;
+
+pub use audit::{AuditAction, AuditEntry, NewAuditEntry};
+pub use error::{FieldError, ValidationErrors};
+pub use identity::{
+    Email, FullName, PasswordPolicy, PasswordRuleViolation, Role, RoleSet, StudentId, Tier, User,
+    UserPatch, Username,
+};
+pub use pagination::{Page, Paginated};

@@ -1,0 +1,41 @@
+//! The ports of ainative: the async traits the core needs from the outside world.
+//!
+//! Every port is `Send + Sync`, held as `Arc<dyn Port>`, and reports failures as a
+//! [`PortError`] that separates *not found*, *conflict*, *unavailable* (retryable) and *other*.
+//!
+//! Features: `mocks` adds mockall mocks of every port (`MockUserRepository`, …);
+//! `testkit` adds the contract suites every implementation must pass.
+
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod health;
+pub mod rate_limit;
+pub mod revocation;
+pub mod sessions;
+pub mod users;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use audit::AuditLog;
+pub use clock::{Clock, SystemClock};
+pub use error::{PortError, PortResult};
+pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
+pub use rate_limit::{LoginThrottle, RateDecision, RateLimiter, ThrottleDecision};
+pub use revocation::RevocationList;
+pub use sessions::{
+    AuthSession, AuthSessionRepository, NewRefreshToken, RevokedSession, RotateOutcome,
+};
+pub use users::{NewUser, UserFilter, UserRepository};
+
+#[cfg(feature = "mocks")]
+pub use {
+    audit::MockAuditLog,
+    clock::MockClock,
+    health::{MockDatabaseHealth, MockSchemaManager},
+    rate_limit::{MockLoginThrottle, MockRateLimiter},
+    revocation::MockRevocationList,
+    sessions::MockAuthSessionRepository,
+    users::MockUserRepository,
+};
