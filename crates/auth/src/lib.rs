@@ -1,1 +1,23 @@
-//! placeholder
+//! Identity use cases of ainative: registration, login, refresh-token rotation with reuse
+//! detection, logout, password change, administration and the RBAC guards.
+//!
+//! The crate depends only on `domain` and `ports`: storage, throttling and revocation come in
+//! as `Arc<dyn Port>` through [`AuthDeps`].
+
+mod admin;
+mod config;
+mod error;
+mod jwt;
+mod password;
+mod principal;
+mod revocation_sync;
+mod service;
+
+pub use admin::AdminService;
+pub use config::{AuthConfig, JwtSettings};
+pub use error::{AuthError, TokenRejection};
+pub use jwt::{Claims, TokenCodec, TokenKind};
+pub use password::{BcryptHasher, PasswordHasher};
+pub use principal::Principal;
+pub use revocation_sync::RevocationSync;
+pub use service::{AuthDeps, AuthService, LoginOutcome, RegisterInput, TokenPair};

@@ -57,4 +57,8 @@ pub trait LoginThrottle: Send + Sync {
 
     /// Forgets the attempts of a key (a successful login resets its account key).
     async fn reset(&self, key: &str) -> PortResult<()>;
+
+    /// Takes back the most recent attempt counted on a key: a successful login was counted
+    /// by [`LoginThrottle::attempt`] but is not a failure (its IP key is released).
+    async fn release(&self, key: &str) -> PortResult<()>;
 }

@@ -1,0 +1,38 @@
+use std::time::Duration;
+
+use ainative_domain::PasswordPolicy;
+use secrecy::SecretString;
+
+/// JWT settings. The algorithm is pinned to HS256 (SPEC §4).
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    /// HS256 secret, at least 32 bytes in production.
+    pub secret: SecretString,
+    /// `iss` claim issued and required.
+    pub issuer: String,
+    /// `aud` claim issued and required.
+    pub audience: String,
+    /// Life of an access token.
+    pub access_ttl: Duration,
+    /// Absolute life of a refresh-token family.
+    pub refresh_ttl: Duration,
+}
+
+/// Everything the identity core is configured with.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Token settings.
+    pub jwt: JwtSettings,
+    /// Password rules.
+    pub password_policy: PasswordPolicy,
+    /// A retired refresh token reused within this window gets a fresh access token instead of
+    /// revoking its family.
+    pub refresh_reuse_grace: Duration,
+    /// Failed logins allowed per account and per IP within [`AuthConfig::LOGIN_WINDOW`].
+    pub login_attempts_limit: u32,
+}
+
+impl AuthConfig {
+    /// The window of failed-login throttling.
+    pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+}
