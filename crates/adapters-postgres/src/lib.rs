@@ -1,1 +1,21 @@
-//! placeholder
+//! PostgreSQL implementations of the ainative persistence ports, on a sqlx [`sqlx::PgPool`].
+//!
+//! [`PgStore`] implements [`ainative_ports::UserRepository`],
+//! [`ainative_ports::AuthSessionRepository`], [`ainative_ports::AuditLog`],
+//! [`ainative_ports::DatabaseHealth`] and [`ainative_ports::SchemaManager`]. Every multi-row
+//! write runs in one transaction; every failure is reported as an
+//! [`ainative_ports::PortError`] (see `error.rs` for the mapping), so no sqlx type crosses
+//! the ports.
+
+mod audit;
+mod error;
+mod health;
+mod migrate;
+mod rows;
+mod sessions;
+mod settings;
+mod store;
+mod users;
+
+pub use settings::PoolSettings;
+pub use store::PgStore;

@@ -1,1 +1,25 @@
-//! placeholder
+//! SQLite implementations of the ainative persistence ports, on a sqlx [`sqlx::SqlitePool`]:
+//! the embedded default.
+//!
+//! [`SqliteStore`] implements [`ainative_ports::UserRepository`],
+//! [`ainative_ports::AuthSessionRepository`], [`ainative_ports::AuditLog`],
+//! [`ainative_ports::DatabaseHealth`] and [`ainative_ports::SchemaManager`].
+//!
+//! Storage conventions: ids are hyphenated UUID text, timestamps are sqlx's RFC 3339 UTC text
+//! (which sorts chronologically), roles a JSON array, audit details JSON text. The database
+//! runs in WAL mode with foreign keys on and a busy timeout; every multi-statement write
+//! starts with `BEGIN IMMEDIATE`, so a transaction never has to upgrade a read lock to a
+//! write lock (which SQLite answers with `SQLITE_BUSY` at once, whatever the busy timeout).
+
+mod audit;
+mod error;
+mod health;
+mod migrate;
+mod rows;
+mod sessions;
+mod settings;
+mod store;
+mod users;
+
+pub use settings::PoolSettings;
+pub use store::SqliteStore;

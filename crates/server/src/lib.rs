@@ -1,1 +1,13 @@
-//! placeholder
+//! The `ainative` server: configuration, telemetry, the composition root, CLI sub-commands
+//! and graceful shutdown. [`Application::build`] is shared by `main` and the end-to-end tests.
+
+pub mod cli;
+pub mod commands;
+pub mod database;
+mod dev_secret;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;
+
+pub use settings::{Settings, SettingsError};
+pub use startup::{Application, StartupError};

@@ -1,0 +1,238 @@
+//! [`AuthSessionRepository`] on PostgreSQL: sessions, refresh-token rotation and revocation.
+
+use ainative_ports::{
+    AuthSession, AuthSessionRepository, NewRefreshToken, PortError, PortResult, RevokedSession,
+    RotateOutcome,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::error::map_err;
+use crate::rows::{session_columns, SessionRow};
+use crate::store::PgStore;
+
+/// Revokes every unrevoked session of `user_id` on `conn` (inside the caller's transaction);
+/// returns their ids.
+pub(crate) async fn revoke_user_sessions(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE auth_sessions SET revoked_at = $2 \
+         WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(user_id)
+    .bind(at)
+    .fetch_all(conn)
+    .await
+}
+
+async fn insert_token(
+    conn: &mut PgConnection,
+    session_id: Uuid,
+    token: &NewRefreshToken,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (jti, session_id, token_hash, issued_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token.jti)
+    .bind(session_id)
+    .bind(&token.token_hash)
+    .bind(token.issued_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The presented token with its family.
+#[derive(sqlx::FromRow)]
+struct Presented {
+    token_hash: String,
+    used_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    session: SessionRow,
+}
+
+/// Compares two strings in time independent of where they differ.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |diff, (x, y)| diff | (x ^ y))
+            == 0
+}
+
+#[async_trait]
+impl AuthSessionRepository for PgStore {
+    async fn start(&self, session: AuthSession, first: NewRefreshToken) -> PortResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO auth_sessions (id, user_id, created_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(session.id)
+        .bind(session.user_id)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .bind(session.revoked_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_token(&mut tx, session.id, &first)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn rotate(
+        &self,
+        presented_jti: Uuid,
+        presented_hash: &str,
+        next: NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> PortResult<RotateOutcome> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let found: Option<Presented> = sqlx::query_as(
+            "SELECT t.token_hash, t.used_at, s.id, s.user_id, s.created_at, s.expires_at, \
+             s.revoked_at FROM refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id \
+             WHERE t.jti = $1",
+        )
+        .bind(presented_jti)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some(found) = found else {
+            return Ok(RotateOutcome::Unknown);
+        };
+        if !constant_time_eq(&found.token_hash, presented_hash) {
+            return Ok(RotateOutcome::Unknown);
+        }
+        let session = AuthSession::from(found.session);
+        if session.revoked_at.is_some() {
+            return Ok(RotateOutcome::Revoked);
+        }
+        if now >= session.expires_at {
+            return Ok(RotateOutcome::Expired);
+        }
+        if let Some(retired_at) = found.used_at {
+            return Ok(RotateOutcome::Reused {
+                session,
+                retired_at,
+            });
+        }
+
+        // The race is decided here: of concurrent transactions only one sees `used_at IS NULL`
+        // (the others wait for its row lock and then re-check the condition).
+        let retired = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $2, replaced_by = $3 \
+             WHERE jti = $1 AND used_at IS NULL",
+        )
+        .bind(presented_jti)
+        .bind(now)
+        .bind(next.jti)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if retired.rows_affected() == 1 {
+            insert_token(&mut tx, session.id, &next)
+                .await
+                .map_err(map_err)?;
+            tx.commit().await.map_err(map_err)?;
+            return Ok(RotateOutcome::Rotated(session));
+        }
+
+        // Lost the race: a concurrent rotation retired the token and committed.
+        let used_at: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE jti = $1")
+                .bind(presented_jti)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .flatten();
+        match used_at {
+            Some(retired_at) => Ok(RotateOutcome::Reused {
+                session,
+                retired_at,
+            }),
+            None => Err(PortError::Other(
+                "refresh token changed concurrently during rotation".to_owned(),
+            )),
+        }
+    }
+
+    async fn find(&self, id: Uuid) -> PortResult<Option<AuthSession>> {
+        let row: Option<SessionRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM auth_sessions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(AuthSession::from))
+    }
+
+    async fn revoke(&self, id: Uuid, at: DateTime<Utc>) -> PortResult<bool> {
+        let done = sqlx::query(
+            "UPDATE auth_sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM auth_sessions WHERE id = $1)")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+        if exists {
+            Ok(false)
+        } else {
+            Err(PortError::NotFound)
+        }
+    }
+
+    async fn revoked_sessions(
+        &self,
+        since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> PortResult<Vec<RevokedSession>> {
+        let rows: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT id, expires_at FROM auth_sessions \
+             WHERE revoked_at IS NOT NULL AND expires_at > $2 \
+             AND ($1::TIMESTAMPTZ IS NULL OR revoked_at >= $1) \
+             ORDER BY revoked_at, id",
+        )
+        .bind(since)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, expires_at)| RevokedSession { id, expires_at })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn compares_hashes() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "abcd"));
+    }
+}

@@ -1,0 +1,116 @@
+//! The one place where sqlx errors become [`PortError`]s.
+
+use ainative_ports::PortError;
+use sqlx::error::{DatabaseError, ErrorKind};
+use sqlx::migrate::MigrateError;
+
+/// Maps a sqlx error to what the core can act on: pool exhaustion, I/O trouble and a database
+/// that stays locked are `Unavailable`, unique violations `Conflict(<key>)`, foreign-key
+/// violations `NotFound` (the referenced user or session does not exist), everything else
+/// `Other`.
+pub(crate) fn map_err(err: sqlx::Error) -> PortError {
+    match err {
+        sqlx::Error::PoolTimedOut => {
+            PortError::Unavailable("timed out waiting for a database connection".to_owned())
+        }
+        sqlx::Error::PoolClosed => PortError::Unavailable("database pool is closed".to_owned()),
+        sqlx::Error::WorkerCrashed => {
+            PortError::Unavailable("database connection worker crashed".to_owned())
+        }
+        sqlx::Error::Io(e) => PortError::Unavailable(format!("database i/o error: {e}")),
+        sqlx::Error::Tls(e) => PortError::Unavailable(format!("database tls error: {e}")),
+        sqlx::Error::Database(db) => map_database_error(db.as_ref()),
+        other => PortError::Other(format!("database error: {other}")),
+    }
+}
+
+/// Maps a migration error; execution errors go through [`map_err`].
+pub(crate) fn map_migrate_err(err: MigrateError) -> PortError {
+    match err {
+        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => map_err(e),
+        other => PortError::Other(format!("migration error: {other}")),
+    }
+}
+
+fn map_database_error(db: &dyn DatabaseError) -> PortError {
+    match db.kind() {
+        // SQLite names the columns: "UNIQUE constraint failed: users.email".
+        ErrorKind::UniqueViolation => PortError::Conflict(conflict_key(db.message())),
+        ErrorKind::ForeignKeyViolation => PortError::NotFound,
+        _ if db.code().is_some_and(|code| is_transient(&code)) => {
+            PortError::Unavailable(format!("database unavailable: {}", db.message()))
+        }
+        _ => PortError::Other(format!("database error: {}", db.message())),
+    }
+}
+
+/// Extended result codes whose primary code means "try again later" or "cannot reach the
+/// file": `SQLITE_BUSY` (5), `SQLITE_LOCKED` (6), `SQLITE_IOERR` (10), `SQLITE_CANTOPEN` (14).
+fn is_transient(code: &str) -> bool {
+    code.parse::<i32>()
+        .is_ok_and(|code| matches!(code & 0xff, 5 | 6 | 10 | 14))
+}
+
+/// The key a unique violation is about, from the message or constraint name
+/// (`UNIQUE constraint failed: users.email` → `email`).
+pub(crate) fn conflict_key(constraint: &str) -> String {
+    const KEYS: [(&str, &str); 5] = [
+        ("student_id", "student_id"),
+        ("email", "email"),
+        ("username", "username"),
+        ("auth_sessions", "session"),
+        ("refresh_tokens", "refresh_token"),
+    ];
+    KEYS.iter()
+        .find(|(needle, _)| constraint.contains(needle))
+        .map_or_else(|| constraint.to_owned(), |(_, key)| (*key).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_keys_come_from_messages() {
+        assert_eq!(
+            conflict_key("UNIQUE constraint failed: users.email"),
+            "email"
+        );
+        assert_eq!(
+            conflict_key("UNIQUE constraint failed: users.username"),
+            "username"
+        );
+        assert_eq!(
+            conflict_key("UNIQUE constraint failed: users.student_id"),
+            "student_id"
+        );
+        assert_eq!(
+            conflict_key("UNIQUE constraint failed: auth_sessions.id"),
+            "session"
+        );
+        assert_eq!(
+            conflict_key("UNIQUE constraint failed: refresh_tokens.jti"),
+            "refresh_token"
+        );
+    }
+
+    #[test]
+    fn pool_io_and_busy_errors_are_unavailable() {
+        for err in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ] {
+            assert!(matches!(map_err(err), PortError::Unavailable(_)));
+        }
+        assert!(matches!(
+            map_err(sqlx::Error::RowNotFound),
+            PortError::Other(_)
+        ));
+        assert!(is_transient("5"));
+        assert!(is_transient("517")); // SQLITE_BUSY_SNAPSHOT
+        assert!(is_transient("6"));
+        assert!(!is_transient("2067")); // SQLITE_CONSTRAINT_UNIQUE
+        assert!(!is_transient("1"));
+    }
+}

@@ -1,0 +1,100 @@
+//! SQLite-specific behaviour: connection set-up, storage formats, pool exhaustion.
+
+mod support;
+
+use std::time::Duration;
+
+use ainative_adapters_sqlite::{PoolSettings, SqliteStore};
+use ainative_ports::testkit::{new_user, now};
+use ainative_ports::{DatabaseHealth, PortError, SchemaManager, UserRepository};
+
+#[tokio::test]
+async fn connect_creates_the_file_with_wal_foreign_keys_and_busy_timeout() {
+    let dir = support::TempDir::new();
+    let file = dir.path().join("a").join("b").join("ainative.db");
+    assert!(!file.exists());
+    let store = SqliteStore::connect(&support::settings(&file))
+        .await
+        .expect("connect");
+    assert!(file.exists(), "the database file is created");
+
+    let pool = store.pool();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .expect("journal_mode");
+    assert_eq!(mode, "wal");
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(pool)
+        .await
+        .expect("foreign_keys");
+    assert_eq!(foreign_keys, 1);
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(pool)
+        .await
+        .expect("busy_timeout");
+    assert_eq!(busy, 5000);
+    assert_eq!(store.backend(), "sqlite");
+    assert_eq!(store.migrations_applied().await, Ok(false));
+}
+
+#[tokio::test]
+async fn ids_and_times_are_stored_as_text() {
+    let (store, _dir) = support::store().await;
+    let user = new_user("texty", now());
+    store.create(user.clone(), None).await.expect("create");
+    let (id_type, id, roles): (String, String, String) =
+        sqlx::query_as("SELECT typeof(id), id, roles FROM users")
+            .fetch_one(store.pool())
+            .await
+            .expect("select");
+    assert_eq!(id_type, "text");
+    assert_eq!(id, user.id.hyphenated().to_string());
+    assert_eq!(roles, r#"["student"]"#);
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_is_unavailable_not_a_hang() {
+    let dir = support::TempDir::new();
+    let settings = PoolSettings {
+        max_connections: 1,
+        acquire_timeout: Duration::from_millis(200),
+        ..support::settings(&dir.path().join("x.db"))
+    };
+    let store = SqliteStore::connect(&settings).await.expect("connect");
+    let held = store.pool().acquire().await.expect("acquire");
+    let result = tokio::time::timeout(Duration::from_secs(5), store.ping())
+        .await
+        .expect("ping must give up on its own");
+    assert!(
+        matches!(result, Err(PortError::Unavailable(_))),
+        "{result:?}"
+    );
+    drop(held);
+    store.ping().await.expect("ping after release");
+}
+
+#[tokio::test]
+async fn in_memory_databases_work() {
+    let settings = PoolSettings {
+        max_connections: 1,
+        ..PoolSettings::new("sqlite::memory:")
+    };
+    let store = SqliteStore::connect(&settings).await.expect("connect");
+    assert_eq!(store.migrate_up().await, Ok(vec![1]));
+    let user = new_user("in_memory", now());
+    store.create(user.clone(), None).await.expect("create");
+    let found = store.find_by_id(user.id).await.expect("find");
+    assert_eq!(found.map(|u| u.id), Some(user.id));
+}
+
+#[tokio::test]
+async fn inconsistent_pool_bounds_are_rejected() {
+    let settings = PoolSettings {
+        max_connections: 1,
+        min_connections: 2,
+        ..PoolSettings::new("sqlite::memory:")
+    };
+    let result = SqliteStore::connect(&settings).await;
+    assert!(matches!(result, Err(PortError::Other(_))), "{result:?}");
+}

@@ -1,0 +1,98 @@
+//! Per-client request limits (SPEC §5): anonymous callers per IP, authenticated ones per user
+//! by tier, over a sliding one-minute window. A limiter failure never fails the request.
+
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpMessage, ResponseError};
+use ainative_domain::Tier;
+use ainative_ports::{RateDecision, RateLimiter};
+
+use crate::error::ApiError;
+use crate::middleware::auth::AuthOutcome;
+use crate::middleware::client_ip::ClientIp;
+use crate::state::{HttpSettings, RateLimits};
+
+/// The window of request limits.
+pub const WINDOW: Duration = Duration::from_secs(60);
+
+/// Which limit applies to a request: (limiter key, requests per minute, policy name).
+pub fn limit_for(outcome: Option<&AuthOutcome>, ip: Option<&ClientIp>, limits: &RateLimits) -> (String, u32, &'static str) {
+    match outcome {
+        Some(AuthOutcome::Authenticated(p)) => {
+            let (limit, name) = match p.tier {
+                Tier::Free => (limits.free, "free"),
+                Tier::Premium => (limits.premium, "premium"),
+                Tier::Admin => (limits.admin, "admin"),
+            };
+            (format!("rl:user:{}", p.user_id), limit, name)
+        }
+        _ => {
+            let ip = ip.map(|ip| ip.0.to_string()).unwrap_or_else(|| "unknown".into());
+            (format!("rl:ip:{ip}"), limits.anonymous, "anonymous")
+        }
+    }
+}
+
+fn is_exempt(path: &str) -> bool {
+    path.starts_with("/api/v1/health") || path == "/metrics"
+}
+
+/// Writes the `X-RateLimit-*` and IETF `RateLimit-Policy` / `RateLimit` fields.
+pub fn write_headers(headers: &mut HeaderMap, decision: &RateDecision, policy: &str) {
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    };
+    set("x-ratelimit-limit", decision.limit.to_string());
+    set("x-ratelimit-remaining", decision.remaining.to_string());
+    set("x-ratelimit-reset", decision.reset_secs.to_string());
+    set("ratelimit-policy", format!("\"{policy}\";q={};w={}", decision.limit, WINDOW.as_secs()));
+    set("ratelimit", format!("\"{policy}\";r={};t={}", decision.remaining, decision.reset_secs));
+}
+
+/// The middleware function.
+pub async fn rate_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let (Some(settings), Some(limiter)) = (
+        req.app_data::<web::Data<HttpSettings>>().cloned(),
+        req.app_data::<web::Data<dyn RateLimiter>>().cloned(),
+    ) else {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    };
+    if is_exempt(req.path()) {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    }
+    let (key, limit, policy) = {
+        let ext = req.extensions();
+        limit_for(ext.get::<AuthOutcome>(), ext.get::<ClientIp>(), &settings.rate_limits)
+    };
+    if limit == 0 {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    }
+    let decision = match limiter.check(&key, limit, WINDOW).await {
+        Ok(decision) => decision,
+        Err(err) => {
+            tracing::warn!(error = %err, "rate limiter unavailable; letting the request through");
+            return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        }
+    };
+    if !decision.allowed {
+        let error = ApiError::RateLimited {
+            message: "rate limit exceeded; slow down",
+            retry_after_secs: decision.reset_secs.max(1),
+        };
+        let mut response = error.error_response();
+        write_headers(response.headers_mut(), &decision, policy);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    let mut res = next.call(req).await?;
+    write_headers(res.headers_mut(), &decision, policy);
+    Ok(res.map_into_left_body())
+}

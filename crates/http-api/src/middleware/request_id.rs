@@ -1,0 +1,121 @@
+//! Request ids, security headers, the per-request log line and the record of server errors.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpMessage};
+use uuid::Uuid;
+
+use crate::error::ErrorDetail;
+use crate::middleware::auth::AuthOutcome;
+use crate::middleware::client_ip::{resolve_client_ip, ClientIp};
+use crate::error_log::ErrorLog;
+use crate::state::HttpSettings;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served, when called inside one.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// The request id header.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+const JSON_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
+
+/// Accepts a client's id when it is short and printable, so it cannot inject into logs.
+fn sane_client_id(value: &HeaderValue) -> Option<String> {
+    let s = value.to_str().ok()?;
+    let ok = (1..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then(|| s.to_owned())
+}
+
+/// Sets the request id (the client's if sane, else a new UUID), the client IP, the security
+/// headers, logs one line per request and records server errors for `/admin/errors`.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(sane_client_id)
+        .unwrap_or_else(|| Uuid::new_v4().to_string());
+    let settings = req.app_data::<web::Data<HttpSettings>>().cloned();
+    let errors = req.app_data::<web::Data<ErrorLog>>().cloned();
+    if let Some(settings) = &settings {
+        let ip = resolve_client_ip(&req, &settings.trusted_proxies);
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    let is_docs = req.path().starts_with("/docs");
+    let method = req.method().clone();
+
+    let mut res = REQUEST_ID.scope(request_id.clone(), next.call(req)).await?;
+
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let status = res.status();
+    let user_id = match res.request().extensions().get::<AuthOutcome>() {
+        Some(AuthOutcome::Authenticated(p)) => Some(p.user_id.to_string()),
+        _ => None,
+    };
+    let headers = res.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(X_REQUEST_ID.clone(), value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(if is_docs { DOCS_CSP } else { JSON_CSP }),
+    );
+    if settings.as_ref().is_some_and(|s| s.production) {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status = status.as_u16(),
+        latency_ms,
+        user_id = user_id.as_deref().unwrap_or("-"),
+        "request"
+    );
+    if status.is_server_error() {
+        if let Some(errors) = &errors {
+            let detail = res
+                .response()
+                .extensions()
+                .get::<ErrorDetail>()
+                .map(|d| d.0.clone())
+                .unwrap_or_else(|| status.to_string());
+            errors.record(request_id, method.to_string(), route, status.as_u16(), detail);
+        }
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_are_sanitised() {
+        assert_eq!(sane_client_id(&HeaderValue::from_static("abc-123")), Some("abc-123".into()));
+        assert_eq!(sane_client_id(&HeaderValue::from_static("a b")), None);
+        assert_eq!(sane_client_id(&HeaderValue::from_str(&"x".repeat(129)).unwrap()), None);
+    }
+}

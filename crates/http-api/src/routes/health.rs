@@ -1,0 +1,125 @@
+//! `/api/v1/health`, `/health/live` and `/health/ready`.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use ainative_ports::PoolStats;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::resource;
+use crate::envelope;
+use crate::error::ApiError;
+use crate::state::HealthState;
+
+/// A probe that takes longer than this counts as failed, so readiness answers quickly.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Registers the routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/health", "GET").route(web::get().to(health)))
+        .service(resource("/health/live", "GET").route(web::get().to(live)))
+        .service(resource("/health/ready", "GET").route(web::get().to(ready)));
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DatabaseComponent {
+    pub status: &'static str,
+    pub latency_ms: Option<f64>,
+    #[schema(value_type = Object)]
+    pub pool: PoolStats,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusOnly {
+    pub status: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CacheComponent {
+    pub backend: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LlmComponent {
+    pub provider: &'static str,
+    pub status: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Components {
+    pub database: DatabaseComponent,
+    pub redis: StatusOnly,
+    pub cache: CacheComponent,
+    pub llm: LlmComponent,
+}
+
+/// The health report. Never contains hostnames, URLs, dependency versions or error strings.
+#[derive(Serialize, ToSchema)]
+pub struct HealthReport {
+    /// healthy, degraded or unhealthy.
+    pub status: &'static str,
+    pub version: &'static str,
+    pub uptime_secs: u64,
+    pub components: Components,
+}
+
+/// Overall status from the components: the database is required.
+fn overall(database_ok: bool) -> &'static str {
+    if database_ok {
+        "healthy"
+    } else {
+        "unhealthy"
+    }
+}
+
+/// Component health. 200 when healthy or degraded, 503 when unhealthy.
+#[utoipa::path(get, path = "/api/v1/health", tag = "health",
+    responses((status = 200, description = "Healthy or degraded", body = HealthReport),
+              (status = 503, description = "Unhealthy", body = HealthReport)))]
+pub async fn health(state: web::Data<HealthState>) -> HttpResponse {
+    let ping = tokio::time::timeout(PROBE_TIMEOUT, state.database.ping()).await;
+    let (db_status, latency_ms) = match ping {
+        Ok(Ok(latency)) => ("healthy", Some(latency.as_secs_f64() * 1000.0)),
+        _ => ("unhealthy", None),
+    };
+    let status = overall(db_status == "healthy");
+    let report = HealthReport {
+        status,
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_secs: state.lifecycle.uptime_secs(),
+        components: Components {
+            database: DatabaseComponent { status: db_status, latency_ms, pool: state.database.pool_stats() },
+            redis: StatusOnly { status: "disabled" },
+            cache: CacheComponent { backend: state.cache_backend },
+            llm: LlmComponent { provider: "none", status: "disabled" },
+        },
+    };
+    let code = if status == "unhealthy" { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    envelope::with_status(code, &report, None)
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/api/v1/health/live", tag = "health", responses((status = 200, description = "Alive", body = StatusOnly)))]
+pub async fn live() -> HttpResponse {
+    envelope::ok(&StatusOnly { status: "alive" })
+}
+
+/// Ready for traffic: database reachable, migrations applied, not shutting down.
+#[utoipa::path(get, path = "/api/v1/health/ready", tag = "health",
+    responses((status = 200, description = "Ready", body = StatusOnly), (status = 503, description = "Not ready")))]
+pub async fn ready(state: web::Data<HealthState>) -> Result<HttpResponse, ApiError> {
+    if state.lifecycle.is_shutting_down() {
+        return Err(ApiError::Unavailable("shutting down".into()));
+    }
+    let ping = tokio::time::timeout(PROBE_TIMEOUT, state.database.ping()).await;
+    if !matches!(ping, Ok(Ok(_))) {
+        return Err(ApiError::Unavailable("database unreachable".into()));
+    }
+    let migrated = tokio::time::timeout(PROBE_TIMEOUT, state.database.migrations_applied()).await;
+    if !matches!(migrated, Ok(Ok(true))) {
+        return Err(ApiError::Unavailable("migrations not applied".into()));
+    }
+    Ok(envelope::ok(&StatusOnly { status: "ready" }))
+}

@@ -1,0 +1,22 @@
+//! Routes by feature.
+
+pub mod admin;
+pub mod auth;
+pub mod dto;
+pub mod health;
+
+use actix_web::{web, HttpResponse, Resource};
+
+use crate::error::ApiError;
+
+/// A resource that answers methods it does not serve with 405 and an `Allow` header.
+pub(crate) fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<HttpResponse, ApiError>(ApiError::MethodNotAllowed(allow))
+    }))
+}
+
+/// The answer to unknown routes.
+pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("route"))
+}

@@ -1,0 +1,97 @@
+//! What the HTTP layer is built from.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ainative_auth::{AdminService, AuthService};
+use ainative_ports::{DatabaseHealth, RateLimiter};
+use ipnet::IpNet;
+
+use crate::error_log::ErrorLog;
+
+/// Requests per minute by caller kind; 0 means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Per client IP, for unauthenticated requests.
+    pub anonymous: u32,
+    /// Per user of the free tier.
+    pub free: u32,
+    /// Per user of the premium tier.
+    pub premium: u32,
+    /// Per user of the admin tier.
+    pub admin: u32,
+}
+
+/// HTTP behaviour settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Origins allowed cross-origin access; empty = none.
+    pub cors_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Adds HSTS.
+    pub production: bool,
+    /// Request limits.
+    pub rate_limits: RateLimits,
+}
+
+/// Process lifecycle: start time and whether shutdown has begun (readiness turns 503).
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    started: Instant,
+    shutting_down: Arc<AtomicBool>,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self { started: Instant::now(), shutting_down: Arc::new(AtomicBool::new(false)) }
+    }
+}
+
+impl Lifecycle {
+    /// Marks the start of shutdown.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// True once shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Seconds since start.
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+}
+
+/// Health probes and facts reported by `/health`.
+#[derive(Clone)]
+pub struct HealthState {
+    /// The database probe.
+    pub database: Arc<dyn DatabaseHealth>,
+    /// Lifecycle flags.
+    pub lifecycle: Lifecycle,
+    /// `redis` or `memory`.
+    pub cache_backend: &'static str,
+}
+
+/// Everything the HTTP layer needs, built by the composition root.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Identity use cases.
+    pub auth: Arc<AuthService>,
+    /// User administration.
+    pub admin: Arc<AdminService>,
+    /// Request limiter.
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Health probes.
+    pub health: HealthState,
+    /// Recent server errors.
+    pub errors: ErrorLog,
+    /// HTTP settings.
+    pub settings: Arc<HttpSettings>,
+}

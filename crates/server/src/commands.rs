@@ -1,0 +1,90 @@
+//! The sub-commands other than `serve`.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use ainative_adapters_redis::InMemoryRevocationList;
+use ainative_auth::RegisterInput;
+use anyhow::{bail, Context};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::cli::MigrateAction;
+use crate::database::Database;
+use crate::settings::Settings;
+use crate::startup::auth_services;
+
+/// `ainative migrate up|down|status`.
+pub async fn migrate(settings: &Settings, action: MigrateAction) -> anyhow::Result<()> {
+    let db = Database::connect(&settings.database).await.context("connecting to the database")?;
+    match action {
+        MigrateAction::Up => {
+            let applied = db.schema.migrate_up().await?;
+            println!("applied: {applied:?}");
+        }
+        MigrateAction::Down { steps } => {
+            let reverted = db.schema.migrate_down(steps).await?;
+            println!("reverted: {reverted:?}");
+        }
+        MigrateAction::Status => {
+            for m in db.schema.migration_status().await? {
+                println!("{:>4}  {:<8}  {}", m.version, if m.applied { "applied" } else { "pending" }, m.description);
+            }
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// Reads the admin password from `ADMIN_PASSWORD` or the first line of standard input.
+fn admin_password() -> anyhow::Result<SecretString> {
+    if let Ok(p) = std::env::var("ADMIN_PASSWORD") {
+        if !p.is_empty() {
+            return Ok(SecretString::from(p));
+        }
+    }
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).context("reading the password from standard input")?;
+    let password = input.lines().next().unwrap_or_default().to_owned();
+    if password.is_empty() {
+        bail!("no password given: set ADMIN_PASSWORD or pipe the password on standard input");
+    }
+    Ok(SecretString::from(password))
+}
+
+/// `ainative create-admin`: the password comes from `ADMIN_PASSWORD` or standard input.
+pub async fn create_admin(settings: &Settings, email: String, username: String, full_name: Option<String>) -> anyhow::Result<()> {
+    let password = admin_password()?;
+    let user = create_admin_with(settings, email, username, full_name, password).await?;
+    println!("created admin {} ({})", user.username, user.id);
+    Ok(())
+}
+
+/// Creates an administrator with the given password (also used by tests).
+pub async fn create_admin_with(
+    settings: &Settings,
+    email: String,
+    username: String,
+    full_name: Option<String>,
+    password: SecretString,
+) -> anyhow::Result<ainative_domain::User> {
+    let db = Database::connect(&settings.database).await.context("connecting to the database")?;
+    if settings.auto_migrate {
+        db.schema.migrate_up().await?;
+    }
+    let (auth, _) = auth_services(settings, &db, Arc::new(InMemoryRevocationList::new()));
+    let result = auth
+        .create_admin(RegisterInput {
+            full_name: full_name.unwrap_or_else(|| username.clone()),
+            email,
+            username,
+            password: password.expose_secret().to_owned(),
+            student_id: None,
+        })
+        .await;
+    db.close().await;
+    match result {
+        Ok(user) => Ok(user),
+        Err(ainative_auth::AuthError::Validation(errors)) => bail!("{errors}"),
+        Err(other) => bail!("could not create the admin: {other}"),
+    }
+}

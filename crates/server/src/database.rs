@@ -1,0 +1,86 @@
+//! Chooses the database backend from the URL and exposes it through the ports.
+
+use std::sync::Arc;
+
+use ainative_adapters_postgres::{PgStore, PoolSettings as PgPoolSettings};
+use ainative_adapters_sqlite::{PoolSettings as SqlitePoolSettings, SqliteStore};
+use ainative_ports::{AuditLog, AuthSessionRepository, DatabaseHealth, PortError, SchemaManager, UserRepository};
+use secrecy::ExposeSecret;
+
+use crate::settings::DatabaseSettings;
+
+#[derive(Clone)]
+enum Backend {
+    Postgres(PgStore),
+    Sqlite(SqliteStore),
+}
+
+/// The persistence ports, backed by one pool.
+#[derive(Clone)]
+pub struct Database {
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Sessions and refresh tokens.
+    pub sessions: Arc<dyn AuthSessionRepository>,
+    /// Audit log.
+    pub audit: Arc<dyn AuditLog>,
+    /// Health probes.
+    pub health: Arc<dyn DatabaseHealth>,
+    /// Migrations.
+    pub schema: Arc<dyn SchemaManager>,
+    backend: Backend,
+}
+
+fn ports<S>(store: S, backend: Backend) -> Database
+where
+    S: UserRepository + AuthSessionRepository + AuditLog + DatabaseHealth + SchemaManager + Clone + 'static,
+{
+    Database {
+        users: Arc::new(store.clone()),
+        sessions: Arc::new(store.clone()),
+        audit: Arc::new(store.clone()),
+        health: Arc::new(store.clone()),
+        schema: Arc::new(store),
+        backend,
+    }
+}
+
+impl Database {
+    /// Connects to the configured database.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, PortError> {
+        let url = settings.url.expose_secret().to_owned();
+        if settings.is_sqlite() {
+            let pool = SqlitePoolSettings {
+                url,
+                max_connections: settings.pool_size,
+                min_connections: settings.min_idle,
+                acquire_timeout: settings.pool_timeout,
+                max_lifetime: settings.recycle,
+                idle_timeout: settings.idle_timeout,
+                test_before_acquire: settings.pre_ping,
+            };
+            let store = SqliteStore::connect(&pool).await?;
+            Ok(ports(store.clone(), Backend::Sqlite(store)))
+        } else {
+            let pool = PgPoolSettings {
+                url,
+                max_connections: settings.pool_size,
+                min_connections: settings.min_idle,
+                acquire_timeout: settings.pool_timeout,
+                max_lifetime: settings.recycle,
+                idle_timeout: settings.idle_timeout,
+                test_before_acquire: settings.pre_ping,
+            };
+            let store = PgStore::connect(&pool).await?;
+            Ok(ports(store.clone(), Backend::Postgres(store)))
+        }
+    }
+
+    /// Closes the pool, waiting for checked-out connections to return.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Postgres(store) => store.pool().close().await,
+            Backend::Sqlite(store) => store.pool().close().await,
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The composition root: builds every adapter, wires the services and returns a runnable
+//! server bound to its port. Used by `main` and by the end-to-end tests alike.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::HttpServer;
+use ainative_adapters_redis::{InMemoryLoginThrottle, InMemoryRateLimiter, InMemoryRevocationList};
+use ainative_auth::{AdminService, AuthConfig, AuthDeps, AuthService, BcryptHasher, JwtSettings, RevocationSync};
+use ainative_domain::PasswordPolicy;
+use ainative_http_api::{ApiState, ErrorLog, HealthState, HttpSettings, Lifecycle, RateLimits};
+use ainative_ports::{Clock, RevocationList, SystemClock};
+use tokio::sync::watch;
+
+use crate::database::Database;
+use crate::settings::Settings;
+
+/// Start-up failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be reached or migrated.
+    #[error("database: {0}")]
+    Database(#[from] ainative_ports::PortError),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// How often revocations made elsewhere are pulled in (SPEC: enforced within one second).
+const REVOCATION_POLL: Duration = Duration::from_millis(500);
+
+/// The identity services built from settings and a database.
+pub fn auth_services(settings: &Settings, db: &Database, revocations: Arc<dyn RevocationList>) -> (Arc<AuthService>, Arc<AdminService>) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let parallelism = std::thread::available_parallelism().map_or(2, usize::from);
+    let deps = AuthDeps {
+        users: db.users.clone(),
+        sessions: db.sessions.clone(),
+        revocations: revocations.clone(),
+        throttle: Arc::new(InMemoryLoginThrottle::new()),
+        hasher: Arc::new(BcryptHasher::new(settings.bcrypt_cost, parallelism)),
+        clock: clock.clone(),
+    };
+    let config = AuthConfig {
+        jwt: JwtSettings {
+            secret: settings.jwt.secret.clone(),
+            issuer: settings.jwt.issuer.clone(),
+            audience: settings.jwt.audience.clone(),
+            access_ttl: settings.jwt.access_ttl,
+            refresh_ttl: settings.jwt.refresh_ttl,
+        },
+        password_policy: PasswordPolicy::new(settings.password_min_length),
+        refresh_reuse_grace: settings.refresh_reuse_grace,
+        login_attempts_limit: settings.rate_limits.login,
+    };
+    let auth = Arc::new(AuthService::new(deps, config));
+    let admin = Arc::new(AdminService::new(db.users.clone(), db.audit.clone(), revocations, clock, settings.jwt.refresh_ttl));
+    (auth, admin)
+}
+
+/// A built, not yet running, application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    lifecycle: Lifecycle,
+    db: Database,
+    stop_background: watch::Sender<bool>,
+    background: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    /// Connects, migrates (when `AUTO_MIGRATE`), loads revocations and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let db = Database::connect(&settings.database).await?;
+        if settings.auto_migrate {
+            let applied = db.schema.migrate_up().await?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "migrations applied");
+            }
+        }
+        let revocations: Arc<dyn RevocationList> = Arc::new(InMemoryRevocationList::new());
+        let (auth, admin) = auth_services(&settings, &db, revocations.clone());
+
+        let sync = RevocationSync::new(db.sessions.clone(), revocations, Arc::new(SystemClock), REVOCATION_POLL);
+        let loaded = sync.sync(None).await?;
+        tracing::debug!(loaded, "revocations loaded");
+        let (stop_background, mut stopped) = watch::channel(false);
+        let background = tokio::spawn(sync.run(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }));
+
+        let lifecycle = Lifecycle::default();
+        let state = ApiState {
+            auth,
+            admin,
+            limiter: Arc::new(InMemoryRateLimiter::new()),
+            health: HealthState { database: db.health.clone(), lifecycle: lifecycle.clone(), cache_backend: "memory" },
+            errors: ErrorLog::default(),
+            settings: Arc::new(HttpSettings {
+                max_body_bytes: settings.max_body_bytes,
+                cors_origins: settings.cors_origins.clone(),
+                trusted_proxies: settings.trusted_proxies.clone(),
+                production: settings.env == crate::settings::AppEnv::Production,
+                rate_limits: RateLimits {
+                    anonymous: settings.rate_limits.anonymous,
+                    free: settings.rate_limits.free,
+                    premium: settings.rate_limits.premium,
+                    admin: settings.rate_limits.admin,
+                },
+            }),
+        };
+        let addr = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr: addr.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr: addr.clone(), source })?.port();
+        let server = HttpServer::new(move || ainative_http_api::app(state.clone()))
+            .listen(listener)
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .disable_signals()
+            .shutdown_timeout(settings.shutdown_timeout.as_secs())
+            .run();
+        Ok(Self { port, server, lifecycle, db, stop_background, background })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that can stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
+    /// finish (up to the shutdown timeout), stops background work and closes the pool.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let lifecycle = self.lifecycle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            lifecycle.begin_shutdown();
+            tracing::info!("shutdown requested; finishing in-flight requests");
+            handle.stop(true).await;
+        });
+        let result = self.server.await;
+        let _ = self.stop_background.send(true);
+        let _ = self.background.await;
+        self.db.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
