@@ -22,6 +22,14 @@ pub fn created<T: Serialize>(data: &T) -> HttpResponse {
 }
 
 /// Any status with `data` and an optional message.
-pub fn with_status<T: Serialize>(status: StatusCode, data: &T, message: Option<&str>) -> HttpResponse {
-    HttpResponse::build(status).json(Envelope { success: true, data, message })
+pub fn with_status<T: Serialize>(
+    status: StatusCode,
+    data: &T,
+    message: Option<&str>,
+) -> HttpResponse {
+    HttpResponse::build(status).json(Envelope {
+        success: true,
+        data,
+        message,
+    })
 }

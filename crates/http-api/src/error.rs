@@ -149,7 +149,9 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => {
                 builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            Self::RateLimited { retry_after_secs, .. } => {
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => {
                 builder.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
                 builder.insert_header((header::CACHE_CONTROL, "no-store"));
             }
@@ -171,12 +173,19 @@ impl ResponseError for ApiError {
         };
         let body = ErrorBody {
             success: false,
-            error: ErrorInfo { code: self.code(), message, details, request_id: request_id.clone() },
+            error: ErrorInfo {
+                code: self.code(),
+                message,
+                details,
+                request_id: request_id.clone(),
+            },
         };
         let mut response = builder.json(body);
         if let Self::Internal(detail) | Self::Unavailable(detail) = self {
             tracing::error!(%request_id, code = self.code(), error = %detail, "request failed");
-            response.extensions_mut().insert(ErrorDetail(detail.clone()));
+            response
+                .extensions_mut()
+                .insert(ErrorDetail(detail.clone()));
         }
         response
     }
@@ -186,7 +195,10 @@ impl ResponseError for ApiError {
 /// a 422 naming the field.
 pub(crate) fn from_json_error(err: &serde_json::Error) -> ApiError {
     let text = err.to_string();
-    for (prefix, message) in [("missing field `", "is required"), ("unknown field `", "is not allowed")] {
+    for (prefix, message) in [
+        ("missing field `", "is required"),
+        ("unknown field `", "is not allowed"),
+    ] {
         if let Some(rest) = text.strip_prefix(prefix) {
             if let Some(field) = rest.split('`').next() {
                 return ApiError::Validation(ValidationErrors::single(field, message));
@@ -210,12 +222,19 @@ mod tests {
         for (k, v) in headers.iter() {
             rebuilt.insert_header((k.clone(), v.clone()));
         }
-        (status, serde_json::from_slice(&bytes).unwrap(), rebuilt.finish())
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap(),
+            rebuilt.finish(),
+        )
     }
 
     #[actix_web::test]
     async fn internal_errors_never_leak_their_detail() {
-        let (status, body, _) = body_of(ApiError::Internal("password=hunter2 at db.internal:5432".into())).await;
+        let (status, body, _) = body_of(ApiError::Internal(
+            "password=hunter2 at db.internal:5432".into(),
+        ))
+        .await;
         assert_eq!(status, 500);
         assert_eq!(body["error"]["code"], "INTERNAL");
         assert!(!body.to_string().contains("hunter2"));
@@ -225,9 +244,16 @@ mod tests {
     #[actix_web::test]
     async fn each_kind_has_its_status_code_and_headers() {
         let (s, b, r) = body_of(ApiError::Unauthorized("x")).await;
-        assert_eq!((s.as_u16(), b["error"]["code"].as_str()), (401, Some("UNAUTHORIZED")));
+        assert_eq!(
+            (s.as_u16(), b["error"]["code"].as_str()),
+            (401, Some("UNAUTHORIZED"))
+        );
         assert_eq!(r.headers().get("www-authenticate").unwrap(), "Bearer");
-        let (s, _, r) = body_of(ApiError::RateLimited { message: "x", retry_after_secs: 0 }).await;
+        let (s, _, r) = body_of(ApiError::RateLimited {
+            message: "x",
+            retry_after_secs: 0,
+        })
+        .await;
         assert_eq!(s, 429);
         assert_eq!(r.headers().get("retry-after").unwrap(), "1");
         let (s, _, r) = body_of(ApiError::MethodNotAllowed("GET, POST")).await;

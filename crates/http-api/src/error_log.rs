@@ -41,16 +41,33 @@ impl Default for ErrorLog {
 impl ErrorLog {
     /// A log keeping the last `capacity` errors.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { entries: Arc::new(Mutex::new(VecDeque::with_capacity(capacity))), capacity }
+        Self {
+            entries: Arc::new(Mutex::new(VecDeque::with_capacity(capacity))),
+            capacity,
+        }
     }
 
     /// Records an error, dropping the oldest when full.
-    pub fn record(&self, request_id: String, method: String, route: String, status: u16, detail: String) {
+    pub fn record(
+        &self,
+        request_id: String,
+        method: String,
+        route: String,
+        status: u16,
+        detail: String,
+    ) {
         let mut entries = self.entries.lock();
         if entries.len() == self.capacity {
             entries.pop_front();
         }
-        entries.push_back(ServerErrorRecord { request_id, method, route, status, detail, occurred_at: Utc::now() });
+        entries.push_back(ServerErrorRecord {
+            request_id,
+            method,
+            route,
+            status,
+            detail,
+            occurred_at: Utc::now(),
+        });
     }
 
     /// The recorded errors, newest first.
@@ -67,7 +84,13 @@ mod tests {
     fn keeps_only_the_newest() {
         let log = ErrorLog::with_capacity(3);
         for i in 0..5 {
-            log.record(format!("r{i}"), "GET".into(), "/x".into(), 500, "boom".into());
+            log.record(
+                format!("r{i}"),
+                "GET".into(),
+                "/x".into(),
+                500,
+                "boom".into(),
+            );
         }
         let ids: Vec<_> = log.recent().into_iter().map(|e| e.request_id).collect();
         assert_eq!(ids, ["r4", "r3", "r2"]);

@@ -24,8 +24,12 @@ impl FromRequest for AuthUser {
         let result = match req.extensions().get::<AuthOutcome>() {
             Some(AuthOutcome::Authenticated(p)) => Ok(AuthUser(p.clone())),
             Some(AuthOutcome::Unavailable(msg)) => Err(ApiError::Unavailable(msg.clone())),
-            Some(AuthOutcome::Rejected) => Err(ApiError::Unauthorized("invalid, expired or revoked token")),
-            Some(AuthOutcome::Anonymous) | None => Err(ApiError::Unauthorized("missing bearer token")),
+            Some(AuthOutcome::Rejected) => {
+                Err(ApiError::Unauthorized("invalid, expired or revoked token"))
+            }
+            Some(AuthOutcome::Anonymous) | None => {
+                Err(ApiError::Unauthorized("missing bearer token"))
+            }
         };
         ready(result)
     }
@@ -52,10 +56,16 @@ impl FromRequest for Client {
 
 fn json_error(err: JsonPayloadError) -> ApiError {
     match err {
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
-        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType("expected Content-Type: application/json"),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::UnsupportedMediaType("expected Content-Type: application/json")
+        }
         JsonPayloadError::Deserialize(e) => from_json_error(&e),
-        JsonPayloadError::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
+        JsonPayloadError::Payload(actix_web::error::PayloadError::Overflow) => {
+            ApiError::PayloadTooLarge
+        }
         other => ApiError::BadRequest(format!("could not read the request body: {other}")),
     }
 }
@@ -77,16 +87,17 @@ pub fn query_config() -> web::QueryConfig {
 
 /// Path parameters that do not parse (a malformed id) address nothing: 404.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|_: PathError, _| ApiError::not_found("resource").into())
+    web::PathConfig::default()
+        .error_handler(|_: PathError, _| ApiError::not_found("resource").into())
 }
 
 /// Form bodies: size limit and media type.
 pub fn form_error(err: &UrlencodedError) -> ApiError {
     match err {
         UrlencodedError::Overflow { .. } => ApiError::PayloadTooLarge,
-        UrlencodedError::ContentType => {
-            ApiError::UnsupportedMediaType("expected Content-Type: application/x-www-form-urlencoded")
-        }
+        UrlencodedError::ContentType => ApiError::UnsupportedMediaType(
+            "expected Content-Type: application/x-www-form-urlencoded",
+        ),
         other => ApiError::BadRequest(format!("invalid form body: {other}")),
     }
 }

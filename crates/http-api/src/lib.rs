@@ -26,10 +26,22 @@ pub use state::{ApiState, HealthState, HttpSettings, Lifecycle, RateLimits};
 
 fn cors(settings: &HttpSettings) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE])
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+        ])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
         .allowed_header("x-request-id")
-        .expose_headers(["x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"])
+        .expose_headers([
+            "x-request-id",
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "retry-after",
+        ])
         .max_age(600)
         // Other origins get no CORS headers (the browser blocks them) rather than an error.
         .block_on_origin_mismatch(false);
@@ -73,6 +85,9 @@ pub fn app(
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(middleware::rate_limit::rate_limit))
         .wrap(from_fn(middleware::auth::authenticate))
-        .wrap(Condition::new(!settings.cors_origins.is_empty(), cors(&settings)))
+        .wrap(Condition::new(
+            !settings.cors_origins.is_empty(),
+            cors(&settings),
+        ))
         .wrap(from_fn(middleware::request_id::request_context))
 }

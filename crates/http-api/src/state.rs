@@ -47,7 +47,10 @@ pub struct Lifecycle {
 
 impl Default for Lifecycle {
     fn default() -> Self {
-        Self { started: Instant::now(), shutting_down: Arc::new(AtomicBool::new(false)) }
+        Self {
+            started: Instant::now(),
+            shutting_down: Arc::new(AtomicBool::new(false)),
+        }
     }
 }
 

@@ -15,7 +15,9 @@ use crate::startup::auth_services;
 
 /// `ainative migrate up|down|status`.
 pub async fn migrate(settings: &Settings, action: MigrateAction) -> anyhow::Result<()> {
-    let db = Database::connect(&settings.database).await.context("connecting to the database")?;
+    let db = Database::connect(&settings.database)
+        .await
+        .context("connecting to the database")?;
     match action {
         MigrateAction::Up => {
             let applied = db.schema.migrate_up().await?;
@@ -27,7 +29,12 @@ pub async fn migrate(settings: &Settings, action: MigrateAction) -> anyhow::Resu
         }
         MigrateAction::Status => {
             for m in db.schema.migration_status().await? {
-                println!("{:>4}  {:<8}  {}", m.version, if m.applied { "applied" } else { "pending" }, m.description);
+                println!(
+                    "{:>4}  {:<8}  {}",
+                    m.version,
+                    if m.applied { "applied" } else { "pending" },
+                    m.description
+                );
             }
         }
     }
@@ -43,7 +50,9 @@ fn admin_password() -> anyhow::Result<SecretString> {
         }
     }
     let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).context("reading the password from standard input")?;
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from standard input")?;
     let password = input.lines().next().unwrap_or_default().to_owned();
     if password.is_empty() {
         bail!("no password given: set ADMIN_PASSWORD or pipe the password on standard input");
@@ -52,7 +61,12 @@ fn admin_password() -> anyhow::Result<SecretString> {
 }
 
 /// `ainative create-admin`: the password comes from `ADMIN_PASSWORD` or standard input.
-pub async fn create_admin(settings: &Settings, email: String, username: String, full_name: Option<String>) -> anyhow::Result<()> {
+pub async fn create_admin(
+    settings: &Settings,
+    email: String,
+    username: String,
+    full_name: Option<String>,
+) -> anyhow::Result<()> {
     let password = admin_password()?;
     let user = create_admin_with(settings, email, username, full_name, password).await?;
     println!("created admin {} ({})", user.username, user.id);
@@ -67,7 +81,9 @@ pub async fn create_admin_with(
     full_name: Option<String>,
     password: SecretString,
 ) -> anyhow::Result<ainative_domain::User> {
-    let db = Database::connect(&settings.database).await.context("connecting to the database")?;
+    let db = Database::connect(&settings.database)
+        .await
+        .context("connecting to the database")?;
     if settings.auto_migrate {
         db.schema.migrate_up().await?;
     }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use ainative_adapters_postgres::{PgStore, PoolSettings as PgPoolSettings};
 use ainative_adapters_sqlite::{PoolSettings as SqlitePoolSettings, SqliteStore};
-use ainative_ports::{AuditLog, AuthSessionRepository, DatabaseHealth, PortError, SchemaManager, UserRepository};
+use ainative_ports::{
+    AuditLog, AuthSessionRepository, DatabaseHealth, PortError, SchemaManager, UserRepository,
+};
 use secrecy::ExposeSecret;
 
 use crate::settings::DatabaseSettings;
@@ -33,7 +35,13 @@ pub struct Database {
 
 fn ports<S>(store: S, backend: Backend) -> Database
 where
-    S: UserRepository + AuthSessionRepository + AuditLog + DatabaseHealth + SchemaManager + Clone + 'static,
+    S: UserRepository
+        + AuthSessionRepository
+        + AuditLog
+        + DatabaseHealth
+        + SchemaManager
+        + Clone
+        + 'static,
 {
     Database {
         users: Arc::new(store.clone()),

@@ -21,9 +21,11 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::Migrate { action } => commands::migrate(&settings, action).await,
-        Command::CreateAdmin { email, username, full_name } => {
-            commands::create_admin(&settings, email, username, full_name).await
-        }
+        Command::CreateAdmin {
+            email,
+            username,
+            full_name,
+        } => commands::create_admin(&settings, email, username, full_name).await,
         Command::Serve => serve(settings).await,
     };
     match result {

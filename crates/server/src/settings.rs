@@ -227,14 +227,25 @@ impl Raw {
         self.get(var).unwrap_or(default).to_owned()
     }
 
-    fn parse<T: std::str::FromStr>(&self, var: &'static str, default: T, expected: &'static str) -> Result<T, SettingsError> {
+    fn parse<T: std::str::FromStr>(
+        &self,
+        var: &'static str,
+        default: T,
+        expected: &'static str,
+    ) -> Result<T, SettingsError> {
         match self.get(var) {
             None => Ok(default),
             Some(v) => v.parse().map_err(|_| invalid(var, expected, v)),
         }
     }
 
-    fn ranged<T>(&self, var: &'static str, default: T, range: std::ops::RangeInclusive<T>, expected: &'static str) -> Result<T, SettingsError>
+    fn ranged<T>(
+        &self,
+        var: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+        expected: &'static str,
+    ) -> Result<T, SettingsError>
     where
         T: std::str::FromStr + PartialOrd + Copy,
     {
@@ -256,38 +267,92 @@ impl Raw {
     }
 
     fn secs(&self, var: &'static str, default: u64) -> Result<Duration, SettingsError> {
-        Ok(Duration::from_secs(self.parse(var, default, "a whole number of seconds")?))
+        Ok(Duration::from_secs(self.parse(
+            var,
+            default,
+            "a whole number of seconds",
+        )?))
     }
 
     fn list(&self, var: &'static str) -> Vec<String> {
         self.get(var)
-            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
 
 fn invalid(var: &'static str, expected: &'static str, got: &str) -> SettingsError {
-    SettingsError::Invalid { var, expected, got: got.to_owned() }
+    SettingsError::Invalid {
+        var,
+        expected,
+        got: got.to_owned(),
+    }
 }
 
 /// Every variable the service reads (documented in `.env.example`).
 pub const VARIABLES: &[&str] = &[
-    "APP_ENV", "APP_HOST", "APP_PORT", "DATABASE_URL", "DB_POOL_SIZE", "DB_MIN_IDLE", "DB_POOL_TIMEOUT_SECS",
-    "DB_POOL_RECYCLE_SECS", "DB_IDLE_TIMEOUT_SECS", "DB_POOL_PRE_PING", "AUTO_MIGRATE", "ALLOW_SQLITE_IN_PRODUCTION",
-    "REDIS_URL", "REDIS_POOL_SIZE", "REDIS_TIMEOUT_MS", "REDIS_KEY_PREFIX", "CACHE_TTL_SECS", "CACHE_MAX_ENTRIES",
-    "JWT_SECRET_KEY", "JWT_ALGORITHM", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_ACCESS_TOKEN_EXPIRE_MINUTES",
-    "JWT_REFRESH_TOKEN_EXPIRE_DAYS", "BCRYPT_COST", "RATE_LIMIT_ANONYMOUS", "RATE_LIMIT_FREE_TIER",
-    "RATE_LIMIT_PREMIUM_TIER", "RATE_LIMIT_ADMIN_TIER", "RATE_LIMIT_LOGIN", "TRUSTED_PROXIES", "CORS_ORIGINS",
-    "MAX_BODY_BYTES", "LLM_PROVIDER", "LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "LLM_TIMEOUT_SECS",
-    "LLM_MAX_RETRIES", "LOG_FORMAT", "LOG_LEVEL", "OTEL_EXPORTER_OTLP_ENDPOINT", "METRICS_ADDR",
-    "REFRESH_REUSE_GRACE_SECS", "PASSWORD_MIN_LENGTH", "SHUTDOWN_TIMEOUT_SECS",
+    "APP_ENV",
+    "APP_HOST",
+    "APP_PORT",
+    "DATABASE_URL",
+    "DB_POOL_SIZE",
+    "DB_MIN_IDLE",
+    "DB_POOL_TIMEOUT_SECS",
+    "DB_POOL_RECYCLE_SECS",
+    "DB_IDLE_TIMEOUT_SECS",
+    "DB_POOL_PRE_PING",
+    "AUTO_MIGRATE",
+    "ALLOW_SQLITE_IN_PRODUCTION",
+    "REDIS_URL",
+    "REDIS_POOL_SIZE",
+    "REDIS_TIMEOUT_MS",
+    "REDIS_KEY_PREFIX",
+    "CACHE_TTL_SECS",
+    "CACHE_MAX_ENTRIES",
+    "JWT_SECRET_KEY",
+    "JWT_ALGORITHM",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "JWT_ACCESS_TOKEN_EXPIRE_MINUTES",
+    "JWT_REFRESH_TOKEN_EXPIRE_DAYS",
+    "BCRYPT_COST",
+    "RATE_LIMIT_ANONYMOUS",
+    "RATE_LIMIT_FREE_TIER",
+    "RATE_LIMIT_PREMIUM_TIER",
+    "RATE_LIMIT_ADMIN_TIER",
+    "RATE_LIMIT_LOGIN",
+    "TRUSTED_PROXIES",
+    "CORS_ORIGINS",
+    "MAX_BODY_BYTES",
+    "LLM_PROVIDER",
+    "LLM_BASE_URL",
+    "LLM_API_KEY",
+    "LLM_MODEL",
+    "LLM_TIMEOUT_SECS",
+    "LLM_MAX_RETRIES",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "METRICS_ADDR",
+    "REFRESH_REUSE_GRACE_SECS",
+    "PASSWORD_MIN_LENGTH",
+    "SHUTDOWN_TIMEOUT_SECS",
 ];
 
 impl Settings {
     /// Loads from `config/<APP_ENV>.toml` (if present) and the process environment, reading
     /// `.env` first outside production. `data_dir` holds the generated development secret.
     pub fn load(data_dir: &Path) -> Result<Self, SettingsError> {
-        if std::env::var("APP_ENV").map(|v| v != "production").unwrap_or(true) {
+        if std::env::var("APP_ENV")
+            .map(|v| v != "production")
+            .unwrap_or(true)
+        {
             // A missing .env is normal; a malformed one is worth a warning.
             if let Err(err) = dotenvy::dotenv() {
                 if !err.not_found() {
@@ -301,11 +366,19 @@ impl Settings {
 
     /// Builds settings from an explicit environment map (tests use this), layered over the
     /// optional `<config_dir>/<APP_ENV>.toml`.
-    pub fn from_layers(env: HashMap<String, String>, config_dir: &Path, data_dir: &Path) -> Result<Self, SettingsError> {
-        let app_env = env.get("APP_ENV").map(String::as_str).unwrap_or("development").to_owned();
+    pub fn from_layers(
+        env: HashMap<String, String>,
+        config_dir: &Path,
+        data_dir: &Path,
+    ) -> Result<Self, SettingsError> {
+        let app_env = env
+            .get("APP_ENV")
+            .map(String::as_str)
+            .unwrap_or("development")
+            .to_owned();
         let file = config_dir.join(format!("{app_env}.toml"));
-        let mut builder = config::Config::builder()
-            .add_source(config::File::from(file).required(false));
+        let mut builder =
+            config::Config::builder().add_source(config::File::from(file).required(false));
         for var in VARIABLES {
             if let Some(value) = env.get(*var) {
                 builder = builder
@@ -313,14 +386,18 @@ impl Settings {
                     .map_err(|e| SettingsError::Source(e.to_string()))?;
             }
         }
-        let layered = builder.build().map_err(|e| SettingsError::Source(e.to_string()))?;
+        let layered = builder
+            .build()
+            .map_err(|e| SettingsError::Source(e.to_string()))?;
         let table = layered
             .try_deserialize::<HashMap<String, config::Value>>()
             .map_err(|e| SettingsError::Source(e.to_string()))?;
         let mut raw = HashMap::new();
         for (key, value) in table {
             let var = key.to_ascii_uppercase();
-            let text = value.into_string().map_err(|_| SettingsError::Source(format!("{var}: expected a scalar value")))?;
+            let text = value
+                .into_string()
+                .map_err(|_| SettingsError::Source(format!("{var}: expected a scalar value")))?;
             raw.insert(var, text);
         }
         Self::parse(&Raw(raw), data_dir)
@@ -331,18 +408,36 @@ impl Settings {
             "development" => AppEnv::Development,
             "test" => AppEnv::Test,
             "production" => AppEnv::Production,
-            other => return Err(invalid("APP_ENV", "one of development, test, production", other)),
+            other => {
+                return Err(invalid(
+                    "APP_ENV",
+                    "one of development, test, production",
+                    other,
+                ))
+            }
         };
         let production = env == AppEnv::Production;
         let database_url = raw.string("DATABASE_URL", "sqlite://data/ainative.db");
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") || database_url.starts_with("sqlite:")) {
-            return Err(invalid("DATABASE_URL", "a postgres:// or sqlite:// URL", &mask_url(&database_url)));
+        if !(database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+            || database_url.starts_with("sqlite:"))
+        {
+            return Err(invalid(
+                "DATABASE_URL",
+                "a postgres:// or sqlite:// URL",
+                &mask_url(&database_url),
+            ));
         }
         let pool_size = raw.ranged("DB_POOL_SIZE", 10u32, 1..=1000, "an integer 1..=1000")?;
         let database = DatabaseSettings {
             url: SecretString::from(database_url),
             pool_size,
-            min_idle: raw.ranged("DB_MIN_IDLE", 1u32, 0..=pool_size, "an integer between 0 and DB_POOL_SIZE")?,
+            min_idle: raw.ranged(
+                "DB_MIN_IDLE",
+                1u32,
+                0..=pool_size,
+                "an integer between 0 and DB_POOL_SIZE",
+            )?,
             pool_timeout: raw.secs("DB_POOL_TIMEOUT_SECS", 5)?,
             recycle: raw.secs("DB_POOL_RECYCLE_SECS", 1800)?,
             idle_timeout: raw.secs("DB_IDLE_TIMEOUT_SECS", 600)?,
@@ -357,13 +452,31 @@ impl Settings {
         }
         let redis = match raw.get("REDIS_URL") {
             None => None,
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(RedisSettings {
-                url: SecretString::from(url.to_owned()),
-                pool_size: raw.ranged("REDIS_POOL_SIZE", 16u32, 1..=1024, "an integer 1..=1024")?,
-                timeout: Duration::from_millis(raw.ranged("REDIS_TIMEOUT_MS", 250u64, 1..=60_000, "milliseconds 1..=60000")?),
-                key_prefix: raw.string("REDIS_KEY_PREFIX", "ainative:"),
-            }),
-            Some(other) => return Err(invalid("REDIS_URL", "a redis:// or rediss:// URL", &mask_url(other))),
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Some(RedisSettings {
+                    url: SecretString::from(url.to_owned()),
+                    pool_size: raw.ranged(
+                        "REDIS_POOL_SIZE",
+                        16u32,
+                        1..=1024,
+                        "an integer 1..=1024",
+                    )?,
+                    timeout: Duration::from_millis(raw.ranged(
+                        "REDIS_TIMEOUT_MS",
+                        250u64,
+                        1..=60_000,
+                        "milliseconds 1..=60000",
+                    )?),
+                    key_prefix: raw.string("REDIS_KEY_PREFIX", "ainative:"),
+                })
+            }
+            Some(other) => {
+                return Err(invalid(
+                    "REDIS_URL",
+                    "a redis:// or rediss:// URL",
+                    &mask_url(other),
+                ))
+            }
         };
         let jwt = Self::jwt(raw, env, data_dir)?;
         let llm_provider = raw.string("LLM_PROVIDER", "offline");
@@ -383,12 +496,25 @@ impl Settings {
             .map(|cidr| {
                 cidr.parse::<IpNet>()
                     .or_else(|_| cidr.parse::<std::net::IpAddr>().map(IpNet::from))
-                    .map_err(|_| invalid("TRUSTED_PROXIES", "a comma list of CIDRs (e.g. 10.0.0.0/8)", cidr))
+                    .map_err(|_| {
+                        invalid(
+                            "TRUSTED_PROXIES",
+                            "a comma list of CIDRs (e.g. 10.0.0.0/8)",
+                            cidr,
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let cors_origins = raw.list("CORS_ORIGINS");
-        if let Some(bad) = cors_origins.iter().find(|o| *o == "*" || !(o.starts_with("http://") || o.starts_with("https://"))) {
-            return Err(invalid("CORS_ORIGINS", "a comma list of origins like https://app.example.com (no *)", bad));
+        if let Some(bad) = cors_origins
+            .iter()
+            .find(|o| *o == "*" || !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return Err(invalid(
+                "CORS_ORIGINS",
+                "a comma list of origins like https://app.example.com (no *)",
+                bad,
+            ));
         }
         Ok(Self {
             env,
@@ -399,23 +525,56 @@ impl Settings {
             allow_sqlite_in_production,
             redis,
             cache_ttl: raw.secs("CACHE_TTL_SECS", 3600)?,
-            cache_max_entries: raw.ranged("CACHE_MAX_ENTRIES", 10_000u64, 1..=10_000_000, "an integer 1..=10000000")?,
+            cache_max_entries: raw.ranged(
+                "CACHE_MAX_ENTRIES",
+                10_000u64,
+                1..=10_000_000,
+                "an integer 1..=10000000",
+            )?,
             jwt,
             bcrypt_cost: raw.ranged("BCRYPT_COST", 12u32, 4..=31, "an integer 4..=31")?,
             rate_limits: RateLimitSettings {
-                anonymous: raw.parse("RATE_LIMIT_ANONYMOUS", 60u32, "requests per minute (0 = unlimited)")?,
-                free: raw.parse("RATE_LIMIT_FREE_TIER", 120u32, "requests per minute (0 = unlimited)")?,
-                premium: raw.parse("RATE_LIMIT_PREMIUM_TIER", 1200u32, "requests per minute (0 = unlimited)")?,
-                admin: raw.parse("RATE_LIMIT_ADMIN_TIER", 0u32, "requests per minute (0 = unlimited)")?,
-                login: raw.ranged("RATE_LIMIT_LOGIN", 10u32, 1..=10_000, "failed logins per 15 minutes, 1..=10000")?,
+                anonymous: raw.parse(
+                    "RATE_LIMIT_ANONYMOUS",
+                    60u32,
+                    "requests per minute (0 = unlimited)",
+                )?,
+                free: raw.parse(
+                    "RATE_LIMIT_FREE_TIER",
+                    120u32,
+                    "requests per minute (0 = unlimited)",
+                )?,
+                premium: raw.parse(
+                    "RATE_LIMIT_PREMIUM_TIER",
+                    1200u32,
+                    "requests per minute (0 = unlimited)",
+                )?,
+                admin: raw.parse(
+                    "RATE_LIMIT_ADMIN_TIER",
+                    0u32,
+                    "requests per minute (0 = unlimited)",
+                )?,
+                login: raw.ranged(
+                    "RATE_LIMIT_LOGIN",
+                    10u32,
+                    1..=10_000,
+                    "failed logins per 15 minutes, 1..=10000",
+                )?,
             },
             trusted_proxies,
             cors_origins,
-            max_body_bytes: raw.ranged("MAX_BODY_BYTES", 1_048_576usize, 1024..=1_073_741_824, "bytes 1024..=1073741824")?,
+            max_body_bytes: raw.ranged(
+                "MAX_BODY_BYTES",
+                1_048_576usize,
+                1024..=1_073_741_824,
+                "bytes 1024..=1073741824",
+            )?,
             llm: LlmSettings {
                 provider: llm_provider,
                 base_url: raw.get("LLM_BASE_URL").map(str::to_owned),
-                api_key: raw.get("LLM_API_KEY").map(|k| SecretString::from(k.to_owned())),
+                api_key: raw
+                    .get("LLM_API_KEY")
+                    .map(|k| SecretString::from(k.to_owned())),
                 model: raw.get("LLM_MODEL").map(str::to_owned),
                 timeout: raw.secs("LLM_TIMEOUT_SECS", 30)?,
                 max_retries: raw.ranged("LLM_MAX_RETRIES", 2u32, 0..=10, "an integer 0..=10")?,
@@ -423,9 +582,18 @@ impl Settings {
             log_format,
             log_level: raw.string("LOG_LEVEL", "info"),
             otel_endpoint: raw.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(str::to_owned),
-            metrics_addr: raw.parse("METRICS_ADDR", SocketAddr::from(([127, 0, 0, 1], 9100)), "a socket address like 127.0.0.1:9100")?,
+            metrics_addr: raw.parse(
+                "METRICS_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9100)),
+                "a socket address like 127.0.0.1:9100",
+            )?,
             refresh_reuse_grace: raw.secs("REFRESH_REUSE_GRACE_SECS", 0)?,
-            password_min_length: raw.ranged("PASSWORD_MIN_LENGTH", 8usize, 1..=72, "an integer 1..=72")?,
+            password_min_length: raw.ranged(
+                "PASSWORD_MIN_LENGTH",
+                8usize,
+                1..=72,
+                "an integer 1..=72",
+            )?,
             shutdown_timeout: raw.secs("SHUTDOWN_TIMEOUT_SECS", 30)?,
         })
     }
@@ -433,14 +601,21 @@ impl Settings {
     fn jwt(raw: &Raw, env: AppEnv, data_dir: &Path) -> Result<JwtConfig, SettingsError> {
         let algorithm = raw.string("JWT_ALGORITHM", "HS256");
         if algorithm != "HS256" {
-            return Err(invalid("JWT_ALGORITHM", "HS256 (the only algorithm supported in this release)", &algorithm));
+            return Err(invalid(
+                "JWT_ALGORITHM",
+                "HS256 (the only algorithm supported in this release)",
+                &algorithm,
+            ));
         }
         let (secret, source) = match raw.get("JWT_SECRET_KEY") {
             Some(secret) if secret.len() >= 32 => (secret.to_owned(), SecretSource::Configured),
             Some(secret) if env == AppEnv::Production => {
                 return Err(SettingsError::Refused {
                     var: "JWT_SECRET_KEY",
-                    reason: format!("must be at least 32 bytes in production (got {} bytes)", secret.len()),
+                    reason: format!(
+                        "must be at least 32 bytes in production (got {} bytes)",
+                        secret.len()
+                    ),
                 })
             }
             Some(secret) => {
@@ -455,7 +630,11 @@ impl Settings {
             }
             None => {
                 let path = data_dir.join("jwt_secret");
-                (crate::dev_secret::load_or_create(&path).map_err(|e| SettingsError::Source(e.to_string()))?, SecretSource::DevelopmentFile(path))
+                (
+                    crate::dev_secret::load_or_create(&path)
+                        .map_err(|e| SettingsError::Source(e.to_string()))?,
+                    SecretSource::DevelopmentFile(path),
+                )
             }
         };
         Ok(JwtConfig {
@@ -463,8 +642,23 @@ impl Settings {
             source,
             issuer: raw.string("JWT_ISSUER", "ainative"),
             audience: raw.string("JWT_AUDIENCE", "ainative-api"),
-            access_ttl: Duration::from_secs(60 * raw.ranged("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", 30u64, 1..=1440, "minutes 1..=1440")?),
-            refresh_ttl: Duration::from_secs(86_400 * raw.ranged("JWT_REFRESH_TOKEN_EXPIRE_DAYS", 7u64, 1..=365, "days 1..=365")?),
+            access_ttl: Duration::from_secs(
+                60 * raw.ranged(
+                    "JWT_ACCESS_TOKEN_EXPIRE_MINUTES",
+                    30u64,
+                    1..=1440,
+                    "minutes 1..=1440",
+                )?,
+            ),
+            refresh_ttl: Duration::from_secs(
+                86_400
+                    * raw.ranged(
+                        "JWT_REFRESH_TOKEN_EXPIRE_DAYS",
+                        7u64,
+                        1..=365,
+                        "days 1..=365",
+                    )?,
+            ),
         })
     }
 
@@ -478,12 +672,21 @@ impl Settings {
         line("DATABASE_URL", &mask_url(self.database.url.expose_secret()));
         line("DB_POOL_SIZE", &self.database.pool_size);
         line("DB_MIN_IDLE", &self.database.min_idle);
-        line("DB_POOL_TIMEOUT_SECS", &self.database.pool_timeout.as_secs());
+        line(
+            "DB_POOL_TIMEOUT_SECS",
+            &self.database.pool_timeout.as_secs(),
+        );
         line("DB_POOL_RECYCLE_SECS", &self.database.recycle.as_secs());
-        line("DB_IDLE_TIMEOUT_SECS", &self.database.idle_timeout.as_secs());
+        line(
+            "DB_IDLE_TIMEOUT_SECS",
+            &self.database.idle_timeout.as_secs(),
+        );
         line("DB_POOL_PRE_PING", &self.database.pre_ping);
         line("AUTO_MIGRATE", &self.auto_migrate);
-        line("ALLOW_SQLITE_IN_PRODUCTION", &self.allow_sqlite_in_production);
+        line(
+            "ALLOW_SQLITE_IN_PRODUCTION",
+            &self.allow_sqlite_in_production,
+        );
         match &self.redis {
             Some(r) => {
                 line("REDIS_URL", &mask_url(r.url.expose_secret()));
@@ -496,35 +699,81 @@ impl Settings {
         line("CACHE_TTL_SECS", &self.cache_ttl.as_secs());
         line("CACHE_MAX_ENTRIES", &self.cache_max_entries);
         let secret_note = match &self.jwt.source {
-            SecretSource::Configured => format!("****** ({} bytes)", self.jwt.secret.expose_secret().len()),
-            SecretSource::DevelopmentFile(p) => format!("****** (generated, kept in {})", p.display()),
+            SecretSource::Configured => {
+                format!("****** ({} bytes)", self.jwt.secret.expose_secret().len())
+            }
+            SecretSource::DevelopmentFile(p) => {
+                format!("****** (generated, kept in {})", p.display())
+            }
         };
         line("JWT_SECRET_KEY", &secret_note);
         line("JWT_ALGORITHM", &"HS256");
         line("JWT_ISSUER", &self.jwt.issuer);
         line("JWT_AUDIENCE", &self.jwt.audience);
-        line("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", &(self.jwt.access_ttl.as_secs() / 60));
-        line("JWT_REFRESH_TOKEN_EXPIRE_DAYS", &(self.jwt.refresh_ttl.as_secs() / 86_400));
+        line(
+            "JWT_ACCESS_TOKEN_EXPIRE_MINUTES",
+            &(self.jwt.access_ttl.as_secs() / 60),
+        );
+        line(
+            "JWT_REFRESH_TOKEN_EXPIRE_DAYS",
+            &(self.jwt.refresh_ttl.as_secs() / 86_400),
+        );
         line("BCRYPT_COST", &self.bcrypt_cost);
         line("RATE_LIMIT_ANONYMOUS", &self.rate_limits.anonymous);
         line("RATE_LIMIT_FREE_TIER", &self.rate_limits.free);
         line("RATE_LIMIT_PREMIUM_TIER", &self.rate_limits.premium);
         line("RATE_LIMIT_ADMIN_TIER", &self.rate_limits.admin);
         line("RATE_LIMIT_LOGIN", &self.rate_limits.login);
-        line("TRUSTED_PROXIES", &self.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
+        line(
+            "TRUSTED_PROXIES",
+            &self
+                .trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         line("CORS_ORIGINS", &self.cors_origins.join(","));
         line("MAX_BODY_BYTES", &self.max_body_bytes);
         line("LLM_PROVIDER", &self.llm.provider);
-        line("LLM_BASE_URL", &self.llm.base_url.as_deref().map(mask_url).unwrap_or_default());
-        line("LLM_API_KEY", &if self.llm.api_key.is_some() { "******" } else { "" });
+        line(
+            "LLM_BASE_URL",
+            &self
+                .llm
+                .base_url
+                .as_deref()
+                .map(mask_url)
+                .unwrap_or_default(),
+        );
+        line(
+            "LLM_API_KEY",
+            &if self.llm.api_key.is_some() {
+                "******"
+            } else {
+                ""
+            },
+        );
         line("LLM_MODEL", &self.llm.model.as_deref().unwrap_or_default());
         line("LLM_TIMEOUT_SECS", &self.llm.timeout.as_secs());
         line("LLM_MAX_RETRIES", &self.llm.max_retries);
-        line("LOG_FORMAT", &if self.log_format == LogFormat::Json { "json" } else { "pretty" });
+        line(
+            "LOG_FORMAT",
+            &if self.log_format == LogFormat::Json {
+                "json"
+            } else {
+                "pretty"
+            },
+        );
         line("LOG_LEVEL", &self.log_level);
-        line("OTEL_EXPORTER_OTLP_ENDPOINT", &self.otel_endpoint.as_deref().unwrap_or_default());
+        line(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            &self.otel_endpoint.as_deref().unwrap_or_default(),
+        );
         line("METRICS_ADDR", &self.metrics_addr);
-        line("REFRESH_REUSE_GRACE_SECS", &self.refresh_reuse_grace.as_secs());
+        line(
+            "REFRESH_REUSE_GRACE_SECS",
+            &self.refresh_reuse_grace.as_secs(),
+        );
         line("PASSWORD_MIN_LENGTH", &self.password_min_length);
         line("SHUTDOWN_TIMEOUT_SECS", &self.shutdown_timeout.as_secs());
         out
@@ -533,8 +782,12 @@ impl Settings {
 
 /// Hides the password of a URL (`postgres://user:secret@host/db` → `postgres://user:***@host/db`).
 pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
     let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();

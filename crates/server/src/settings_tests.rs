@@ -10,7 +10,10 @@ fn temp_dir() -> PathBuf {
 }
 
 fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-    let env: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let env: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let dir = temp_dir();
     Settings::from_layers(env, &dir.join("config"), &dir.join("data"))
 }
@@ -41,13 +44,27 @@ fn the_development_secret_is_kept_across_starts() {
 
 #[test]
 fn production_refuses_missing_or_short_secrets_and_sqlite() {
-    let err = load(&[("APP_ENV", "production"), ("DATABASE_URL", "postgres://db/x")]).unwrap_err();
+    let err = load(&[
+        ("APP_ENV", "production"),
+        ("DATABASE_URL", "postgres://db/x"),
+    ])
+    .unwrap_err();
     assert!(err.to_string().starts_with("JWT_SECRET_KEY"), "{err}");
-    let err = load(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", "short"), ("DATABASE_URL", "postgres://db/x")]).unwrap_err();
+    let err = load(&[
+        ("APP_ENV", "production"),
+        ("JWT_SECRET_KEY", "short"),
+        ("DATABASE_URL", "postgres://db/x"),
+    ])
+    .unwrap_err();
     assert!(err.to_string().starts_with("JWT_SECRET_KEY"), "{err}");
     let err = load(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", SECRET)]).unwrap_err();
     assert!(err.to_string().starts_with("DATABASE_URL"), "{err}");
-    let ok = load(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", SECRET), ("ALLOW_SQLITE_IN_PRODUCTION", "true")]).unwrap();
+    let ok = load(&[
+        ("APP_ENV", "production"),
+        ("JWT_SECRET_KEY", SECRET),
+        ("ALLOW_SQLITE_IN_PRODUCTION", "true"),
+    ])
+    .unwrap();
     assert!(!ok.auto_migrate, "production does not migrate by default");
     assert_eq!(ok.log_format, LogFormat::Json);
 }
@@ -77,10 +94,14 @@ fn invalid_values_name_the_variable() {
 fn the_environment_file_is_layered_under_variables() {
     let dir = temp_dir();
     std::fs::write(dir.join("test.toml"), "app_port = 9001\nbcrypt_cost = 5\n").unwrap();
-    let env: HashMap<String, String> = [("APP_ENV", "test"), ("APP_PORT", "9002"), ("JWT_SECRET_KEY", SECRET)]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    let env: HashMap<String, String> = [
+        ("APP_ENV", "test"),
+        ("APP_PORT", "9002"),
+        ("JWT_SECRET_KEY", SECRET),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
     let s = Settings::from_layers(env, &dir, &dir).unwrap();
     assert_eq!(s.port, 9002, "environment wins over the file");
     assert_eq!(s.bcrypt_cost, 5, "the file wins over defaults");
@@ -100,9 +121,15 @@ fn describe_masks_secrets() {
         assert!(!text.contains(secret), "{secret} leaked");
     }
     assert!(text.contains("DATABASE_URL = postgres://app:***@db:5432/ainative"));
-    assert!(!format!("{s:?}").contains("hunter2"), "Debug must mask secrets");
+    assert!(
+        !format!("{s:?}").contains("hunter2"),
+        "Debug must mask secrets"
+    );
     for var in VARIABLES {
-        assert!(text.contains(&format!("{var} = ")), "{var} missing from check-config");
+        assert!(
+            text.contains(&format!("{var} = ")),
+            "{var} missing from check-config"
+        );
     }
 }
 

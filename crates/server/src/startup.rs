@@ -9,7 +9,9 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
 use ainative_adapters_redis::{InMemoryLoginThrottle, InMemoryRateLimiter, InMemoryRevocationList};
-use ainative_auth::{AdminService, AuthConfig, AuthDeps, AuthService, BcryptHasher, JwtSettings, RevocationSync};
+use ainative_auth::{
+    AdminService, AuthConfig, AuthDeps, AuthService, BcryptHasher, JwtSettings, RevocationSync,
+};
 use ainative_domain::PasswordPolicy;
 use ainative_http_api::{ApiState, ErrorLog, HealthState, HttpSettings, Lifecycle, RateLimits};
 use ainative_ports::{Clock, RevocationList, SystemClock};
@@ -38,7 +40,11 @@ pub enum StartupError {
 const REVOCATION_POLL: Duration = Duration::from_millis(500);
 
 /// The identity services built from settings and a database.
-pub fn auth_services(settings: &Settings, db: &Database, revocations: Arc<dyn RevocationList>) -> (Arc<AuthService>, Arc<AdminService>) {
+pub fn auth_services(
+    settings: &Settings,
+    db: &Database,
+    revocations: Arc<dyn RevocationList>,
+) -> (Arc<AuthService>, Arc<AdminService>) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let parallelism = std::thread::available_parallelism().map_or(2, usize::from);
     let deps = AuthDeps {
@@ -62,7 +68,13 @@ pub fn auth_services(settings: &Settings, db: &Database, revocations: Arc<dyn Re
         login_attempts_limit: settings.rate_limits.login,
     };
     let auth = Arc::new(AuthService::new(deps, config));
-    let admin = Arc::new(AdminService::new(db.users.clone(), db.audit.clone(), revocations, clock, settings.jwt.refresh_ttl));
+    let admin = Arc::new(AdminService::new(
+        db.users.clone(),
+        db.audit.clone(),
+        revocations,
+        clock,
+        settings.jwt.refresh_ttl,
+    ));
     (auth, admin)
 }
 
@@ -89,7 +101,12 @@ impl Application {
         let revocations: Arc<dyn RevocationList> = Arc::new(InMemoryRevocationList::new());
         let (auth, admin) = auth_services(&settings, &db, revocations.clone());
 
-        let sync = RevocationSync::new(db.sessions.clone(), revocations, Arc::new(SystemClock), REVOCATION_POLL);
+        let sync = RevocationSync::new(
+            db.sessions.clone(),
+            revocations,
+            Arc::new(SystemClock),
+            REVOCATION_POLL,
+        );
         let loaded = sync.sync(None).await?;
         tracing::debug!(loaded, "revocations loaded");
         let (stop_background, mut stopped) = watch::channel(false);
@@ -102,7 +119,11 @@ impl Application {
             auth,
             admin,
             limiter: Arc::new(InMemoryRateLimiter::new()),
-            health: HealthState { database: db.health.clone(), lifecycle: lifecycle.clone(), cache_backend: "memory" },
+            health: HealthState {
+                database: db.health.clone(),
+                lifecycle: lifecycle.clone(),
+                cache_backend: "memory",
+            },
             errors: ErrorLog::default(),
             settings: Arc::new(HttpSettings {
                 max_body_bytes: settings.max_body_bytes,
@@ -118,15 +139,31 @@ impl Application {
             }),
         };
         let addr = format!("{}:{}", settings.host, settings.port);
-        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr: addr.clone(), source })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr: addr.clone(), source })?.port();
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: addr.clone(),
+                source,
+            })?
+            .port();
         let server = HttpServer::new(move || ainative_http_api::app(state.clone()))
             .listen(listener)
             .map_err(|source| StartupError::Bind { addr, source })?
             .disable_signals()
             .shutdown_timeout(settings.shutdown_timeout.as_secs())
             .run();
-        Ok(Self { port, server, lifecycle, db, stop_background, background })
+        Ok(Self {
+            port,
+            server,
+            lifecycle,
+            db,
+            stop_background,
+            background,
+        })
     }
 
     /// The bound port.
@@ -141,7 +178,10 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
     /// finish (up to the shutdown timeout), stops background work and closes the pool.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let handle = self.server.handle();
         let lifecycle = self.lifecycle.clone();
         tokio::spawn(async move {

@@ -57,15 +57,27 @@ mod tests {
     #[test]
     fn untrusted_peer_cannot_spoof() {
         let trusted = vec!["10.0.0.0/8".parse().unwrap()];
-        assert_eq!(client_ip_from(ip("203.0.113.9"), "1.2.3.4", &trusted), ip("203.0.113.9"));
-        assert_eq!(client_ip_from(ip("203.0.113.9"), "1.2.3.4", &[]), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip_from(ip("203.0.113.9"), "1.2.3.4", &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip_from(ip("203.0.113.9"), "1.2.3.4", &[]),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
     fn trusted_proxy_chain_is_walked_from_the_right() {
         let trusted = vec!["10.0.0.0/8".parse().unwrap()];
-        assert_eq!(client_ip_from(ip("10.0.0.1"), "1.2.3.4, 198.51.100.7, 10.0.0.2", &trusted), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip_from(ip("10.0.0.1"), "1.2.3.4, 198.51.100.7, 10.0.0.2", &trusted),
+            ip("198.51.100.7")
+        );
         assert_eq!(client_ip_from(ip("10.0.0.1"), "", &trusted), ip("10.0.0.1"));
-        assert_eq!(client_ip_from(ip("10.0.0.1"), "garbage", &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            client_ip_from(ip("10.0.0.1"), "garbage", &trusted),
+            ip("10.0.0.1")
+        );
     }
 }

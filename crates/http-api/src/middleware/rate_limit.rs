@@ -20,7 +20,11 @@ use crate::state::{HttpSettings, RateLimits};
 pub const WINDOW: Duration = Duration::from_secs(60);
 
 /// Which limit applies to a request: (limiter key, requests per minute, policy name).
-pub fn limit_for(outcome: Option<&AuthOutcome>, ip: Option<&ClientIp>, limits: &RateLimits) -> (String, u32, &'static str) {
+pub fn limit_for(
+    outcome: Option<&AuthOutcome>,
+    ip: Option<&ClientIp>,
+    limits: &RateLimits,
+) -> (String, u32, &'static str) {
     match outcome {
         Some(AuthOutcome::Authenticated(p)) => {
             let (limit, name) = match p.tier {
@@ -31,7 +35,9 @@ pub fn limit_for(outcome: Option<&AuthOutcome>, ip: Option<&ClientIp>, limits: &
             (format!("rl:user:{}", p.user_id), limit, name)
         }
         _ => {
-            let ip = ip.map(|ip| ip.0.to_string()).unwrap_or_else(|| "unknown".into());
+            let ip = ip
+                .map(|ip| ip.0.to_string())
+                .unwrap_or_else(|| "unknown".into());
             (format!("rl:ip:{ip}"), limits.anonymous, "anonymous")
         }
     }
@@ -51,8 +57,17 @@ pub fn write_headers(headers: &mut HeaderMap, decision: &RateDecision, policy: &
     set("x-ratelimit-limit", decision.limit.to_string());
     set("x-ratelimit-remaining", decision.remaining.to_string());
     set("x-ratelimit-reset", decision.reset_secs.to_string());
-    set("ratelimit-policy", format!("\"{policy}\";q={};w={}", decision.limit, WINDOW.as_secs()));
-    set("ratelimit", format!("\"{policy}\";r={};t={}", decision.remaining, decision.reset_secs));
+    set(
+        "ratelimit-policy",
+        format!("\"{policy}\";q={};w={}", decision.limit, WINDOW.as_secs()),
+    );
+    set(
+        "ratelimit",
+        format!(
+            "\"{policy}\";r={};t={}",
+            decision.remaining, decision.reset_secs
+        ),
+    );
 }
 
 /// The middleware function.
@@ -64,23 +79,39 @@ pub async fn rate_limit(
         req.app_data::<web::Data<HttpSettings>>().cloned(),
         req.app_data::<web::Data<dyn RateLimiter>>().cloned(),
     ) else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     };
     if is_exempt(req.path()) {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
     let (key, limit, policy) = {
         let ext = req.extensions();
-        limit_for(ext.get::<AuthOutcome>(), ext.get::<ClientIp>(), &settings.rate_limits)
+        limit_for(
+            ext.get::<AuthOutcome>(),
+            ext.get::<ClientIp>(),
+            &settings.rate_limits,
+        )
     };
     if limit == 0 {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
     let decision = match limiter.check(&key, limit, WINDOW).await {
         Ok(decision) => decision,
         Err(err) => {
             tracing::warn!(error = %err, "rate limiter unavailable; letting the request through");
-            return next.call(req).await.map(ServiceResponse::map_into_left_body);
+            return next
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body);
         }
     };
     if !decision.allowed {

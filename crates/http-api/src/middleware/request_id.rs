@@ -10,9 +10,9 @@ use actix_web::{web, Error, HttpMessage};
 use uuid::Uuid;
 
 use crate::error::ErrorDetail;
+use crate::error_log::ErrorLog;
 use crate::middleware::auth::AuthOutcome;
 use crate::middleware::client_ip::{resolve_client_ip, ClientIp};
-use crate::error_log::ErrorLog;
 use crate::state::HttpSettings;
 
 tokio::task_local! {
@@ -34,7 +34,8 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; s
 fn sane_client_id(value: &HeaderValue) -> Option<String> {
     let s = value.to_str().ok()?;
     let ok = (1..=128).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
     ok.then(|| s.to_owned())
 }
 
@@ -61,7 +62,10 @@ pub async fn request_context(
 
     let mut res = REQUEST_ID.scope(request_id.clone(), next.call(req)).await?;
 
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status();
     let user_id = match res.request().extensions().get::<AuthOutcome>() {
         Some(AuthOutcome::Authenticated(p)) => Some(p.user_id.to_string()),
@@ -71,9 +75,15 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(X_REQUEST_ID.clone(), value);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(if is_docs { DOCS_CSP } else { JSON_CSP }),
@@ -102,7 +112,13 @@ pub async fn request_context(
                 .get::<ErrorDetail>()
                 .map(|d| d.0.clone())
                 .unwrap_or_else(|| status.to_string());
-            errors.record(request_id, method.to_string(), route, status.as_u16(), detail);
+            errors.record(
+                request_id,
+                method.to_string(),
+                route,
+                status.as_u16(),
+                detail,
+            );
         }
     }
     Ok(res)
@@ -114,8 +130,14 @@ mod tests {
 
     #[test]
     fn client_ids_are_sanitised() {
-        assert_eq!(sane_client_id(&HeaderValue::from_static("abc-123")), Some("abc-123".into()));
+        assert_eq!(
+            sane_client_id(&HeaderValue::from_static("abc-123")),
+            Some("abc-123".into())
+        );
         assert_eq!(sane_client_id(&HeaderValue::from_static("a b")), None);
-        assert_eq!(sane_client_id(&HeaderValue::from_str(&"x".repeat(129)).unwrap()), None);
+        assert_eq!(
+            sane_client_id(&HeaderValue::from_str(&"x".repeat(129)).unwrap()),
+            None
+        );
     }
 }

@@ -28,13 +28,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 fn parse_filter(q: &UserListQuery) -> Result<(UserFilter, Page), ValidationErrors> {
     let mut errors = ValidationErrors::new();
-    let page = errors.collect("limit", Page::new(q.limit, q.offset).map_err(|e| e.to_string()));
+    let page = errors.collect(
+        "limit",
+        Page::new(q.limit, q.offset).map_err(|e| e.to_string()),
+    );
     let role = match q.role.as_deref() {
         Some(r) => errors.collect("role", r.parse::<Role>()),
         None => None,
     };
     errors.into_result()?;
-    Ok((UserFilter { role, is_active: q.is_active }, page.unwrap_or_default()))
+    Ok((
+        UserFilter {
+            role,
+            is_active: q.is_active,
+        },
+        page.unwrap_or_default(),
+    ))
 }
 
 /// List users, filtered by role and activity.
@@ -49,7 +58,9 @@ pub async fn list_users(
     user.0.require_role(Role::Admin)?;
     let (filter, page) = parse_filter(&query)?;
     let users = admin.list_users(&user.0, &filter, page).await?;
-    Ok(envelope::ok(&PageOf::from_domain(users, |u| UserResponse::from(&u))))
+    Ok(envelope::ok(&PageOf::from_domain(users, |u| {
+        UserResponse::from(&u)
+    })))
 }
 
 fn parse_patch(body: UserPatchRequest) -> Result<UserPatch, ValidationErrors> {
@@ -63,7 +74,11 @@ fn parse_patch(body: UserPatchRequest) -> Result<UserPatch, ValidationErrors> {
         None => None,
     };
     errors.into_result()?;
-    Ok(UserPatch { roles, tier, is_active: body.is_active })
+    Ok(UserPatch {
+        roles,
+        tier,
+        is_active: body.is_active,
+    })
 }
 
 /// Change roles, tier or activity of a user (audited; ends the user's sessions when their
@@ -95,7 +110,10 @@ pub async fn list_audit(
     user.0.require_role(Role::Admin)?;
     let page = Page::new(query.limit, query.offset)?;
     let rows = admin.list_audit(&user.0, page).await?;
-    Ok(envelope::ok(&PageOf::from_domain(rows, AuditResponse::from)))
+    Ok(envelope::ok(&PageOf::from_domain(
+        rows,
+        AuditResponse::from,
+    )))
 }
 
 /// Recent server errors of this instance.
@@ -108,10 +126,16 @@ pub struct ErrorList {
 /// The last 100 server errors of this instance, newest first, with their request ids.
 #[utoipa::path(get, path = "/api/v1/admin/errors", tag = "admin", security(("bearer" = [])),
     responses((status = 200, description = "Recent server errors", body = ErrorList)))]
-pub async fn recent_errors(errors: web::Data<ErrorLog>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn recent_errors(
+    errors: web::Data<ErrorLog>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
     user.0.require_role(Role::Admin)?;
     let items = errors.recent();
-    Ok(envelope::ok(&ErrorList { total: items.len() as u64, items }))
+    Ok(envelope::ok(&ErrorList {
+        total: items.len() as u64,
+        items,
+    }))
 }
 
 #[cfg(test)]
@@ -120,10 +144,19 @@ mod tests {
 
     #[test]
     fn patch_reports_each_bad_field() {
-        let err = parse_patch(UserPatchRequest { roles: Some(vec!["root".into()]), tier: Some("gold".into()), is_active: None })
-            .unwrap_err();
+        let err = parse_patch(UserPatchRequest {
+            roles: Some(vec!["root".into()]),
+            tier: Some("gold".into()),
+            is_active: None,
+        })
+        .unwrap_err();
         let fields: Vec<_> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["roles", "tier"]);
-        assert!(parse_patch(UserPatchRequest { roles: Some(vec![]), tier: None, is_active: None }).is_err());
+        assert!(parse_patch(UserPatchRequest {
+            roles: Some(vec![]),
+            tier: None,
+            is_active: None
+        })
+        .is_err());
     }
 }

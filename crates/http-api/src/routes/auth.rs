@@ -8,8 +8,8 @@ use ainative_ports::RateLimiter;
 use serde::Serialize;
 
 use super::dto::{
-    AuthResponse, ChangePasswordRequest, LoginRequest, OAuthTokenResponse, RateLimitStatus, RefreshRequest,
-    RegisterRequest, TokenForm, TokenResponse, UserResponse,
+    AuthResponse, ChangePasswordRequest, LoginRequest, OAuthTokenResponse, RateLimitStatus,
+    RefreshRequest, RegisterRequest, TokenForm, TokenResponse, UserResponse,
 };
 use super::resource;
 use crate::envelope;
@@ -23,17 +23,22 @@ use crate::state::HttpSettings;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/auth")
-            .wrap(actix_web::middleware::DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add((header::CACHE_CONTROL, "no-store")),
+            )
             .service(resource("/register", "POST").route(web::post().to(register)))
             .service(resource("/login", "POST").route(web::post().to(login)))
             .service(
                 resource("/token", "POST")
-                    .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(|err, _| {
-                        match form_error(&err) {
-                            ApiError::BadRequest(_) => OAuthError::new("invalid_request", "malformed form body").into(),
+                    .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(
+                        |err, _| match form_error(&err) {
+                            ApiError::BadRequest(_) => {
+                                OAuthError::new("invalid_request", "malformed form body").into()
+                            }
                             other => other.into(),
-                        }
-                    }))
+                        },
+                    ))
                     .route(web::post().to(token)),
             )
             .service(resource("/refresh", "POST").route(web::post().to(refresh)))
@@ -49,7 +54,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses((status = 201, description = "Registered; user and token pair", body = AuthResponse),
               (status = 409, description = "E-mail, username or student id taken"),
               (status = 422, description = "A field broke its rules")))]
-pub async fn register(auth: web::Data<AuthService>, body: web::Json<RegisterRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn register(
+    auth: web::Data<AuthService>,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let out = auth
         .register(RegisterInput {
@@ -78,7 +86,11 @@ pub async fn login(
     let login = match (body.email, body.username) {
         (Some(email), None) => email,
         (None, Some(username)) => username,
-        _ => return Err(ValidationErrors::single("email", "give exactly one of email or username").into()),
+        _ => {
+            return Err(
+                ValidationErrors::single("email", "give exactly one of email or username").into(),
+            )
+        }
     };
     let out = auth.login(&login, &body.password, Some(client.0)).await?;
     Ok(envelope::ok(&AuthResponse::new(&out.user, out.tokens)))
@@ -95,7 +107,11 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(error: &'static str, error_description: &'static str) -> Self {
-        Self { error, error_description, retry_after: None }
+        Self {
+            error,
+            error_description,
+            retry_after: None,
+        }
     }
 }
 
@@ -136,18 +152,27 @@ pub async fn token(
 ) -> Result<HttpResponse, actix_web::Error> {
     let form = form.into_inner();
     if form.grant_type != "password" {
-        return Err(OAuthError::new("unsupported_grant_type", "only the password grant is supported").into());
+        return Err(OAuthError::new(
+            "unsupported_grant_type",
+            "only the password grant is supported",
+        )
+        .into());
     }
-    match auth.login(&form.username, &form.password, Some(client.0)).await {
-        Ok(out) => Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(OAuthTokenResponse {
-            access_token: out.tokens.access_token,
-            token_type: "bearer".into(),
-            expires_in: out.tokens.expires_in,
-            refresh_token: out.tokens.refresh_token,
-        })),
-        Err(AuthError::InvalidCredentials | AuthError::AccountInactive | AuthError::Validation(_)) => {
-            Err(OAuthError::new("invalid_grant", "invalid username or password").into())
-        }
+    match auth
+        .login(&form.username, &form.password, Some(client.0))
+        .await
+    {
+        Ok(out) => Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(OAuthTokenResponse {
+                access_token: out.tokens.access_token,
+                token_type: "bearer".into(),
+                expires_in: out.tokens.expires_in,
+                refresh_token: out.tokens.refresh_token,
+            })),
+        Err(
+            AuthError::InvalidCredentials | AuthError::AccountInactive | AuthError::Validation(_),
+        ) => Err(OAuthError::new("invalid_grant", "invalid username or password").into()),
         Err(AuthError::Throttled { retry_after_secs }) => Err(OAuthError {
             retry_after: Some(retry_after_secs),
             ..OAuthError::new("invalid_grant", "too many failed attempts; try again later")
@@ -161,7 +186,10 @@ pub async fn token(
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, description = "New token pair", body = TokenResponse),
               (status = 401, description = "Invalid, expired, revoked or replayed refresh token")))]
-pub async fn refresh(auth: web::Data<AuthService>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    auth: web::Data<AuthService>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     let pair = auth.refresh(&body.refresh_token).await?;
     Ok(envelope::ok(&TokenResponse::from(pair)))
 }
@@ -169,9 +197,16 @@ pub async fn refresh(auth: web::Data<AuthService>, body: web::Json<RefreshReques
 /// End this session: its access token and refresh family stop working.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "Logged out"), (status = 401, description = "Not authenticated")))]
-pub async fn logout(auth: web::Data<AuthService>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    auth: web::Data<AuthService>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
     auth.logout(&user.0).await?;
-    Ok(envelope::with_status(StatusCode::OK, &serde_json::Value::Null, Some("logged out")))
+    Ok(envelope::with_status(
+        StatusCode::OK,
+        &serde_json::Value::Null,
+        Some("logged out"),
+    ))
 }
 
 /// The caller's account.
@@ -192,7 +227,9 @@ pub async fn change_password(
     user: AuthUser,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let pair = auth.change_password(&user.0, &body.current_password, &body.new_password).await?;
+    let pair = auth
+        .change_password(&user.0, &body.current_password, &body.new_password)
+        .await?;
     Ok(envelope::ok(&TokenResponse::from(pair)))
 }
 
@@ -207,7 +244,13 @@ pub async fn rate_limit_status(
     let outcome = AuthOutcome::Authenticated(user.0.clone());
     let (key, limit, _) = limit_for(Some(&outcome), None, &settings.rate_limits);
     let status = if limit == 0 {
-        RateLimitStatus { tier: user.0.tier.to_string(), limit: 0, remaining: 0, reset_secs: 0, unlimited: true }
+        RateLimitStatus {
+            tier: user.0.tier.to_string(),
+            limit: 0,
+            remaining: 0,
+            reset_secs: 0,
+            unlimited: true,
+        }
     } else {
         let view = limiter
             .peek(&key, limit, WINDOW)

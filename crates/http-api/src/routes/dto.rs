@@ -213,7 +213,12 @@ pub struct PageOf<T: ToSchema> {
 impl<T: ToSchema> PageOf<T> {
     pub fn from_domain<D>(page: Paginated<D>, f: impl FnMut(D) -> T) -> Self {
         let page = page.map(f);
-        Self { items: page.items, total: page.total, limit: page.limit, offset: page.offset }
+        Self {
+            items: page.items,
+            total: page.total,
+            limit: page.limit,
+            offset: page.offset,
+        }
     }
 }
 

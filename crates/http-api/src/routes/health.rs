@@ -90,13 +90,26 @@ pub async fn health(state: web::Data<HealthState>) -> HttpResponse {
         version: env!("CARGO_PKG_VERSION"),
         uptime_secs: state.lifecycle.uptime_secs(),
         components: Components {
-            database: DatabaseComponent { status: db_status, latency_ms, pool: state.database.pool_stats() },
+            database: DatabaseComponent {
+                status: db_status,
+                latency_ms,
+                pool: state.database.pool_stats(),
+            },
             redis: StatusOnly { status: "disabled" },
-            cache: CacheComponent { backend: state.cache_backend },
-            llm: LlmComponent { provider: "none", status: "disabled" },
+            cache: CacheComponent {
+                backend: state.cache_backend,
+            },
+            llm: LlmComponent {
+                provider: "none",
+                status: "disabled",
+            },
         },
     };
-    let code = if status == "unhealthy" { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let code = if status == "unhealthy" {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     envelope::with_status(code, &report, None)
 }
 

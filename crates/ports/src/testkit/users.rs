@@ -248,7 +248,7 @@ pub async fn user_list_filters_and_pagination(s: Stores) {
     for user in [&e, &c, &a, &d, &b] {
         s.users.create(user.clone(), None).await.expect("create");
     }
-    let mut expected = vec![&a, &b, &c, &d, &e];
+    let mut expected = [&a, &b, &c, &d, &e];
     expected.sort_by_key(|u| (u.created_at, u.id));
     let expected: Vec<Uuid> = expected.iter().map(|u| u.id).collect();
 
