@@ -2,6 +2,8 @@
 //! The end-to-end harness: starts the real application on a random port, on SQLite or on a
 //! fresh PostgreSQL database per test, and talks to it over HTTP.
 
+pub mod http;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -282,7 +284,7 @@ pub fn register_body(username: &str) -> Value {
 pub async fn json_of(res: Response) -> (StatusCode, Value) {
     let status = res.status();
     let text = res.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text));
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, body)
 }
 
@@ -311,11 +313,11 @@ macro_rules! on_both_backends {
             mod $case {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    super::$case(crate::common::TestApp::spawn(crate::common::Backend::Sqlite).await).await;
+                    super::$case($crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await).await;
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    super::$case(crate::common::TestApp::spawn(crate::common::Backend::Postgres).await).await;
+                    super::$case($crate::common::TestApp::spawn($crate::common::Backend::Postgres).await).await;
                 }
             }
         )+

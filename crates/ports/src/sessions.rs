@@ -68,14 +68,14 @@ pub struct RevokedSession {
 pub trait AuthSessionRepository: Send + Sync {
     /// Records a new session and its first refresh token in one transaction.
     ///
-    /// Errors: `NotFound` when the user does not exist; `Conflict("session")` on a duplicate id.
+    /// Errors: `NotFound` when the user does not exist; `Conflict("session")` or
+    /// `Conflict("refresh_token")` on a duplicate id.
     async fn start(&self, session: AuthSession, first: NewRefreshToken) -> PortResult<()>;
 
     /// Atomically retires the presented token and records `next` in its family, if and only if
     /// the presented token is the current one. Of many concurrent calls with one token at most
     /// one returns `Rotated`; the others see `Reused`. Checks, in order: unknown token or hash
-    /// mismatch (`Unknown`), revoked family (`Revoked`), family past `expires_at` at `now`
-    /// (`Expired`), already retired (`Reused`).
+    /// mismatch (`Unknown`), revoked family (`Revoked`), family ended (`now >= expires_at`: `Expired`), already retired (`Reused`).
     async fn rotate(
         &self,
         presented_jti: Uuid,

@@ -66,8 +66,8 @@ pub trait UserRepository: Send + Sync {
     /// Errors: `NotFound` when the user does not exist.
     async fn record_login(&self, id: Uuid, at: DateTime<Utc>) -> PortResult<()>;
 
-    /// Replaces the password hash and revokes every session of the user, in one transaction.
-    /// Returns the ids of the sessions it revoked.
+    /// Replaces the password hash and revokes every not yet revoked session of the user, in one
+    /// transaction. Returns the ids of the sessions it revoked.
     ///
     /// Errors: `NotFound` when the user does not exist.
     async fn change_password(
