@@ -7,18 +7,21 @@
 //! `testkit` adds the contract suites every implementation must pass.
 
 pub mod audit;
+pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod health;
 pub mod rate_limit;
 pub mod revocation;
 pub mod sessions;
+pub mod shared_state;
 pub mod users;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use audit::AuditLog;
+pub use cache::ResponseCache;
 pub use clock::{Clock, SystemClock};
 pub use error::{PortError, PortResult};
 pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
@@ -27,15 +30,18 @@ pub use revocation::RevocationList;
 pub use sessions::{
     AuthSession, AuthSessionRepository, NewRefreshToken, RevokedSession, RotateOutcome,
 };
+pub use shared_state::{SharedStateHealth, SharedStateStatus};
 pub use users::{NewUser, UserFilter, UserRepository};
 
 #[cfg(feature = "mocks")]
 pub use {
     audit::MockAuditLog,
+    cache::MockResponseCache,
     clock::MockClock,
     health::{MockDatabaseHealth, MockSchemaManager},
     rate_limit::{MockLoginThrottle, MockRateLimiter},
     revocation::MockRevocationList,
     sessions::MockAuthSessionRepository,
+    shared_state::MockSharedStateHealth,
     users::MockUserRepository,
 };
