@@ -1,1 +1,9 @@
-//! placeholder
+//! Tutoring use cases of ainative and the per-request AI gateway (SPEC §6).
+//!
+//! - [`tutoring`]: activities, sessions, traces and risks with their RBAC rules.
+//! - [`gateway`]: the [`GatewayFactory`] (one per process) and the [`AIGateway`] it builds per
+//!   request, running the pipeline of [`pipeline`] for every interaction.
+//! - [`llm`]: language-model providers, the response cache and request coalescing.
+
+pub mod llm;
+pub mod tutoring;

@@ -11,6 +11,8 @@ pub enum AuditAction {
     UserUpdated,
     /// An administrator account was created from the command line.
     AdminCreated,
+    /// A risk was resolved by an instructor or admin.
+    RiskResolved,
 }
 
 impl AuditAction {
@@ -19,6 +21,7 @@ impl AuditAction {
         match self {
             Self::UserUpdated => "user_updated",
             Self::AdminCreated => "admin_created",
+            Self::RiskResolved => "risk_resolved",
         }
     }
 
@@ -27,6 +30,7 @@ impl AuditAction {
         match s {
             "user_updated" => Some(Self::UserUpdated),
             "admin_created" => Some(Self::AdminCreated),
+            "risk_resolved" => Some(Self::RiskResolved),
             _ => None,
         }
     }

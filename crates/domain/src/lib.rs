@@ -7,6 +7,7 @@ pub mod audit;
 pub mod error;
 pub mod identity;
 pub mod pagination;
+pub mod tutoring;
 
 pub use audit::{AuditAction, AuditEntry, NewAuditEntry};
 pub use error::{FieldError, ValidationErrors};
@@ -15,3 +16,4 @@ pub use identity::{
     UserPatch, Username,
 };
 pub use pagination::{Page, Paginated};
+pub use tutoring::*;

@@ -11,10 +11,12 @@ pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod health;
+pub mod llm;
 pub mod rate_limit;
 pub mod revocation;
 pub mod sessions;
 pub mod shared_state;
+pub mod tutoring;
 pub mod users;
 
 #[cfg(feature = "testkit")]
@@ -25,12 +27,21 @@ pub use cache::ResponseCache;
 pub use clock::{Clock, SystemClock};
 pub use error::{PortError, PortResult};
 pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
+pub use llm::{
+    ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
+    StreamEvent,
+};
 pub use rate_limit::{LoginThrottle, RateDecision, RateLimiter, ThrottleDecision};
 pub use revocation::RevocationList;
 pub use sessions::{
     AuthSession, AuthSessionRepository, NewRefreshToken, RevokedSession, RotateOutcome,
 };
 pub use shared_state::{SharedStateHealth, SharedStateStatus};
+pub use tutoring::{
+    ActivityFilter, ActivityRepository, ActivityVisibility, InteractionRecord,
+    InteractionRepository, RiskFilter, RiskRepository, RiskScope, SessionFilter, SessionVisibility,
+    StudySessionRepository,
+};
 pub use users::{NewUser, UserFilter, UserRepository};
 
 #[cfg(feature = "mocks")]
@@ -39,9 +50,14 @@ pub use {
     cache::MockResponseCache,
     clock::MockClock,
     health::{MockDatabaseHealth, MockSchemaManager},
+    llm::MockLlmProvider,
     rate_limit::{MockLoginThrottle, MockRateLimiter},
     revocation::MockRevocationList,
     sessions::MockAuthSessionRepository,
     shared_state::MockSharedStateHealth,
+    tutoring::{
+        MockActivityRepository, MockInteractionRepository, MockRiskRepository,
+        MockStudySessionRepository,
+    },
     users::MockUserRepository,
 };

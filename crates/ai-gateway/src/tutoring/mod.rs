@@ -1,0 +1,1 @@
+//! Tutoring use cases.

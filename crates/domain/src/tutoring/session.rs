@@ -1,0 +1,129 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{wire_enum, Agent};
+use crate::ValidationErrors;
+
+/// How the AI takes part in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SessionMode {
+    /// Socratic tutoring.
+    #[default]
+    Tutor,
+    /// Practice with feedback.
+    Practice,
+    /// The AI evaluates the student's work.
+    Evaluator,
+    /// The AI plays a professional role.
+    Simulator,
+}
+wire_enum!(SessionMode { Tutor => "tutor", Practice => "practice", Evaluator => "evaluator", Simulator => "simulator" });
+
+impl SessionMode {
+    /// The agent that answers in this mode.
+    pub fn agent(&self) -> Agent {
+        match self {
+            Self::Tutor | Self::Practice => Agent::Tutor,
+            Self::Evaluator => Agent::Evaluator,
+            Self::Simulator => Agent::Simulator,
+        }
+    }
+}
+
+/// The role the simulator plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SimulatorType {
+    /// A product owner.
+    ProductOwner,
+    /// A scrum master.
+    ScrumMaster,
+    /// A technical interviewer.
+    TechInterviewer,
+    /// An incident responder.
+    IncidentResponder,
+    /// A client.
+    Client,
+    /// A DevSecOps engineer.
+    Devsecops,
+}
+wire_enum!(SimulatorType {
+    ProductOwner => "product_owner",
+    ScrumMaster => "scrum_master",
+    TechInterviewer => "tech_interviewer",
+    IncidentResponder => "incident_responder",
+    Client => "client",
+    Devsecops => "devsecops",
+});
+
+/// Lifecycle of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SessionStatus {
+    /// Open for interactions.
+    #[default]
+    Active,
+    /// Paused.
+    Paused,
+    /// Ended normally; has an evaluation.
+    Completed,
+    /// Abandoned.
+    Aborted,
+}
+wire_enum!(SessionStatus { Active => "active", Paused => "paused", Completed => "completed", Aborted => "aborted" });
+
+/// A student's tutoring session on an activity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudySession {
+    /// Identifier.
+    pub id: Uuid,
+    /// The student.
+    pub student_id: Uuid,
+    /// The activity.
+    pub activity_id: Uuid,
+    /// Mode.
+    pub mode: SessionMode,
+    /// Role played in simulator mode.
+    pub simulator_type: Option<SimulatorType>,
+    /// Lifecycle.
+    pub status: SessionStatus,
+    /// Interactions so far.
+    pub interaction_count: u32,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End, once ended.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl StudySession {
+    /// Checks that `simulator_type` is given exactly when the mode is simulator.
+    pub fn check_mode(
+        mode: SessionMode,
+        simulator_type: Option<SimulatorType>,
+    ) -> Result<(), ValidationErrors> {
+        match (mode, simulator_type) {
+            (SessionMode::Simulator, None) => Err(ValidationErrors::single(
+                "simulator_type",
+                "is required in simulator mode",
+            )),
+            (SessionMode::Simulator, Some(_)) | (_, None) => Ok(()),
+            (_, Some(_)) => Err(ValidationErrors::single(
+                "simulator_type",
+                "is allowed only in simulator mode",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simulator_type_goes_with_simulator_mode_only() {
+        assert!(StudySession::check_mode(SessionMode::Simulator, None).is_err());
+        assert!(StudySession::check_mode(SessionMode::Tutor, Some(SimulatorType::Client)).is_err());
+        assert!(
+            StudySession::check_mode(SessionMode::Simulator, Some(SimulatorType::Client)).is_ok()
+        );
+        assert!(StudySession::check_mode(SessionMode::Practice, None).is_ok());
+    }
+}

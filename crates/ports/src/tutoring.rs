@@ -1,0 +1,204 @@
+//! Storage of the tutoring domain: activities, sessions, interactions with their traces and
+//! risks, evaluations.
+
+use ainative_domain::{
+    Activity, ActivityStatus, CognitiveTrace, Evaluation, Interaction, NewAuditEntry, Page,
+    Paginated, Risk, RiskDimension, RiskLevel, SessionStatus, StudySession, TraceLevel,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::PortResult;
+
+/// Which activities a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityVisibility {
+    /// Everything (admins).
+    All,
+    /// Published ones plus those owned by this user (instructors).
+    PublishedOrOwnedBy(Uuid),
+    /// Published only (students).
+    Published,
+}
+
+/// Filters of the activity list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityFilter {
+    /// Visibility rule.
+    pub visibility: ActivityVisibility,
+    /// Only this status.
+    pub status: Option<ActivityStatus>,
+    /// Only activities carrying this (lower-case) tag.
+    pub tag: Option<String>,
+}
+
+/// Persistence of activities.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ActivityRepository: Send + Sync {
+    /// Inserts an activity.
+    async fn create(&self, activity: Activity) -> PortResult<Activity>;
+
+    /// The activity with this id.
+    async fn find(&self, id: Uuid) -> PortResult<Option<Activity>>;
+
+    /// A page of visible activities matching the filter, newest first (then by id).
+    async fn list(&self, filter: &ActivityFilter, page: Page) -> PortResult<Paginated<Activity>>;
+
+    /// Replaces content, policies, status, `published_at` and `updated_at`.
+    ///
+    /// Errors: `NotFound` when the activity does not exist.
+    async fn update(&self, activity: &Activity) -> PortResult<Activity>;
+}
+
+/// Which sessions a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionVisibility {
+    /// Everything (admins).
+    All,
+    /// Sessions of this student plus sessions on activities this user owns.
+    Involving(Uuid),
+}
+
+/// Filters of the session list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionFilter {
+    /// Visibility rule.
+    pub visibility: SessionVisibility,
+    /// Only this status.
+    pub status: Option<SessionStatus>,
+    /// Only sessions on this activity.
+    pub activity_id: Option<Uuid>,
+}
+
+/// Persistence of study sessions and their evaluations.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait StudySessionRepository: Send + Sync {
+    /// Inserts a session.
+    ///
+    /// Errors: `Conflict("active_session")` when the student already has an active session on
+    /// the activity (enforced by the store, so concurrent starts cannot both succeed);
+    /// `NotFound` when the student or activity does not exist.
+    async fn create(&self, session: StudySession) -> PortResult<StudySession>;
+
+    /// The session with this id.
+    async fn find(&self, id: Uuid) -> PortResult<Option<StudySession>>;
+
+    /// A page of visible sessions matching the filter, newest first (then by id).
+    async fn list(&self, filter: &SessionFilter, page: Page)
+        -> PortResult<Paginated<StudySession>>;
+
+    /// Ends an active session with `status` at `ended_at` and stores its evaluation, in one
+    /// transaction.
+    ///
+    /// Errors: `NotFound`; `Conflict("session_not_active")` when it is not active.
+    async fn end(
+        &self,
+        id: Uuid,
+        status: SessionStatus,
+        ended_at: DateTime<Utc>,
+        evaluation: Evaluation,
+    ) -> PortResult<StudySession>;
+
+    /// The evaluation of a session, once it ended.
+    async fn find_evaluation(&self, session_id: Uuid) -> PortResult<Option<Evaluation>>;
+}
+
+/// An interaction with everything it produced, to be stored together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InteractionRecord {
+    /// The interaction; its `seq` is assigned by the store.
+    pub interaction: Interaction,
+    /// Its traces.
+    pub traces: Vec<CognitiveTrace>,
+    /// Risks it raised.
+    pub risks: Vec<Risk>,
+}
+
+/// Persistence of interactions and cognitive traces.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait InteractionRepository: Send + Sync {
+    /// Stores an interaction, its traces and its risks in one transaction: atomically takes
+    /// the next `seq` of the session (incrementing its `interaction_count`) if the session is
+    /// active and, when `max_interactions` is set, below it. A risk whose
+    /// (session, kind, evidence_key) is already stored is skipped, not duplicated. Returns the
+    /// record as stored (with `seq` set and only the risks actually inserted).
+    ///
+    /// Errors: `NotFound` (no session); `Conflict("session_not_active")`;
+    /// `Conflict("max_interactions")`. Nothing is written on error.
+    async fn record(
+        &self,
+        record: InteractionRecord,
+        max_interactions: Option<u32>,
+    ) -> PortResult<InteractionRecord>;
+
+    /// A page of the session's interactions by `seq`.
+    async fn list(&self, session_id: Uuid, page: Page) -> PortResult<Paginated<Interaction>>;
+
+    /// The last `limit` interactions of the session, oldest first.
+    async fn recent(&self, session_id: Uuid, limit: u32) -> PortResult<Vec<Interaction>>;
+
+    /// A page of the session's traces (by creation time, then level), optionally one level.
+    async fn traces(
+        &self,
+        session_id: Uuid,
+        level: Option<TraceLevel>,
+        page: Page,
+    ) -> PortResult<Paginated<CognitiveTrace>>;
+
+    /// Every trace of the session, oldest first.
+    async fn all_traces(&self, session_id: Uuid) -> PortResult<Vec<CognitiveTrace>>;
+}
+
+/// Which risks a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskScope {
+    /// Everything (admins).
+    All,
+    /// Risks of sessions on activities this instructor owns.
+    ActivityOwner(Uuid),
+    /// Risks of one session.
+    Session(Uuid),
+}
+
+/// Filters of the risk list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiskFilter {
+    /// Scope.
+    pub scope: RiskScope,
+    /// Only this level.
+    pub level: Option<RiskLevel>,
+    /// Only this dimension.
+    pub dimension: Option<RiskDimension>,
+    /// Only resolved (true) or open (false) risks.
+    pub resolved: Option<bool>,
+}
+
+/// Persistence of risks.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait RiskRepository: Send + Sync {
+    /// A page of risks matching the filter, newest first (then by id).
+    async fn list(&self, filter: &RiskFilter, page: Page) -> PortResult<Paginated<Risk>>;
+
+    /// The risk with this id.
+    async fn find(&self, id: Uuid) -> PortResult<Option<Risk>>;
+
+    /// Every risk of a session, oldest first.
+    async fn for_session(&self, session_id: Uuid) -> PortResult<Vec<Risk>>;
+
+    /// Marks a risk resolved and writes the audit row, in one transaction.
+    ///
+    /// Errors: `NotFound`; `Conflict("already_resolved")`.
+    async fn resolve(
+        &self,
+        id: Uuid,
+        resolved_by: Uuid,
+        note: Option<String>,
+        at: DateTime<Utc>,
+        audit: NewAuditEntry,
+    ) -> PortResult<Risk>;
+}
