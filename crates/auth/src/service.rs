@@ -191,7 +191,12 @@ impl AuthService {
         client_ip: Option<IpAddr>,
     ) -> Result<LoginOutcome, AuthError> {
         let login = login.trim();
-        let account_key = format!("login:account:{}", login.to_lowercase());
+        // Look the account up first so that its e-mail and username share one budget.
+        let found = self.deps.users.find_by_login(login).await?;
+        let account_key = match &found {
+            Some(user) => format!("login:account:{}", user.id),
+            None => format!("login:account:{}", login.to_lowercase()),
+        };
         let ip_key = client_ip.map(|ip| format!("login:ip:{ip}"));
         let keys: Vec<String> = std::iter::once(account_key.clone())
             .chain(ip_key.clone())
@@ -209,7 +214,7 @@ impl AuthService {
             return Err(AuthError::Throttled { retry_after_secs });
         }
 
-        let user = self.check_credentials(login, password).await?;
+        let user = self.check_credentials(found, password).await?;
         if !user.is_active {
             return Err(AuthError::AccountInactive);
         }
@@ -229,13 +234,17 @@ impl AuthService {
         Ok(LoginOutcome { user, tokens })
     }
 
-    async fn check_credentials(&self, login: &str, password: &str) -> Result<User, AuthError> {
+    async fn check_credentials(
+        &self,
+        found: Option<User>,
+        password: &str,
+    ) -> Result<User, AuthError> {
         // No stored password is longer than bcrypt's 72 bytes; refuse before hashing.
         if password.is_empty() || password.len() > ainative_domain::PasswordPolicy::MAX_BYTES {
             self.deps.hasher.verify_dummy("x").await?;
             return Err(AuthError::InvalidCredentials);
         }
-        let Some(user) = self.deps.users.find_by_login(login).await? else {
+        let Some(user) = found else {
             self.deps.hasher.verify_dummy(password).await?;
             return Err(AuthError::InvalidCredentials);
         };
@@ -420,7 +429,7 @@ impl AuthService {
         new_password: &str,
     ) -> Result<TokenPair, AuthError> {
         let user = self.active_user(principal.user_id).await?;
-        let account_key = format!("login:account:{}", user.email.as_str());
+        let account_key = format!("login:account:{}", user.id);
         let decision = self
             .deps
             .throttle

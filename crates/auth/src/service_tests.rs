@@ -257,9 +257,12 @@ async fn login_wrong_password_is_the_same_error() {
 }
 
 #[tokio::test]
-async fn login_over_72_bytes_is_refused_before_lookup() {
+async fn login_over_72_bytes_is_refused_before_hashing() {
     let mut m = Mocks::new();
     allow_attempts(&mut m);
+    m.users
+        .expect_find_by_login()
+        .returning(|_| Ok(Some(user(true))));
     let (svc, _) = m.service();
     let long = "A1a".repeat(30);
     assert!(matches!(
@@ -269,15 +272,17 @@ async fn login_over_72_bytes_is_refused_before_lookup() {
 }
 
 #[tokio::test]
-async fn login_throttled_does_not_touch_the_account() {
+async fn login_throttled_does_not_check_the_password() {
     let mut m = Mocks::new();
+    let u = user(true);
+    let account = format!("login:account:{}", u.id);
+    m.users
+        .expect_find_by_login()
+        .returning(move |_| Ok(Some(u.clone())));
     m.throttle
         .expect_attempt()
-        .withf(|keys, limit, _| {
-            keys == [
-                "login:account:ada".to_owned(),
-                "login:ip:10.0.0.1".to_owned(),
-            ] && *limit == 10
+        .withf(move |keys, limit, _| {
+            keys == [account.clone(), "login:ip:10.0.0.1".to_owned()] && *limit == 10
         })
         .returning(|_, _, _| {
             Ok(ThrottleDecision::Throttled {
@@ -320,9 +325,10 @@ async fn login_success_resets_account_and_releases_ip() {
     m.users
         .expect_find_by_login()
         .returning(move |_| Ok(Some(u.clone())));
+    let account = format!("login:account:{id}");
     m.throttle
         .expect_reset()
-        .withf(|k| k == "login:account:ada")
+        .withf(move |k| *k == account)
         .times(1)
         .returning(|_| Ok(()));
     m.throttle

@@ -81,6 +81,13 @@ pub fn app(
                 .configure(routes::admin::configure)
                 .configure(routes::health::configure),
         )
+        .service(
+            routes::resource("/docs", "GET").route(web::get().to(|| async {
+                actix_web::HttpResponse::PermanentRedirect()
+                    .insert_header((header::LOCATION, "/docs/"))
+                    .finish()
+            })),
+        )
         .service(openapi::swagger_ui())
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(middleware::rate_limit::rate_limit))

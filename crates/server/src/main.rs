@@ -39,6 +39,12 @@ async fn main() -> ExitCode {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init(&settings);
+    if let ainative_server::settings::SecretSource::DevelopmentFile(path) = &settings.jwt.source {
+        tracing::warn!(
+            path = %path.display(),
+            "JWT_SECRET_KEY is not set: signing tokens with a generated development secret; never run production like this"
+        );
+    }
     let host = settings.host.clone();
     let app = Application::build(settings).await?;
     tracing::info!("listening on http://{host}:{}", app.port());
