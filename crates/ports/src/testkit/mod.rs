@@ -166,4 +166,6 @@ macro_rules! __contract_cases {
     };
 }
 
+pub mod cache;
 pub mod limits;
+pub mod tutoring;

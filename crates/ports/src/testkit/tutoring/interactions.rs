@@ -1,0 +1,416 @@
+//! Contract cases of [`crate::InteractionRepository`].
+
+use std::sync::Arc;
+
+use ainative_domain::{
+    CognitiveTrace, Interaction, Page, RiskKind, RiskLevel, SessionStatus, StudySession, TraceLevel,
+};
+use chrono::{DateTime, Utc};
+use tokio::sync::Barrier;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::fixtures::{active_session, evaluation, record, risk, study_session, trace};
+use super::TutoringStores;
+use crate::testkit::{now, plus_secs};
+use crate::{InteractionRecord, PortError};
+
+fn seqs(interactions: &[Interaction]) -> Vec<u32> {
+    interactions.iter().map(|i| i.seq).collect()
+}
+
+fn trace_ids(traces: &[CognitiveTrace]) -> Vec<Uuid> {
+    traces.iter().map(|t| t.id).collect()
+}
+
+/// Records `rec` without a limit; returns what was stored.
+async fn store(s: &TutoringStores, rec: InteractionRecord) -> InteractionRecord {
+    s.interactions.record(rec, None).await.expect("record")
+}
+
+/// The session's interaction count as stored.
+async fn stored_count(s: &TutoringStores, session: &StudySession) -> u32 {
+    s.sessions
+        .find(session.id)
+        .await
+        .expect("find")
+        .expect("the session exists")
+        .interaction_count
+}
+
+/// Checks that nothing of `rec` was written.
+async fn assert_not_written(s: &TutoringStores, rec: &InteractionRecord) {
+    let session_id = rec.interaction.session_id;
+    let listed = s
+        .interactions
+        .list(session_id, Page::new(Some(100), None).expect("page"))
+        .await
+        .expect("list");
+    assert!(listed.items.iter().all(|i| i.id != rec.interaction.id));
+    let traces = s.interactions.all_traces(session_id).await.expect("traces");
+    assert!(traces
+        .iter()
+        .all(|t| t.interaction_id != rec.interaction.id));
+    for risk in &rec.risks {
+        assert_eq!(s.risks.find(risk.id).await, Ok(None));
+    }
+}
+
+/// `record` assigns seq 1, 2, 3 and counts them on the session; it stores the traces and
+/// risks and returns them as stored.
+pub async fn interaction_record_assigns_seq_and_stores_all(s: TutoringStores) {
+    let at = now();
+    let session = active_session(&s, at).await;
+    let mut expected_traces = Vec::new();
+    let mut expected_risks = Vec::new();
+    for seq in 1..=3u32 {
+        let when = plus_secs(at, i64::from(seq));
+        let mut rec = record(&session, when, Vec::new());
+        if seq == 2 {
+            let code = trace(&rec.interaction, TraceLevel::N1, when);
+            rec.traces.push(code);
+        }
+        if seq == 3 {
+            let mut raised = risk(
+                &session,
+                Some(rec.interaction.id),
+                RiskKind::CognitiveDelegation,
+                RiskLevel::High,
+                "delegation:3",
+                when,
+            );
+            raised.evidence = serde_json::json!({ "attempts": [1, 2, 3], "note": "ü" });
+            rec.risks.push(raised);
+        }
+        let stored = store(&s, rec.clone()).await;
+        let mut expected = rec.clone();
+        expected.interaction.seq = seq;
+        assert_eq!(stored, expected);
+        expected_traces.extend(rec.traces);
+        expected_risks.extend(rec.risks);
+        assert_eq!(stored_count(&s, &session).await, seq);
+    }
+    let listed = s
+        .interactions
+        .list(session.id, Page::default())
+        .await
+        .expect("list");
+    assert_eq!(seqs(&listed.items), [1, 2, 3]);
+    assert_eq!(listed.items[0].latency_ms, 5_000_000_000);
+
+    let mut traces = s.interactions.all_traces(session.id).await.expect("traces");
+    traces.sort_by_key(|t| t.id);
+    expected_traces.sort_by_key(|t| t.id);
+    assert_eq!(traces, expected_traces);
+    assert_eq!(s.risks.for_session(session.id).await, Ok(expected_risks));
+}
+
+/// Twenty concurrent records on one session get seqs exactly 1..=20, and the session counts
+/// twenty interactions.
+pub async fn interaction_record_concurrent(s: TutoringStores) {
+    const CONTENDERS: u32 = 20;
+    let at = now();
+    let session = active_session(&s, at).await;
+    let start = Arc::new(Barrier::new(CONTENDERS as usize));
+    let mut tasks = JoinSet::new();
+    for i in 0..CONTENDERS {
+        let interactions = s.interactions.clone();
+        let rec = record(&session, plus_secs(at, i64::from(i)), Vec::new());
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            interactions.record(rec, Some(CONTENDERS)).await
+        });
+    }
+    let mut got = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let stored = joined.expect("task").expect("every record succeeds");
+        got.push(stored.interaction.seq);
+    }
+    got.sort_unstable();
+    assert_eq!(got, (1..=CONTENDERS).collect::<Vec<_>>());
+    assert_eq!(stored_count(&s, &session).await, CONTENDERS);
+    let listed = s
+        .interactions
+        .list(session.id, Page::new(Some(100), None).expect("page"))
+        .await
+        .expect("list");
+    assert_eq!(seqs(&listed.items), (1..=CONTENDERS).collect::<Vec<_>>());
+    assert_eq!(listed.total, u64::from(CONTENDERS));
+    let traces = s.interactions.all_traces(session.id).await.expect("traces");
+    assert_eq!(traces.len(), 2 * CONTENDERS as usize);
+}
+
+/// At `max_interactions` a record is `Conflict("max_interactions")` and writes nothing.
+pub async fn interaction_record_max_interactions(s: TutoringStores) {
+    let at = now();
+    let session = active_session(&s, at).await;
+    for i in 1..=2 {
+        let rec = record(&session, plus_secs(at, i), Vec::new());
+        s.interactions
+            .record(rec, Some(2))
+            .await
+            .expect("below the limit");
+    }
+    let when = plus_secs(at, 3);
+    let mut third = record(&session, when, Vec::new());
+    third.risks.push(risk(
+        &session,
+        Some(third.interaction.id),
+        RiskKind::AiDependency,
+        RiskLevel::Medium,
+        "over-limit",
+        when,
+    ));
+    assert_eq!(
+        s.interactions.record(third.clone(), Some(2)).await,
+        Err(PortError::Conflict("max_interactions".to_owned()))
+    );
+    assert_not_written(&s, &third).await;
+    assert_eq!(stored_count(&s, &session).await, 2);
+    assert_eq!(s.risks.for_session(session.id).await, Ok(Vec::new()));
+
+    let stored = s
+        .interactions
+        .record(third, Some(3))
+        .await
+        .expect("a higher limit");
+    assert_eq!(stored.interaction.seq, 3);
+    assert_eq!(stored.risks.len(), 1);
+}
+
+/// A session that is not active rejects records with `Conflict("session_not_active")`, an
+/// unknown one with `NotFound`; neither writes anything.
+pub async fn interaction_record_rejected_when_inactive_or_unknown(s: TutoringStores) {
+    let at = now();
+    let session = active_session(&s, at).await;
+    store(&s, record(&session, plus_secs(at, 1), Vec::new())).await;
+    let ended_at = plus_secs(at, 2);
+    s.sessions
+        .end(
+            session.id,
+            SessionStatus::Completed,
+            ended_at,
+            evaluation(&session, ended_at),
+        )
+        .await
+        .expect("end");
+    let when = plus_secs(at, 3);
+    let mut late = record(&session, when, Vec::new());
+    late.risks.push(risk(
+        &session,
+        None,
+        RiskKind::PolicyViolation,
+        RiskLevel::Low,
+        "late",
+        when,
+    ));
+    assert_eq!(
+        s.interactions.record(late.clone(), None).await,
+        Err(PortError::Conflict("session_not_active".to_owned()))
+    );
+    assert_not_written(&s, &late).await;
+    assert_eq!(stored_count(&s, &session).await, 1);
+
+    let mut paused = study_session(session.student_id, session.activity_id, at);
+    paused.status = SessionStatus::Paused;
+    s.sessions.create(paused.clone()).await.expect("paused");
+    let rec = record(&paused, when, Vec::new());
+    assert_eq!(
+        s.interactions.record(rec.clone(), Some(10)).await,
+        Err(PortError::Conflict("session_not_active".to_owned()))
+    );
+    assert_not_written(&s, &rec).await;
+
+    let ghost = study_session(session.student_id, session.activity_id, at);
+    assert_eq!(
+        s.interactions
+            .record(record(&ghost, when, Vec::new()), None)
+            .await,
+        Err(PortError::NotFound)
+    );
+}
+
+/// A risk whose (session, kind, evidence key) is stored already is skipped and not
+/// returned, also within one record; the same key of another kind or session is new.
+pub async fn interaction_duplicate_risks_are_skipped(s: TutoringStores) {
+    let at = now();
+    let session = active_session(&s, at).await;
+    let t = |secs| plus_secs(at, secs);
+    let delegation = |key: &str, when: DateTime<Utc>| {
+        risk(
+            &session,
+            None,
+            RiskKind::CognitiveDelegation,
+            RiskLevel::High,
+            key,
+            when,
+        )
+    };
+    let first = delegation("attempts:3", t(1));
+    let stored = store(&s, record(&session, t(1), vec![first.clone()])).await;
+    assert_eq!(stored.risks, std::slice::from_ref(&first));
+
+    let duplicate = delegation("attempts:3", t(2));
+    let other_kind = risk(
+        &session,
+        None,
+        RiskKind::AiDependency,
+        RiskLevel::Medium,
+        "attempts:3",
+        t(3),
+    );
+    let other_key = delegation("attempts:4", t(4));
+    let same_again = delegation("attempts:4", t(5));
+    let rec = record(
+        &session,
+        t(2),
+        vec![
+            duplicate.clone(),
+            other_kind.clone(),
+            other_key.clone(),
+            same_again.clone(),
+        ],
+    );
+    let stored = store(&s, rec).await;
+    assert_eq!(
+        stored.interaction.seq, 2,
+        "the interaction is stored anyway"
+    );
+    assert_eq!(stored.risks, [other_kind.clone(), other_key.clone()]);
+    assert_eq!(
+        s.risks.for_session(session.id).await,
+        Ok(vec![first.clone(), other_kind, other_key])
+    );
+    assert_eq!(s.risks.find(duplicate.id).await, Ok(None));
+    assert_eq!(s.risks.find(same_again.id).await, Ok(None));
+
+    s.sessions
+        .end(
+            session.id,
+            SessionStatus::Completed,
+            t(9),
+            evaluation(&session, t(9)),
+        )
+        .await
+        .expect("end");
+    let elsewhere = study_session(session.student_id, session.activity_id, t(10));
+    s.sessions
+        .create(elsewhere.clone())
+        .await
+        .expect("next session");
+    let mut same_key = first.clone();
+    same_key.id = Uuid::new_v4();
+    same_key.session_id = elsewhere.id;
+    let stored = store(&s, record(&elsewhere, t(10), vec![same_key.clone()])).await;
+    assert_eq!(stored.risks, [same_key], "another session is another key");
+}
+
+/// `list` pages by seq with totals; `recent(n)` is the last n, oldest first.
+pub async fn interaction_list_and_recent(s: TutoringStores) {
+    let at = now();
+    let session = active_session(&s, at).await;
+    for i in 1..=5 {
+        store(&s, record(&session, plus_secs(at, i), Vec::new())).await;
+    }
+    let all = s
+        .interactions
+        .list(session.id, Page::default())
+        .await
+        .expect("list");
+    assert_eq!(seqs(&all.items), [1, 2, 3, 4, 5]);
+    assert_eq!(all.total, 5);
+    let middle = s
+        .interactions
+        .list(session.id, Page::new(Some(2), Some(2)).expect("page"))
+        .await
+        .expect("page");
+    assert_eq!(seqs(&middle.items), [3, 4]);
+    assert_eq!((middle.total, middle.limit, middle.offset), (5, 2, 2));
+
+    let recent = |n| {
+        let interactions = s.interactions.clone();
+        let id = session.id;
+        async move { interactions.recent(id, n).await.expect("recent") }
+    };
+    assert_eq!(seqs(&recent(3).await), [3, 4, 5]);
+    assert_eq!(seqs(&recent(10).await), [1, 2, 3, 4, 5]);
+    assert_eq!(seqs(&recent(0).await), Vec::<u32>::new());
+    assert_eq!(recent(5).await, all.items);
+
+    let none = s
+        .interactions
+        .list(Uuid::new_v4(), Page::default())
+        .await
+        .expect("unknown session");
+    assert_eq!((none.items.len(), none.total), (0, 0));
+    assert_eq!(
+        s.interactions.recent(Uuid::new_v4(), 3).await,
+        Ok(Vec::new())
+    );
+}
+
+/// Traces are ordered by creation time, then level; the level filter and pagination combine
+/// with totals; `all_traces` returns every trace in the same order.
+pub async fn interaction_traces_filter_and_pagination(s: TutoringStores) {
+    let at = now();
+    let session = active_session(&s, at).await;
+    let mut expected = Vec::new();
+    for i in 1..=3 {
+        let when = plus_secs(at, i);
+        let mut rec = record(&session, when, Vec::new());
+        // Inserted out of level order: the store orders them.
+        rec.traces.reverse();
+        if i == 2 {
+            rec.traces
+                .push(trace(&rec.interaction, TraceLevel::N1, when));
+        }
+        let mut ordered = rec.traces.clone();
+        ordered.sort_by_key(|t| t.level);
+        expected.extend(ordered);
+        store(&s, rec).await;
+    }
+    let ids = trace_ids(&expected);
+    assert_eq!(
+        s.interactions.all_traces(session.id).await,
+        Ok(expected.clone())
+    );
+
+    let traces = |level, page| {
+        let interactions = s.interactions.clone();
+        let id = session.id;
+        async move { interactions.traces(id, level, page).await.expect("traces") }
+    };
+    let all = traces(None, Page::default()).await;
+    assert_eq!(all.items, expected);
+    assert_eq!(all.total, 7);
+    let n3 = traces(Some(TraceLevel::N3), Page::default()).await;
+    assert_eq!(n3.total, 3);
+    assert!(n3.items.iter().all(|t| t.level == TraceLevel::N3));
+    assert_eq!(
+        trace_ids(&n3.items),
+        expected
+            .iter()
+            .filter(|t| t.level == TraceLevel::N3)
+            .map(|t| t.id)
+            .collect::<Vec<_>>()
+    );
+    let n1 = traces(Some(TraceLevel::N1), Page::default()).await;
+    assert_eq!((n1.items.len(), n1.total), (1, 1));
+    let n2 = traces(Some(TraceLevel::N2), Page::default()).await;
+    assert_eq!((n2.items.len(), n2.total), (0, 0));
+    let window = traces(None, Page::new(Some(3), Some(2)).expect("page")).await;
+    assert_eq!(trace_ids(&window.items), ids[2..5]);
+    assert_eq!((window.total, window.limit, window.offset), (7, 3, 2));
+    let n4_tail = traces(
+        Some(TraceLevel::N4),
+        Page::new(Some(2), Some(1)).expect("page"),
+    )
+    .await;
+    assert_eq!(n4_tail.items.len(), 2);
+    assert_eq!(n4_tail.total, 3);
+    assert_eq!(
+        s.interactions.all_traces(Uuid::new_v4()).await,
+        Ok(Vec::new())
+    );
+}
