@@ -56,9 +56,17 @@ fn is_transient(code: &str) -> bool {
 }
 
 /// The key a unique violation is about, from the constraint or index name
-/// (`users_email_key` → `email`).
+/// (`users_email_key` → `email`, `study_sessions_one_active_key` → `active_session`).
+/// Tutoring names come first: they are more specific than the identity ones.
 pub(crate) fn conflict_key(constraint: &str) -> String {
-    const KEYS: [(&str, &str); 5] = [
+    const KEYS: [(&str, &str); 12] = [
+        ("study_sessions_one_active", "active_session"),
+        ("study_sessions", "study_session"),
+        ("activities", "activity"),
+        ("interactions", "interaction"),
+        ("cognitive_traces", "trace"),
+        ("risks", "risk"),
+        ("evaluations", "evaluation"),
         ("student_id", "student_id"),
         ("email", "email"),
         ("username", "username"),
@@ -82,6 +90,15 @@ mod tests {
         assert_eq!(conflict_key("auth_sessions_pkey"), "session");
         assert_eq!(conflict_key("refresh_tokens_pkey"), "refresh_token");
         assert_eq!(conflict_key("something_else"), "something_else");
+        assert_eq!(
+            conflict_key("study_sessions_one_active_key"),
+            "active_session"
+        );
+        assert_eq!(conflict_key("study_sessions_pkey"), "study_session");
+        assert_eq!(conflict_key("activities_pkey"), "activity");
+        assert_eq!(conflict_key("interactions_session_seq_key"), "interaction");
+        assert_eq!(conflict_key("risks_pkey"), "risk");
+        assert_eq!(conflict_key("evaluations_session_id_key"), "evaluation");
     }
 
     #[test]

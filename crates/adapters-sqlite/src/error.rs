@@ -52,9 +52,18 @@ fn is_transient(code: &str) -> bool {
 }
 
 /// The key a unique violation is about, from the message or constraint name
-/// (`UNIQUE constraint failed: users.email` → `email`).
+/// (`UNIQUE constraint failed: users.email` → `email`; the partial index of active sessions,
+/// `study_sessions.student_id, study_sessions.activity_id` → `active_session`). Tutoring
+/// names come first: they are more specific than the identity ones.
 pub(crate) fn conflict_key(constraint: &str) -> String {
-    const KEYS: [(&str, &str); 5] = [
+    const KEYS: [(&str, &str); 12] = [
+        ("study_sessions.student_id", "active_session"),
+        ("study_sessions", "study_session"),
+        ("activities", "activity"),
+        ("interactions", "interaction"),
+        ("cognitive_traces", "trace"),
+        ("risks", "risk"),
+        ("evaluations", "evaluation"),
         ("student_id", "student_id"),
         ("email", "email"),
         ("username", "username"),
@@ -91,6 +100,28 @@ mod tests {
         assert_eq!(
             conflict_key("UNIQUE constraint failed: refresh_tokens.jti"),
             "refresh_token"
+        );
+        assert_eq!(
+            conflict_key(
+                "UNIQUE constraint failed: study_sessions.student_id, study_sessions.activity_id"
+            ),
+            "active_session"
+        );
+        assert_eq!(
+            conflict_key("UNIQUE constraint failed: study_sessions.id"),
+            "study_session"
+        );
+        assert_eq!(
+            conflict_key("UNIQUE constraint failed: activities.id"),
+            "activity"
+        );
+        assert_eq!(
+            conflict_key("UNIQUE constraint failed: interactions.session_id, interactions.seq"),
+            "interaction"
+        );
+        assert_eq!(
+            conflict_key("UNIQUE constraint failed: evaluations.session_id"),
+            "evaluation"
         );
     }
 
