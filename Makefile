@@ -16,7 +16,7 @@ run:
 test: services
 	$(CARGO) test --workspace --all-targets
 
-## services: check that the PostgreSQL of TEST_DATABASE_URL answers; never starts anything
+## services: check that PostgreSQL (TEST_DATABASE_URL) and Redis (127.0.0.1:6379) answer; never starts anything
 services:
 	@url='$(TEST_DATABASE_URL)'; \
 	hostport="$${url#*://}"; hostport="$${hostport##*@}"; \
@@ -38,6 +38,11 @@ services:
 	  echo "  systemd:          sudo systemctl start postgresql"; \
 	  echo "  Docker:           docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16"; \
 	  echo "or point TEST_DATABASE_URL at a server whose user may create databases."; \
+	  exit 1; \
+	fi; \
+	if ! timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/6379" 2>/dev/null; then \
+	  echo "Redis is not reachable at 127.0.0.1:6379; the Redis adapter tests need it (and redis-server on PATH for the fault tests)."; \
+	  echo "Start it, for example: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no"; \
 	  exit 1; \
 	fi
 

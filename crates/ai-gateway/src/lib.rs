@@ -5,5 +5,11 @@
 //!   request, running the pipeline of [`pipeline`] for every interaction.
 //! - [`llm`]: language-model providers, the response cache and request coalescing.
 
+pub mod cognitive_path;
+pub mod evaluator;
+pub mod gateway;
 pub mod llm;
+pub mod pipeline;
 pub mod tutoring;
+
+pub use gateway::{AIGateway, GatewayFactory};

@@ -2,8 +2,10 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use ainative_ai_gateway::tutoring::TutoringError;
 use ainative_auth::AuthError;
 use ainative_domain::{FieldError, ValidationErrors};
+use ainative_ports::LlmError;
 use serde::Serialize;
 
 use crate::middleware::request_id::current_request_id;
@@ -49,6 +51,12 @@ pub enum ApiError {
     /// A dependency is unavailable (503).
     #[error("service temporarily unavailable")]
     Unavailable(String),
+    /// The language model did not answer in time (504).
+    #[error("the language model did not answer in time")]
+    UpstreamTimeout,
+    /// The language model failed (502).
+    #[error("the language model failed; try again later")]
+    UpstreamError(String),
     /// Anything else (500). The payload is logged, never sent.
     #[error("internal server error")]
     Internal(String),
@@ -87,6 +95,8 @@ impl ApiError {
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::UpstreamTimeout => "UPSTREAM_TIMEOUT",
+            Self::UpstreamError(_) => "UPSTREAM_ERROR",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -123,6 +133,21 @@ impl From<AuthError> for ApiError {
     }
 }
 
+impl From<TutoringError> for ApiError {
+    fn from(err: TutoringError) -> Self {
+        match err {
+            TutoringError::Validation(errors) => Self::Validation(errors),
+            TutoringError::Forbidden(msg) => Self::Forbidden(msg),
+            TutoringError::NotFound(what) => Self::not_found(what),
+            TutoringError::Conflict(msg) => Self::Conflict(msg),
+            TutoringError::Llm(LlmError::Timeout) => Self::UpstreamTimeout,
+            TutoringError::Llm(other) => Self::UpstreamError(other.to_string()),
+            TutoringError::Unavailable(msg) => Self::Unavailable(msg),
+            TutoringError::Internal(msg) => Self::Internal(msg),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -137,6 +162,8 @@ impl ResponseError for ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::UpstreamError(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -181,7 +208,9 @@ impl ResponseError for ApiError {
             },
         };
         let mut response = builder.json(body);
-        if let Self::Internal(detail) | Self::Unavailable(detail) = self {
+        if let Self::Internal(detail) | Self::Unavailable(detail) | Self::UpstreamError(detail) =
+            self
+        {
             tracing::error!(%request_id, code = self.code(), error = %detail, "request failed");
             response
                 .extensions_mut()

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
+use ainative_ai_gateway::tutoring::Actor;
 use ainative_auth::Principal;
 
 use crate::error::{from_json_error, ApiError};
@@ -15,6 +16,16 @@ use crate::middleware::client_ip::ClientIp;
 /// The authenticated caller. Rejects with 401 (or 503 when tokens cannot be checked).
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Principal);
+
+impl AuthUser {
+    /// The caller as the tutoring use cases see it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.0.user_id,
+            roles: self.0.roles.clone(),
+        }
+    }
+}
 
 impl FromRequest for AuthUser {
     type Error = ApiError;

@@ -22,7 +22,7 @@ use actix_web::{web, App};
 pub use error::ApiError;
 pub use error_log::{ErrorLog, ServerErrorRecord};
 pub use openapi::ApiDoc;
-pub use state::{ApiState, HealthState, HttpSettings, Lifecycle, RateLimits};
+pub use state::{ApiState, HealthState, HttpSettings, Lifecycle, RateLimits, TutoringServices};
 
 fn cors(settings: &HttpSettings) -> Cors {
     let mut cors = Cors::default()
@@ -67,6 +67,9 @@ pub fn app(
     App::new()
         .app_data(web::Data::from(state.auth))
         .app_data(web::Data::from(state.admin))
+        .app_data(web::Data::from(state.tutoring.activities))
+        .app_data(web::Data::from(state.tutoring.sessions))
+        .app_data(web::Data::from(state.tutoring.risks))
         .app_data(web::Data::from(state.limiter))
         .app_data(web::Data::new(state.health))
         .app_data(web::Data::new(state.errors))
@@ -79,6 +82,9 @@ pub fn app(
             web::scope("/api/v1")
                 .configure(routes::auth::configure)
                 .configure(routes::admin::configure)
+                .configure(routes::activities::configure)
+                .configure(routes::sessions::configure)
+                .configure(routes::risks::configure)
                 .configure(routes::health::configure),
         )
         .service(

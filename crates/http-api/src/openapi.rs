@@ -7,7 +7,7 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{admin, auth, dto, health};
+use crate::routes::{activities, admin, auth, dto, health, risks, sessions, stream};
 
 struct SecurityAddon;
 
@@ -42,10 +42,16 @@ impl Modify for SecurityAddon {
         auth::change_password, auth::rate_limit_status,
         admin::list_users, admin::update_user, admin::list_audit, admin::recent_errors,
         health::health, health::live, health::ready,
+        activities::create, activities::list, activities::get, activities::update, activities::publish, activities::archive,
+        sessions::start, sessions::list, sessions::get, sessions::end, sessions::interact, stream::interact_stream,
+        sessions::interactions, sessions::traces, sessions::cognitive_path, sessions::risks, sessions::evaluation,
+        risks::list, risks::resolve,
     ),
     components(schemas(dto::UserResponse, dto::TokenResponse, dto::AuthResponse, dto::RateLimitStatus, dto::AuditResponse)),
     modifiers(&SecurityAddon),
-    tags((name = "auth", description = "Identity"), (name = "admin", description = "Administration"), (name = "health", description = "Probes"))
+    tags((name = "auth", description = "Identity"), (name = "admin", description = "Administration"), (name = "health", description = "Probes"),
+        (name = "activities", description = "Activities"), (name = "sessions", description = "Tutoring sessions and the AI gateway"),
+        (name = "risks", description = "Risks"))
 )]
 pub struct ApiDoc;
 

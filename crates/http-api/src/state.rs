@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
 use ainative_auth::{AdminService, AuthService};
 use ainative_ports::{DatabaseHealth, RateLimiter};
 use ipnet::IpNet;
@@ -78,8 +79,10 @@ pub struct HealthState {
     pub database: Arc<dyn DatabaseHealth>,
     /// Lifecycle flags.
     pub lifecycle: Lifecycle,
-    /// `redis` or `memory`.
-    pub cache_backend: &'static str,
+    /// Redis or in-process shared state.
+    pub shared_state: Arc<dyn ainative_ports::SharedStateHealth>,
+    /// Configured LLM provider name.
+    pub llm_provider: String,
 }
 
 /// Everything the HTTP layer needs, built by the composition root.
@@ -89,6 +92,8 @@ pub struct ApiState {
     pub auth: Arc<AuthService>,
     /// User administration.
     pub admin: Arc<AdminService>,
+    /// Tutoring use cases.
+    pub tutoring: TutoringServices,
     /// Request limiter.
     pub limiter: Arc<dyn RateLimiter>,
     /// Health probes.
@@ -97,4 +102,15 @@ pub struct ApiState {
     pub errors: ErrorLog,
     /// HTTP settings.
     pub settings: Arc<HttpSettings>,
+}
+
+/// The tutoring use cases.
+#[derive(Clone)]
+pub struct TutoringServices {
+    /// Activities.
+    pub activities: Arc<ActivityService>,
+    /// Sessions and interactions.
+    pub sessions: Arc<SessionService>,
+    /// Risks.
+    pub risks: Arc<RiskService>,
 }

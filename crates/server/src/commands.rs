@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use ainative_adapters_redis::InMemoryRevocationList;
+use ainative_adapters_redis::{InMemoryLoginThrottle, InMemoryRevocationList};
 use ainative_auth::RegisterInput;
 use anyhow::{bail, Context};
 use secrecy::{ExposeSecret, SecretString};
@@ -87,7 +87,12 @@ pub async fn create_admin_with(
     if settings.auto_migrate {
         db.schema.migrate_up().await?;
     }
-    let (auth, _) = auth_services(settings, &db, Arc::new(InMemoryRevocationList::new()));
+    let (auth, _) = auth_services(
+        settings,
+        &db,
+        Arc::new(InMemoryRevocationList::new()),
+        Arc::new(InMemoryLoginThrottle::new()),
+    );
     let result = auth
         .create_admin(RegisterInput {
             full_name: full_name.unwrap_or_else(|| username.clone()),

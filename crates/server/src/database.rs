@@ -5,7 +5,8 @@ use std::sync::Arc;
 use ainative_adapters_postgres::{PgStore, PoolSettings as PgPoolSettings};
 use ainative_adapters_sqlite::{PoolSettings as SqlitePoolSettings, SqliteStore};
 use ainative_ports::{
-    AuditLog, AuthSessionRepository, DatabaseHealth, PortError, SchemaManager, UserRepository,
+    ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
+    PortError, RiskRepository, SchemaManager, StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
 
@@ -30,6 +31,14 @@ pub struct Database {
     pub health: Arc<dyn DatabaseHealth>,
     /// Migrations.
     pub schema: Arc<dyn SchemaManager>,
+    /// Activities.
+    pub activities: Arc<dyn ActivityRepository>,
+    /// Study sessions and evaluations.
+    pub study_sessions: Arc<dyn StudySessionRepository>,
+    /// Interactions and traces.
+    pub interactions: Arc<dyn InteractionRepository>,
+    /// Risks.
+    pub risks: Arc<dyn RiskRepository>,
     backend: Backend,
 }
 
@@ -40,6 +49,10 @@ where
         + AuditLog
         + DatabaseHealth
         + SchemaManager
+        + ActivityRepository
+        + StudySessionRepository
+        + InteractionRepository
+        + RiskRepository
         + Clone
         + 'static,
 {
@@ -48,7 +61,11 @@ where
         sessions: Arc::new(store.clone()),
         audit: Arc::new(store.clone()),
         health: Arc::new(store.clone()),
-        schema: Arc::new(store),
+        schema: Arc::new(store.clone()),
+        activities: Arc::new(store.clone()),
+        study_sessions: Arc::new(store.clone()),
+        interactions: Arc::new(store.clone()),
+        risks: Arc::new(store),
         backend,
     }
 }

@@ -8,13 +8,19 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
-use ainative_adapters_redis::{InMemoryLoginThrottle, InMemoryRateLimiter, InMemoryRevocationList};
+use ainative_adapters_redis::{RedisSettings as RedisConfig, SharedState};
+use ainative_ai_gateway::llm::{build_language_model, LlmConfig, LlmConfigError};
+use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
+use ainative_ai_gateway::GatewayFactory;
 use ainative_auth::{
     AdminService, AuthConfig, AuthDeps, AuthService, BcryptHasher, JwtSettings, RevocationSync,
 };
 use ainative_domain::PasswordPolicy;
-use ainative_http_api::{ApiState, ErrorLog, HealthState, HttpSettings, Lifecycle, RateLimits};
-use ainative_ports::{Clock, RevocationList, SystemClock};
+use ainative_http_api::{
+    ApiState, ErrorLog, HealthState, HttpSettings, Lifecycle, RateLimits, TutoringServices,
+};
+use ainative_ports::{Clock, LoginThrottle, RevocationList, SystemClock};
+use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::database::Database;
@@ -26,6 +32,12 @@ pub enum StartupError {
     /// The database could not be reached or migrated.
     #[error("database: {0}")]
     Database(#[from] ainative_ports::PortError),
+    /// Redis settings are invalid (an unreachable Redis is not an error: it degrades).
+    #[error("redis: {0}")]
+    Redis(String),
+    /// The LLM provider is misconfigured.
+    #[error("LLM_PROVIDER: {0}")]
+    Llm(#[from] LlmConfigError),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -44,6 +56,7 @@ pub fn auth_services(
     settings: &Settings,
     db: &Database,
     revocations: Arc<dyn RevocationList>,
+    throttle: Arc<dyn LoginThrottle>,
 ) -> (Arc<AuthService>, Arc<AdminService>) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let parallelism = std::thread::available_parallelism().map_or(2, usize::from);
@@ -51,7 +64,7 @@ pub fn auth_services(
         users: db.users.clone(),
         sessions: db.sessions.clone(),
         revocations: revocations.clone(),
-        throttle: Arc::new(InMemoryLoginThrottle::new()),
+        throttle,
         hasher: Arc::new(BcryptHasher::new(settings.bcrypt_cost, parallelism)),
         clock: clock.clone(),
     };
@@ -78,6 +91,71 @@ pub fn auth_services(
     (auth, admin)
 }
 
+/// Rate limits, throttling, revocations and the response cache: on Redis when configured
+/// (degrading to in-process while it is unreachable), else in-process.
+pub async fn shared_state(settings: &Settings) -> Result<SharedState, StartupError> {
+    match &settings.redis {
+        None => Ok(SharedState::in_memory(settings.cache_max_entries)),
+        Some(redis) => {
+            let config = RedisConfig::new(redis.url.expose_secret().to_owned())
+                .with_pool_size(redis.pool_size as usize)
+                .with_timeout(redis.timeout)
+                .with_key_prefix(redis.key_prefix.clone());
+            SharedState::redis(&config, settings.cache_max_entries)
+                .await
+                .map_err(|e| StartupError::Redis(e.to_string()))
+        }
+    }
+}
+
+/// The tutoring use cases and the AI gateway factory.
+pub fn tutoring_services(
+    settings: &Settings,
+    db: &Database,
+    shared: &SharedState,
+) -> Result<TutoringServices, StartupError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let llm = build_language_model(
+        LlmConfig {
+            provider: settings.llm.provider.clone(),
+            base_url: settings.llm.base_url.clone(),
+            api_key: settings
+                .llm
+                .api_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_owned()),
+            model: settings.llm.model.clone(),
+            timeout: settings.llm.timeout,
+            max_retries: settings.llm.max_retries,
+        },
+        shared.cache.clone(),
+        settings.cache_ttl,
+    )?;
+    let gateways = Arc::new(GatewayFactory::new(
+        llm,
+        db.interactions.clone(),
+        db.risks.clone(),
+        clock.clone(),
+    ));
+    Ok(TutoringServices {
+        activities: Arc::new(ActivityService::new(db.activities.clone(), clock.clone())),
+        sessions: Arc::new(SessionService::new(
+            db.study_sessions.clone(),
+            db.activities.clone(),
+            db.interactions.clone(),
+            db.risks.clone(),
+            gateways,
+            clock.clone(),
+        )),
+        risks: Arc::new(RiskService::new(
+            db.risks.clone(),
+            db.study_sessions.clone(),
+            db.activities.clone(),
+            clock,
+        )),
+    })
+}
+
 /// A built, not yet running, application.
 pub struct Application {
     port: u16,
@@ -98,12 +176,18 @@ impl Application {
                 tracing::info!(?applied, "migrations applied");
             }
         }
-        let revocations: Arc<dyn RevocationList> = Arc::new(InMemoryRevocationList::new());
-        let (auth, admin) = auth_services(&settings, &db, revocations.clone());
+        let shared = shared_state(&settings).await?;
+        let (auth, admin) = auth_services(
+            &settings,
+            &db,
+            shared.revocations.clone(),
+            shared.throttle.clone(),
+        );
+        let tutoring = tutoring_services(&settings, &db, &shared)?;
 
         let sync = RevocationSync::new(
             db.sessions.clone(),
-            revocations,
+            shared.revocations.clone(),
             Arc::new(SystemClock),
             REVOCATION_POLL,
         );
@@ -118,11 +202,13 @@ impl Application {
         let state = ApiState {
             auth,
             admin,
-            limiter: Arc::new(InMemoryRateLimiter::new()),
+            tutoring,
+            limiter: shared.limiter.clone(),
             health: HealthState {
                 database: db.health.clone(),
                 lifecycle: lifecycle.clone(),
-                cache_backend: "memory",
+                shared_state: shared.health.clone(),
+                llm_provider: settings.llm.provider.clone(),
             },
             errors: ErrorLog::default(),
             settings: Arc::new(HttpSettings {

@@ -1,1 +1,15 @@
-//! Tutoring use cases.
+//! Tutoring use cases: activities, sessions, traces and risks, with the access rules of
+//! SPEC §4 (students see their own data; instructors the sessions on activities they own;
+//! admins everything; what a caller may not see is answered "not found").
+
+mod access;
+mod activities;
+mod error;
+mod risks;
+mod sessions;
+
+pub use access::Actor;
+pub use activities::{ActivityInput, ActivityPatch, ActivityService};
+pub use error::TutoringError;
+pub use risks::RiskService;
+pub use sessions::{SessionService, StartSession};

@@ -37,20 +37,27 @@ pub struct StatusOnly {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct RedisComponent {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct CacheComponent {
     pub backend: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct LlmComponent {
-    pub provider: &'static str,
+    pub provider: String,
     pub status: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Components {
     pub database: DatabaseComponent,
-    pub redis: StatusOnly,
+    pub redis: RedisComponent,
     pub cache: CacheComponent,
     pub llm: LlmComponent,
 }
@@ -65,12 +72,12 @@ pub struct HealthReport {
     pub components: Components,
 }
 
-/// Overall status from the components: the database is required.
-fn overall(database_ok: bool) -> &'static str {
-    if database_ok {
-        "healthy"
-    } else {
-        "unhealthy"
+/// Overall status: the database is required; a Redis outage only degrades (SPEC §5, §9).
+fn overall(database_ok: bool, redis_degraded: bool) -> &'static str {
+    match (database_ok, redis_degraded) {
+        (false, _) => "unhealthy",
+        (true, true) => "degraded",
+        (true, false) => "healthy",
     }
 }
 
@@ -84,7 +91,8 @@ pub async fn health(state: web::Data<HealthState>) -> HttpResponse {
         Ok(Ok(latency)) => ("healthy", Some(latency.as_secs_f64() * 1000.0)),
         _ => ("unhealthy", None),
     };
-    let status = overall(db_status == "healthy");
+    let shared = state.shared_state.check().await;
+    let status = overall(db_status == "healthy", shared.status == "degraded");
     let report = HealthReport {
         status,
         version: env!("CARGO_PKG_VERSION"),
@@ -95,13 +103,16 @@ pub async fn health(state: web::Data<HealthState>) -> HttpResponse {
                 latency_ms,
                 pool: state.database.pool_stats(),
             },
-            redis: StatusOnly { status: "disabled" },
+            redis: RedisComponent {
+                status: shared.status,
+                latency_ms: shared.latency_ms,
+            },
             cache: CacheComponent {
-                backend: state.cache_backend,
+                backend: shared.backend,
             },
             llm: LlmComponent {
-                provider: "none",
-                status: "disabled",
+                provider: state.llm_provider.clone(),
+                status: "healthy",
             },
         },
     };
@@ -135,4 +146,17 @@ pub async fn ready(state: web::Data<HealthState>) -> Result<HttpResponse, ApiErr
         return Err(ApiError::Unavailable("migrations not applied".into()));
     }
     Ok(envelope::ok(&StatusOnly { status: "ready" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overall;
+
+    #[test]
+    fn status_aggregation() {
+        assert_eq!(overall(true, false), "healthy");
+        assert_eq!(overall(true, true), "degraded");
+        assert_eq!(overall(false, false), "unhealthy");
+        assert_eq!(overall(false, true), "unhealthy");
+    }
 }

@@ -1,9 +1,14 @@
 //! Routes by feature.
 
+pub mod activities;
 pub mod admin;
 pub mod auth;
 pub mod dto;
 pub mod health;
+pub mod risks;
+pub mod sessions;
+pub mod stream;
+pub mod tutoring_dto;
 
 use actix_web::{web, HttpResponse, Resource};
 

@@ -1,0 +1,63 @@
+//! Errors of the AI gateway.
+
+use ainative_domain::ValidationErrors;
+use ainative_ports::{LlmError, PortError};
+
+/// Why an interaction failed. Nothing is stored when any of these is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// The input breaks a rule (after normalisation), maps to 422.
+    #[error(transparent)]
+    Validation(#[from] ValidationErrors),
+    /// The session is paused, completed or aborted (maps to 409).
+    #[error("the session is not active")]
+    SessionNotActive,
+    /// The session reached the activity's `max_interactions` (maps to 409).
+    #[error("the session reached its interaction limit")]
+    LimitReached,
+    /// The language model failed: [`LlmError::Timeout`] (504) or upstream/circuit open (502).
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    /// A repository failed (`Unavailable` maps to 503).
+    #[error("storage failed: {0}")]
+    Storage(#[from] PortError),
+}
+
+impl GatewayError {
+    /// Whether the language model timed out (504), as opposed to failing (502).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Llm(LlmError::Timeout))
+    }
+
+    /// Maps an error of `InteractionRepository::record` to the gateway's terms.
+    pub(crate) fn from_record(error: PortError) -> Self {
+        match &error {
+            PortError::Conflict(what) if what == "session_not_active" => Self::SessionNotActive,
+            PortError::Conflict(what) if what == "max_interactions" => Self::LimitReached,
+            _ => Self::Storage(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_conflicts_map_to_gateway_errors() {
+        assert_eq!(
+            GatewayError::from_record(PortError::Conflict("session_not_active".into())),
+            GatewayError::SessionNotActive
+        );
+        assert_eq!(
+            GatewayError::from_record(PortError::Conflict("max_interactions".into())),
+            GatewayError::LimitReached
+        );
+        assert_eq!(
+            GatewayError::from_record(PortError::NotFound),
+            GatewayError::Storage(PortError::NotFound)
+        );
+        assert!(GatewayError::Llm(LlmError::Timeout).is_timeout());
+        assert!(!GatewayError::Llm(LlmError::Upstream("x".into())).is_timeout());
+    }
+}

@@ -1,0 +1,191 @@
+//! The AI gateway (SPEC §6, ARCHITECTURE "The AIGateway is not a singleton").
+//!
+//! A [`GatewayFactory`] (one per process) owns the long-lived parts: the language model, the
+//! repositories, the clock, the pipeline components and the counters.
+//! [`GatewayFactory::for_request`] builds an [`AIGateway`] for one request with that request's
+//! [`RequestContext`]; a gateway keeps no mutable state of its own.
+//!
+//! [`AIGateway::interact`] runs ingestion → governance → cognitive engine → messages → language
+//! model (skipped when governance blocks) → traces → risks, and persists the interaction, its
+//! traces and its risks with **one** `InteractionRepository::record` call: a failure at any
+//! step leaves nothing written. [`AIGateway::interact_stream`] does the same while streaming
+//! the answer (see [`InteractionStream`]).
+
+mod error;
+mod metrics;
+mod stream;
+mod turn;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use ainative_domain::{Activity, InteractionInput, StudySession};
+use ainative_ports::{Clock, InteractionRecord, InteractionRepository, RiskRepository};
+use uuid::Uuid;
+
+use crate::llm::LanguageModel;
+use crate::pipeline::Pipeline;
+
+pub use error::GatewayError;
+pub use metrics::{GatewayMetrics, GatewayMetricsSnapshot, RiskCount};
+pub use stream::{GatewayEvent, InteractionStream};
+
+/// Interactions of the session read as history by the cognitive engine and the risk rules.
+pub const HISTORY_LIMIT: u32 = 10;
+
+/// Who is asking, for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    /// The authenticated user.
+    pub user_id: Uuid,
+    /// The request id (logs and traces).
+    pub request_id: String,
+}
+
+/// The long-lived parts every gateway of the process shares.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) llm: Arc<dyn LanguageModel>,
+    pub(crate) interactions: Arc<dyn InteractionRepository>,
+    pub(crate) risks: Arc<dyn RiskRepository>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) pipeline: Pipeline,
+    pub(crate) metrics: Arc<GatewayMetrics>,
+}
+
+/// Builds an [`AIGateway`] per request; one per process.
+#[derive(Clone)]
+pub struct GatewayFactory {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for GatewayFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayFactory")
+            .field("provider", &self.shared.llm.provider())
+            .field("model", &self.shared.llm.model())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GatewayFactory {
+    /// A factory with the default (rule-based) pipeline.
+    pub fn new(
+        llm: Arc<dyn LanguageModel>,
+        interactions: Arc<dyn InteractionRepository>,
+        risks: Arc<dyn RiskRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                llm,
+                interactions,
+                risks,
+                clock,
+                pipeline: Pipeline::default(),
+                metrics: Arc::new(GatewayMetrics::default()),
+            }),
+        }
+    }
+
+    /// The same factory with other pipeline components (counters are kept).
+    pub fn with_pipeline(self, pipeline: Pipeline) -> Self {
+        let mut shared = (*self.shared).clone();
+        shared.pipeline = pipeline;
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// A gateway for one request.
+    pub fn for_request(&self, ctx: RequestContext) -> AIGateway {
+        AIGateway {
+            shared: Arc::clone(&self.shared),
+            ctx,
+        }
+    }
+
+    /// The counters of every gateway built by this factory.
+    pub fn metrics(&self) -> GatewayMetricsSnapshot {
+        self.shared.metrics.snapshot()
+    }
+
+    /// The language model's provider name.
+    pub fn provider(&self) -> &str {
+        self.shared.llm.provider()
+    }
+}
+
+/// The gateway of one request.
+pub struct AIGateway {
+    shared: Arc<Shared>,
+    ctx: RequestContext,
+}
+
+impl std::fmt::Debug for AIGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AIGateway")
+            .field("ctx", &self.ctx)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AIGateway {
+    /// The request this gateway serves.
+    pub fn context(&self) -> &RequestContext {
+        &self.ctx
+    }
+
+    /// Runs the pipeline for one interaction and stores it with its traces and risks.
+    ///
+    /// The caller has checked that the user may interact with `session` (its student) and
+    /// loaded its `activity`. Errors: [`GatewayError::SessionNotActive`] and
+    /// [`GatewayError::LimitReached`] (also when the store finds so at write time),
+    /// [`GatewayError::Validation`], [`GatewayError::Llm`], [`GatewayError::Storage`];
+    /// nothing is stored on error.
+    pub async fn interact(
+        &self,
+        session: &StudySession,
+        activity: &Activity,
+        input: InteractionInput,
+    ) -> Result<InteractionRecord, GatewayError> {
+        let turn =
+            turn::PreparedTurn::prepare(&self.shared, &self.ctx, session, activity, input).await?;
+        let answer = match turn.plan() {
+            turn::Plan::Blocked(text) => turn::Answer::governance(text.clone()),
+            turn::Plan::Ask(request) => {
+                let completed = self.shared.llm.complete(request).await?;
+                turn::Answer::from_response(
+                    completed.response,
+                    completed.cache_hit,
+                    self.shared.llm.as_ref(),
+                )
+            }
+        };
+        turn.finish(answer).await
+    }
+
+    /// Like [`AIGateway::interact`], streaming the answer.
+    ///
+    /// Checks, ingestion, governance, history reads and opening the provider stream happen
+    /// before this returns, so those errors come back here (before any byte is sent). The
+    /// returned stream yields [`GatewayEvent::Delta`]s, then one [`GatewayEvent::Done`] with the
+    /// stored record (or one error). Dropping it cancels the upstream call and, until `Done`
+    /// is produced, writes nothing.
+    pub async fn interact_stream(
+        &self,
+        session: &StudySession,
+        activity: &Activity,
+        input: InteractionInput,
+    ) -> Result<InteractionStream, GatewayError> {
+        let turn =
+            turn::PreparedTurn::prepare(&self.shared, &self.ctx, session, activity, input).await?;
+        let upstream = match turn.plan() {
+            turn::Plan::Blocked(_) => return Ok(InteractionStream::for_blocked(turn)),
+            turn::Plan::Ask(request) => self.shared.llm.stream(request).await?,
+        };
+        Ok(InteractionStream::streaming(turn, upstream))
+    }
+}

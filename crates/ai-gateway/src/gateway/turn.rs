@@ -1,0 +1,246 @@
+//! One interaction between its preparation (steps 1–4) and its storage (steps 5–7).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ainative_domain::{
+    Activity, ActivityPolicies, CognitiveTrace, Interaction, InteractionInput, Risk, SessionStatus,
+    StudySession, ValidationErrors,
+};
+use ainative_ports::{InteractionRecord, LlmRequest, LlmResponse};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{GatewayError, RequestContext, Shared, HISTORY_LIMIT};
+use crate::llm::LanguageModel;
+use crate::pipeline::{Assessment, Governed, MessageContext, RiskContext, TurnRecord, Verdict};
+
+/// Provider recorded on blocked turns.
+pub const GOVERNANCE_PROVIDER: &str = "governance";
+/// Model recorded on blocked turns.
+pub const GOVERNANCE_MODEL: &str = "rules";
+
+/// The answer of a turn, from the language model or from governance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Answer {
+    content: String,
+    provider: String,
+    model: String,
+    tokens_in: u32,
+    tokens_out: u32,
+    cache_hit: bool,
+}
+
+impl Answer {
+    /// The governance agent's answer to a blocked turn.
+    pub(crate) fn governance(content: String) -> Self {
+        Self {
+            content,
+            provider: GOVERNANCE_PROVIDER.to_owned(),
+            model: GOVERNANCE_MODEL.to_owned(),
+            tokens_in: 0,
+            tokens_out: 0,
+            cache_hit: false,
+        }
+    }
+
+    /// A language model's answer.
+    pub(crate) fn from_response(
+        response: LlmResponse,
+        cache_hit: bool,
+        llm: &dyn LanguageModel,
+    ) -> Self {
+        let model = if response.model.is_empty() {
+            llm.model().to_owned()
+        } else {
+            response.model
+        };
+        Self {
+            content: response.content,
+            provider: llm.provider().to_owned(),
+            model,
+            tokens_in: response.tokens_in,
+            tokens_out: response.tokens_out,
+            cache_hit,
+        }
+    }
+}
+
+/// A turn after steps 1–4: everything owned, so it can outlive the request's borrows (the
+/// streaming response).
+pub(crate) struct PreparedTurn {
+    shared: Arc<Shared>,
+    ctx: RequestContext,
+    session: StudySession,
+    policies: ActivityPolicies,
+    governed: Governed,
+    assessment: Assessment,
+    history: Vec<Interaction>,
+    stored_traces: Vec<CognitiveTrace>,
+    stored_risks: Vec<Risk>,
+    received_at: DateTime<Utc>,
+    started: Instant,
+    plan: Plan,
+}
+
+/// Who answers a prepared turn.
+pub(crate) enum Plan {
+    /// Governance blocked it: this text, no language model.
+    Blocked(String),
+    /// The language model, with this request.
+    Ask(LlmRequest),
+}
+
+impl PreparedTurn {
+    /// Checks the session and runs ingestion, governance, the cognitive engine and the
+    /// message builder; reads the session's history, traces and risks.
+    pub(crate) async fn prepare(
+        shared: &Arc<Shared>,
+        ctx: &RequestContext,
+        session: &StudySession,
+        activity: &Activity,
+        input: InteractionInput,
+    ) -> Result<Self, GatewayError> {
+        if session.activity_id != activity.id {
+            return Err(ValidationErrors::single(
+                "activity_id",
+                "is not the activity of the session",
+            )
+            .into());
+        }
+        if session.status != SessionStatus::Active {
+            return Err(GatewayError::SessionNotActive);
+        }
+        let policies = &activity.content.policies;
+        if policies
+            .max_interactions
+            .is_some_and(|max| session.interaction_count >= max)
+        {
+            return Err(GatewayError::LimitReached);
+        }
+        let started = Instant::now();
+        let received_at = shared.clock.now();
+        let p = &shared.pipeline;
+        let ingested = p.ingestion.ingest(input, activity)?;
+        let governed = p.governance.review(ingested, policies);
+        let (history, stored_traces, stored_risks) = futures::try_join!(
+            shared.interactions.recent(session.id, HISTORY_LIMIT),
+            shared.interactions.all_traces(session.id),
+            shared.risks.for_session(session.id),
+        )?;
+        let assessment = p.cognitive.assess(&governed, &history, session, policies);
+        let plan = match &governed.verdict {
+            Verdict::Block { response, .. } => Plan::Blocked(response.clone()),
+            Verdict::Allow => Plan::Ask(p.messages.build(&MessageContext {
+                session,
+                activity,
+                turn: &governed,
+                assessment: &assessment,
+                history: &history,
+            })),
+        };
+        tracing::debug!(
+            request_id = %ctx.request_id,
+            user_id = %ctx.user_id,
+            session_id = %session.id,
+            intent = %governed.intent,
+            state = %assessment.state,
+            help_level = %assessment.help_level,
+            blocked = governed.verdict.is_blocked(),
+            "interaction prepared"
+        );
+        Ok(Self {
+            shared: Arc::clone(shared),
+            ctx: ctx.clone(),
+            session: session.clone(),
+            policies: policies.clone(),
+            governed,
+            assessment,
+            history,
+            stored_traces,
+            stored_risks,
+            received_at,
+            started,
+            plan,
+        })
+    }
+
+    /// The language model of the factory.
+    pub(crate) fn shared_llm(&self) -> &Arc<dyn LanguageModel> {
+        &self.shared.llm
+    }
+
+    /// What answers this turn.
+    pub(crate) fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Steps 5–7: builds the interaction, its traces and risks, and stores them in one call.
+    pub(crate) async fn finish(self, answer: Answer) -> Result<InteractionRecord, GatewayError> {
+        let responded_at = self.shared.clock.now().max(self.received_at);
+        let latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let interaction = Interaction {
+            id: Uuid::new_v4(),
+            session_id: self.session.id,
+            seq: 0,
+            prompt: self.governed.input.prompt.clone(),
+            response: answer.content,
+            agent: self.assessment.agent,
+            intent: self.governed.intent,
+            help_level: self.assessment.help_level,
+            blocked: self.governed.verdict.is_blocked(),
+            cache_hit: answer.cache_hit,
+            provider: answer.provider,
+            model: answer.model,
+            tokens_in: answer.tokens_in,
+            tokens_out: answer.tokens_out,
+            latency_ms,
+            created_at: responded_at,
+        };
+        let p = &self.shared.pipeline;
+        let traces = p.traces.traces(&TurnRecord {
+            session: &self.session,
+            interaction: &interaction,
+            input: &self.governed.input,
+            assessment: &self.assessment,
+            verdict: &self.governed.verdict,
+            redactions: self.governed.redactions,
+            previous: self.history.last(),
+            received_at: self.received_at,
+        });
+        let risks = p.risks.analyze(&RiskContext {
+            session: &self.session,
+            policies: &self.policies,
+            interaction: &interaction,
+            input: &self.governed.input,
+            verdict: &self.governed.verdict,
+            assessment: &self.assessment,
+            traces: &traces,
+            stored_traces: &self.stored_traces,
+            history: &self.history,
+            stored_risks: &self.stored_risks,
+            received_at: self.received_at,
+        });
+        let record = InteractionRecord {
+            interaction,
+            traces,
+            risks,
+        };
+        let stored = self
+            .shared
+            .interactions
+            .record(record, self.policies.max_interactions)
+            .await
+            .map_err(GatewayError::from_record)?;
+        self.shared.metrics.observe(&stored);
+        tracing::debug!(
+            request_id = %self.ctx.request_id,
+            session_id = %self.session.id,
+            seq = stored.interaction.seq,
+            traces = stored.traces.len(),
+            risks = stored.risks.len(),
+            "interaction stored"
+        );
+        Ok(stored)
+    }
+}

@@ -1,0 +1,350 @@
+//! [`LlmClient`]: the [`LanguageModel`] the gateway uses — the resilient provider behind the
+//! response cache, with request coalescing.
+//!
+//! - Cache key: [`cache_key`], the hex SHA-256 of a canonical JSON of the provider, the model,
+//!   the whole message list (history included), the parameters and the guidance; answers are
+//!   shared only where the conversation is truly identical.
+//! - Coalescing: on a miss, the first caller starts a *flight* (a spawned task that calls the
+//!   provider once and stores the answer); identical calls arriving meanwhile await the same
+//!   flight and get the same answer or the same error. The flight is keyed in a map and
+//!   removed when it ends. Because the flight is a task of its own, a caller that goes away
+//!   does not cancel it: the answer still reaches the cache and the other waiters.
+//! - The cache is best effort: a failed read is a miss, a failed write is logged; a request
+//!   never fails because the cache is down.
+//! - Streams are not coalesced: every streaming caller wants its own live deltas, and fanning
+//!   one upstream stream out to late joiners would need buffering and replay, and would tie
+//!   all viewers to the slowest one (and cancelling one viewer must not cancel the others).
+//!   Identical concurrent streams are rare; the final answer of a stream is cached, so later
+//!   identical requests (streamed or not) are hits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ainative_ports::{
+    ChatMessage, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, ResponseCache,
+    StreamEvent,
+};
+use async_trait::async_trait;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::stream::{self, StreamExt};
+use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
+
+use super::{
+    CircuitState, Completed, CompletionStream, LanguageModel, LlmStats, LlmStatsSnapshot,
+    ResilientProvider,
+};
+
+/// Version of the key material; bump it when the format of cached values changes.
+const KEY_VERSION: u32 = 1;
+
+/// The answer of one flight and whether it came from the cache.
+type FlightResult = Result<(LlmResponse, bool), LlmError>;
+type Flight = Shared<BoxFuture<'static, FlightResult>>;
+type Flights = Arc<Mutex<HashMap<String, Flight>>>;
+
+#[derive(serde::Serialize)]
+struct KeyMaterial<'a> {
+    v: u32,
+    provider: &'a str,
+    model: &'a str,
+    messages: &'a [ChatMessage],
+    temperature: f32,
+    max_tokens: u32,
+    guidance: &'a Guidance,
+}
+
+/// The response-cache key of `request` answered by `provider`/`model`: the hex SHA-256 of a
+/// canonical JSON (fixed field order, compact) of the provider, the model, the whole message
+/// list, the temperature, the token budget and the guidance.
+///
+/// `None` only if the request cannot be serialised, which well-formed requests never hit;
+/// such a request bypasses the cache and coalescing.
+pub fn cache_key(provider: &str, model: &str, request: &LlmRequest) -> Option<String> {
+    let material = KeyMaterial {
+        v: KEY_VERSION,
+        provider,
+        model,
+        messages: &request.messages,
+        temperature: request.temperature,
+        max_tokens: request.max_tokens,
+        guidance: &request.guidance,
+    };
+    let json = serde_json::to_vec(&material).ok()?;
+    Some(hex::encode(Sha256::digest(&json)))
+}
+
+/// The gateway's [`LanguageModel`]: a [`ResilientProvider`] behind the response cache and
+/// request coalescing (see the module documentation).
+pub struct LlmClient {
+    provider: Arc<ResilientProvider>,
+    cache: Arc<dyn ResponseCache>,
+    ttl: Duration,
+    flights: Flights,
+    stats: Arc<LlmStats>,
+}
+
+impl std::fmt::Debug for LlmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmClient")
+            .field("provider", &self.provider)
+            .field("ttl", &self.ttl)
+            .field("in_flight", &self.flights.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LlmClient {
+    /// A client of `provider` that caches answers in `cache` for `ttl`. Counters are shared
+    /// with the provider's ([`ResilientProvider::stats`]).
+    pub fn new(
+        provider: Arc<ResilientProvider>,
+        cache: Arc<dyn ResponseCache>,
+        ttl: Duration,
+    ) -> Self {
+        let stats = Arc::clone(provider.stats());
+        Self {
+            provider,
+            cache,
+            ttl,
+            flights: Arc::new(Mutex::new(HashMap::new())),
+            stats,
+        }
+    }
+
+    /// A snapshot of the counters (calls, cache, coalescing, failures, tokens).
+    pub fn stats(&self) -> LlmStatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// The state of the provider's circuit breaker (for health reports).
+    pub fn circuit_state(&self) -> CircuitState {
+        self.provider.circuit_state()
+    }
+
+    /// Identical calls currently waiting on the provider (for tests and diagnostics).
+    pub fn in_flight(&self) -> usize {
+        self.flights.lock().len()
+    }
+
+    /// The cache key of `request` for this client's provider and model.
+    pub fn key_of(&self, request: &LlmRequest) -> Option<String> {
+        cache_key(self.provider.name(), self.provider.model(), request)
+    }
+
+    /// The flight for `key`, joined if one is in the air, started otherwise; `true` if joined.
+    fn flight(&self, key: &str, request: &LlmRequest) -> (Flight, bool) {
+        let mut flights = self.flights.lock();
+        if let Some(flight) = flights.get(key) {
+            return (flight.clone(), true);
+        }
+        let task = FlightTask {
+            key: key.to_owned(),
+            request: request.clone(),
+            provider: Arc::clone(&self.provider),
+            cache: Arc::clone(&self.cache),
+            ttl: self.ttl,
+            stats: Arc::clone(&self.stats),
+            flights: Arc::clone(&self.flights),
+        };
+        // Spawned while the map is locked: the task removes its entry when it ends, which
+        // must happen after the entry is inserted below.
+        let handle = tokio::spawn(task.run());
+        let flight = async move {
+            handle.await.unwrap_or_else(|e| {
+                Err(LlmError::Upstream(format!(
+                    "language model task failed: {e}"
+                )))
+            })
+        }
+        .boxed()
+        .shared();
+        flights.insert(key.to_owned(), flight.clone());
+        (flight, false)
+    }
+
+    fn count(&self, result: &FlightResult) {
+        match result {
+            Ok((_, true)) => self.stats.cache_hit(),
+            Ok((_, false)) => self.stats.cache_miss(),
+            Err(error) => {
+                self.stats.cache_miss();
+                self.stats.failure(error);
+            }
+        }
+    }
+}
+
+/// One provider call for a key, run as a task of its own.
+struct FlightTask {
+    key: String,
+    request: LlmRequest,
+    provider: Arc<ResilientProvider>,
+    cache: Arc<dyn ResponseCache>,
+    ttl: Duration,
+    stats: Arc<LlmStats>,
+    flights: Flights,
+}
+
+/// Removes a flight from the map when its task ends, however it ends.
+struct Landing {
+    key: String,
+    flights: Flights,
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        self.flights.lock().remove(&self.key);
+    }
+}
+
+impl FlightTask {
+    async fn run(self) -> FlightResult {
+        let _landing = Landing {
+            key: self.key.clone(),
+            flights: Arc::clone(&self.flights),
+        };
+        // Checked again: an identical flight may have landed (and filled the cache) between
+        // the caller's miss and this flight's start.
+        if let Some(response) = read(&*self.cache, &self.key, &self.stats).await {
+            return Ok((response, true));
+        }
+        let response = self.provider.complete(&self.request).await?;
+        write(&*self.cache, &self.key, &response, self.ttl, &self.stats).await;
+        Ok((response, false))
+    }
+}
+
+/// The cached answer of `key`; any cache failure is logged and read as a miss.
+async fn read(cache: &dyn ResponseCache, key: &str, stats: &LlmStats) -> Option<LlmResponse> {
+    match cache.get(key).await {
+        Ok(Some(value)) => match serde_json::from_str(&value) {
+            Ok(response) => Some(response),
+            Err(error) => {
+                stats.cache_error();
+                tracing::warn!(%error, "unreadable response cache entry; calling the provider");
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(error) => {
+            stats.cache_error();
+            tracing::warn!(%error, "response cache read failed; calling the provider");
+            None
+        }
+    }
+}
+
+/// Stores `response` under `key`; a failure is logged and ignored.
+async fn write(
+    cache: &dyn ResponseCache,
+    key: &str,
+    response: &LlmResponse,
+    ttl: Duration,
+    stats: &LlmStats,
+) {
+    let stored = match serde_json::to_string(response) {
+        Ok(value) => cache.put(key, &value, ttl).await.map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = stored {
+        stats.cache_error();
+        tracing::warn!(%error, "response cache write failed; the answer is not cached");
+    }
+}
+
+/// A cached answer as a stream: the whole text as one delta, then `Done`.
+fn replay(response: LlmResponse) -> ainative_ports::LlmStream {
+    let mut events = Vec::with_capacity(2);
+    if !response.content.is_empty() {
+        events.push(Ok(StreamEvent::Delta(response.content.clone())));
+    }
+    events.push(Ok(StreamEvent::Done(response)));
+    stream::iter(events).boxed()
+}
+
+#[async_trait]
+impl LanguageModel for LlmClient {
+    fn provider(&self) -> &str {
+        self.provider.name()
+    }
+
+    fn model(&self) -> &str {
+        self.provider.model()
+    }
+
+    #[tracing::instrument(name = "llm.client.complete", skip_all, fields(provider = self.provider.name()))]
+    async fn complete(&self, request: &LlmRequest) -> Result<Completed, LlmError> {
+        self.stats.call();
+        let Some(key) = self.key_of(request) else {
+            let result = self.provider.complete(request).await.map(|r| (r, false));
+            self.count(&result);
+            return result.map(|(response, _)| Completed {
+                response,
+                cache_hit: false,
+            });
+        };
+        if let Some(response) = read(&*self.cache, &key, &self.stats).await {
+            self.stats.cache_hit();
+            return Ok(Completed {
+                response,
+                cache_hit: true,
+            });
+        }
+        let (flight, joined) = self.flight(&key, request);
+        if joined {
+            self.stats.coalesced();
+        }
+        let result = flight.await;
+        self.count(&result);
+        result.map(|(response, cache_hit)| Completed {
+            response,
+            cache_hit,
+        })
+    }
+
+    #[tracing::instrument(name = "llm.client.stream", skip_all, fields(provider = self.provider.name()))]
+    async fn stream(&self, request: &LlmRequest) -> Result<CompletionStream, LlmError> {
+        self.stats.call();
+        let key = self.key_of(request);
+        if let Some(key) = &key {
+            if let Some(response) = read(&*self.cache, key, &self.stats).await {
+                self.stats.cache_hit();
+                return Ok(CompletionStream {
+                    events: replay(response),
+                    cache_hit: true,
+                });
+            }
+        }
+        self.stats.cache_miss();
+        let upstream = self.provider.stream(request).await.inspect_err(|error| {
+            self.stats.failure(error);
+        })?;
+        let cache = Arc::clone(&self.cache);
+        let stats = Arc::clone(&self.stats);
+        let ttl = self.ttl;
+        let events = upstream
+            .inspect(move |event| match event {
+                Ok(StreamEvent::Done(response)) => {
+                    if let Some(key) = key.clone() {
+                        let (cache, stats, response) =
+                            (Arc::clone(&cache), Arc::clone(&stats), response.clone());
+                        tokio::spawn(async move {
+                            write(&*cache, &key, &response, ttl, &stats).await;
+                        });
+                    }
+                }
+                Ok(StreamEvent::Delta(_)) => {}
+                Err(error) => stats.failure(error),
+            })
+            .boxed();
+        Ok(CompletionStream {
+            events,
+            cache_hit: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,238 @@
+//! Text helpers shared by the rule-based pipeline steps.
+//!
+//! Rules match *phrases* on a folded form of the text: lower-cased, Spanish accents removed
+//! (`resuélvelo` → `resuelvelo`, `código` → `codigo`), every run of characters that are not
+//! letters or digits turned into one space, padded with a space on each side. A phrase
+//! `"give me the"` then matches `" give me the "` on word boundaries, so `why` does not match
+//! inside `anywhere`. A phrase ending in `*` matches a word prefix (`"resuelv*"` matches
+//! `resuélvelo`, `resuelve`, …).
+
+/// Text folded for phrase matching (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folded(String);
+
+impl Folded {
+    /// Folds `text`.
+    pub fn new(text: &str) -> Self {
+        let mut out = String::with_capacity(text.len() + 2);
+        out.push(' ');
+        let mut last_space = true;
+        for c in text.chars().flat_map(char::to_lowercase) {
+            let c = fold_accent(c);
+            if c.is_alphanumeric() {
+                out.push(c);
+                last_space = false;
+            } else if !last_space {
+                out.push(' ');
+                last_space = true;
+            }
+        }
+        if !last_space {
+            out.push(' ');
+        }
+        Self(out)
+    }
+
+    /// The folded text, padded with spaces.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True when the folded text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+
+    /// Whether `phrase` (folded the same way; `*` at the end for a prefix) occurs.
+    pub fn has(&self, phrase: &str) -> bool {
+        let (body, prefix) = match phrase.strip_suffix('*') {
+            Some(body) => (body, true),
+            None => (phrase, false),
+        };
+        let needle = Folded::new(body);
+        let needle = needle.0.trim_end();
+        if needle.trim().is_empty() {
+            return false;
+        }
+        if prefix {
+            self.0.contains(needle)
+        } else {
+            self.0.contains(&format!("{needle} "))
+        }
+    }
+
+    /// The first of `phrases` that occurs.
+    pub fn first_of<'p>(&self, phrases: &[&'p str]) -> Option<&'p str> {
+        phrases.iter().copied().find(|p| self.has(p))
+    }
+
+    /// Whether any of `phrases` occurs.
+    pub fn has_any(&self, phrases: &[&str]) -> bool {
+        self.first_of(phrases).is_some()
+    }
+
+    /// The words of the folded text.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.0.split_whitespace()
+    }
+}
+
+/// Removes the accents of Spanish (and common Latin) letters; `ñ` is kept.
+fn fold_accent(c: char) -> char {
+    match c {
+        'á' | 'à' | 'â' | 'ä' => 'a',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'í' | 'ì' | 'î' | 'ï' => 'i',
+        'ó' | 'ò' | 'ô' | 'ö' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' => 'u',
+        other => other,
+    }
+}
+
+/// Whether a prompt is phrased as a question: a `?`/`¿`, or it starts with a question word.
+pub fn is_question(text: &str) -> bool {
+    if text.contains('?') || text.contains('¿') {
+        return true;
+    }
+    let folded = Folded::new(text);
+    let first = folded.words().next().unwrap_or_default();
+    QUESTION_STARTS.contains(&first)
+}
+
+const QUESTION_STARTS: &[&str] = &[
+    "what", "why", "how", "when", "where", "which", "who", "can", "could", "should", "is", "are",
+    "does", "do", "would", "que", "por", "como", "cuando", "donde", "cual", "cuales", "quien",
+    "puedo", "puedes", "deberia", "es",
+];
+
+/// Phrases that justify a statement or explain what the student tried (EN/ES).
+pub const JUSTIFICATION_PHRASES: &[&str] = &[
+    "because",
+    "since",
+    "so that",
+    "in order to",
+    "the reason",
+    "i think",
+    "i believe",
+    "i chose",
+    "i decided",
+    "my approach",
+    "my idea",
+    "i tried",
+    "i ve tried",
+    "i have tried",
+    "porque",
+    "ya que",
+    "puesto que",
+    "para que",
+    "creo que",
+    "pienso que",
+    "elegi",
+    "decidi",
+    "mi enfoque",
+    "mi idea",
+    "intente",
+    "he intentado",
+    "probe",
+    "he probado",
+];
+
+/// Whether the text justifies itself or explains an attempt.
+pub fn has_justification(text: &str) -> bool {
+    Folded::new(text).has_any(JUSTIFICATION_PHRASES)
+}
+
+/// Whether the text is most likely Spanish (accents, `¿`/`¡`/`ñ`, or more Spanish than
+/// English function words).
+pub fn looks_spanish(text: &str) -> bool {
+    if text.chars().any(|c| "¿¡ñáéíóú".contains(c)) {
+        return true;
+    }
+    let folded = Folded::new(text);
+    let (mut es, mut en) = (0usize, 0usize);
+    for word in folded.words() {
+        if SPANISH_WORDS.contains(&word) {
+            es += 1;
+        }
+        if ENGLISH_WORDS.contains(&word) {
+            en += 1;
+        }
+    }
+    es > en
+}
+
+const SPANISH_WORDS: &[&str] = &[
+    "el", "la", "los", "las", "que", "de", "del", "por", "para", "con", "una", "un", "mi", "es",
+    "no", "como", "codigo", "funcion", "esto", "pero", "y",
+];
+const ENGLISH_WORDS: &[&str] = &[
+    "the", "a", "an", "is", "are", "of", "to", "for", "with", "my", "it", "this", "how", "what",
+    "and", "but", "code", "function", "i",
+];
+
+/// Characters of `text` inside Markdown code fences (```), a sign of pasted code.
+pub fn fenced_code_chars(text: &str) -> usize {
+    text.split("```")
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, block)| block.chars().count())
+        .sum()
+}
+
+/// Whether `text` contains code: a fence, or several lines that look like code.
+pub fn contains_code(text: &str) -> bool {
+    if text.contains("```") {
+        return true;
+    }
+    let code_lines = text
+        .lines()
+        .filter(|line| {
+            let t = line.trim();
+            t.ends_with(';')
+                || t.ends_with('{')
+                || t.ends_with("):")
+                || t.starts_with("def ")
+                || t.starts_with("fn ")
+                || t.starts_with("for ")
+                || t.starts_with("return ")
+                || t.starts_with("import ")
+        })
+        .count();
+    code_lines >= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phrases_match_on_word_boundaries_after_folding() {
+        let f = Folded::new("¿Por qué NO funciona? Resuélvelo, ¡ya!");
+        assert!(f.has("por que"));
+        assert!(f.has("no funciona"));
+        assert!(f.has("resuelv*"));
+        assert!(!f.has("resuelv"));
+        assert!(!Folded::new("anywhere").has("where"));
+        assert!(!f.has(""));
+    }
+
+    #[test]
+    fn questions_and_justifications() {
+        assert!(is_question("what is a loop"));
+        assert!(is_question("¿qué es un bucle"));
+        assert!(!is_question("Here is my loop."));
+        assert!(has_justification("I used a map because lookups are O(1)"));
+        assert!(has_justification("Intenté usar un diccionario"));
+        assert!(!has_justification("Here is my code."));
+    }
+
+    #[test]
+    fn language_and_code_detection() {
+        assert!(looks_spanish("no entiendo el bucle"));
+        assert!(!looks_spanish("I do not understand the loop"));
+        assert_eq!(fenced_code_chars("a ```abc``` b ```de```"), 5);
+        assert!(contains_code("```py\nx=1\n```"));
+        assert!(contains_code("def f(x):\n    return x\n"));
+        assert!(!contains_code("Think about the loop bounds."));
+    }
+}

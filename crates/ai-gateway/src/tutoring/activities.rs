@@ -1,0 +1,188 @@
+use std::sync::Arc;
+
+use ainative_domain::{Activity, ActivityDraft, ActivityStatus, Page, Paginated};
+use ainative_ports::{ActivityFilter, ActivityRepository, Clock};
+use uuid::Uuid;
+
+use super::{Actor, TutoringError};
+
+/// Activity content as received (validated by the domain).
+pub type ActivityInput = ActivityDraft;
+
+/// A partial change of an activity: absent fields stay as they are; `policies` is merged
+/// field by field (a JSON object of the fields to change).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivityPatch {
+    /// New title.
+    pub title: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New instructions.
+    pub instructions: Option<String>,
+    /// New subject.
+    pub subject: Option<String>,
+    /// New difficulty.
+    pub difficulty: Option<ainative_domain::Difficulty>,
+    /// New tags.
+    pub tags: Option<Vec<String>>,
+    /// New criteria.
+    pub evaluation_criteria: Option<Vec<String>>,
+    /// Policy fields to change.
+    pub policies: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ActivityPatch {
+    fn apply(self, mut content: ActivityDraft) -> Result<ActivityDraft, TutoringError> {
+        if let Some(v) = self.title {
+            content.title = v;
+        }
+        if let Some(v) = self.description {
+            content.description = v;
+        }
+        if let Some(v) = self.instructions {
+            content.instructions = v;
+        }
+        if let Some(v) = self.subject {
+            content.subject = v;
+        }
+        if let Some(v) = self.difficulty {
+            content.difficulty = v;
+        }
+        if let Some(v) = self.tags {
+            content.tags = v;
+        }
+        if let Some(v) = self.evaluation_criteria {
+            content.evaluation_criteria = v;
+        }
+        if let Some(changes) = self.policies {
+            let mut current = serde_json::to_value(&content.policies)
+                .map_err(|e| TutoringError::Internal(e.to_string()))?;
+            if let Some(fields) = current.as_object_mut() {
+                fields.extend(changes);
+            }
+            content.policies = serde_json::from_value(current).map_err(|e| {
+                ainative_domain::ValidationErrors::single("policies", e.to_string())
+            })?;
+        }
+        Ok(content.validated()?)
+    }
+}
+
+/// Activities: authoring, publication, visibility.
+pub struct ActivityService {
+    activities: Arc<dyn ActivityRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ActivityService {
+    /// Builds the service.
+    pub fn new(activities: Arc<dyn ActivityRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { activities, clock }
+    }
+
+    /// Creates a draft activity owned by the caller (instructors and admins).
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        input: ActivityInput,
+    ) -> Result<Activity, TutoringError> {
+        actor.require_author()?;
+        let content = input.validated()?;
+        let now = self.clock.now();
+        let activity = Activity {
+            id: Uuid::new_v4(),
+            content,
+            owner_id: actor.user_id,
+            status: ActivityStatus::Draft,
+            published_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(self.activities.create(activity).await?)
+    }
+
+    /// A page of the activities the caller may see.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        status: Option<ActivityStatus>,
+        tag: Option<String>,
+        page: Page,
+    ) -> Result<Paginated<Activity>, TutoringError> {
+        let filter = ActivityFilter {
+            visibility: actor.activity_visibility(),
+            status,
+            tag: tag.map(|t| t.trim().to_lowercase()),
+        };
+        Ok(self.activities.list(&filter, page).await?)
+    }
+
+    /// An activity the caller may see.
+    pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<Activity, TutoringError> {
+        let activity = self
+            .activities
+            .find(id)
+            .await?
+            .ok_or(TutoringError::NotFound("activity"))?;
+        if actor.can_see_activity(&activity) {
+            Ok(activity)
+        } else {
+            Err(TutoringError::NotFound("activity"))
+        }
+    }
+
+    async fn owned(&self, actor: &Actor, id: Uuid) -> Result<Activity, TutoringError> {
+        let activity = self.get(actor, id).await?;
+        if actor.owns_activity(&activity) {
+            Ok(activity)
+        } else {
+            Err(TutoringError::Forbidden(
+                "only the activity's owner or an admin may change it",
+            ))
+        }
+    }
+
+    /// Changes content and policies (owner or admin).
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        patch: ActivityPatch,
+    ) -> Result<Activity, TutoringError> {
+        let mut activity = self.owned(actor, id).await?;
+        activity.content = patch.apply(activity.content)?;
+        activity.updated_at = self.clock.now();
+        self.activities
+            .update(&activity)
+            .await
+            .map_err(|e| TutoringError::from_port(e, "activity"))
+    }
+
+    /// Publishes (first publication sets `published_at`) or archives an activity.
+    pub async fn set_status(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        status: ActivityStatus,
+    ) -> Result<Activity, TutoringError> {
+        let mut activity = self.owned(actor, id).await?;
+        if activity.status == status {
+            return Ok(activity);
+        }
+        if status == ActivityStatus::Draft {
+            return Err(TutoringError::Conflict(
+                "an activity cannot return to draft".into(),
+            ));
+        }
+        let now = self.clock.now();
+        if status == ActivityStatus::Published && activity.published_at.is_none() {
+            activity.published_at = Some(now);
+        }
+        activity.status = status;
+        activity.updated_at = now;
+        self.activities
+            .update(&activity)
+            .await
+            .map_err(|e| TutoringError::from_port(e, "activity"))
+    }
+}
