@@ -92,6 +92,8 @@ pub struct TestApp {
     pub base: String,
     /// The bound port.
     pub port: u16,
+    /// The port of the internal metrics listener.
+    pub metrics_port: u16,
     /// HTTP client (no redirects followed, so they can be asserted).
     pub client: reqwest::Client,
     /// The settings the server runs with.
@@ -157,6 +159,7 @@ impl TestApp {
             .await
             .expect("application builds");
         let port = app.port();
+        let metrics_port = app.metrics_port();
         let handle = app.handle();
         tokio::spawn(app.run_until(std::future::pending()));
         let client = reqwest::Client::builder()
@@ -166,6 +169,7 @@ impl TestApp {
         Self {
             base: format!("http://127.0.0.1:{port}"),
             port,
+            metrics_port,
             client,
             settings,
             backend,

@@ -66,6 +66,14 @@ pub enum ApiError {
 #[derive(Debug, Clone)]
 pub struct ErrorDetail(pub String);
 
+/// The SPEC code of an error response, kept in its extensions for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
+/// Why authentication failed, kept in the response extensions for `auth_failures_total`.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthFailure(pub &'static str);
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     success: bool,
@@ -208,6 +216,16 @@ impl ResponseError for ApiError {
             },
         };
         let mut response = builder.json(body);
+        response.extensions_mut().insert(ErrorCode(self.code()));
+        let auth_failure = match self {
+            Self::Unauthorized("invalid login or password") => Some("invalid_credentials"),
+            Self::Unauthorized("missing bearer token") => Some("missing_token"),
+            Self::Forbidden("account is inactive") => Some("inactive_account"),
+            _ => None,
+        };
+        if let Some(reason) = auth_failure {
+            response.extensions_mut().insert(AuthFailure(reason));
+        }
         if let Self::Internal(detail) | Self::Unavailable(detail) | Self::UpstreamError(detail) =
             self
         {

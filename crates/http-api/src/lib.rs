@@ -7,6 +7,7 @@ mod envelope;
 mod error;
 mod error_log;
 mod extract;
+pub mod metrics;
 mod middleware;
 mod openapi;
 mod routes;
@@ -21,6 +22,7 @@ use actix_web::{web, App};
 
 pub use error::ApiError;
 pub use error_log::{ErrorLog, ServerErrorRecord};
+pub use metrics::{metrics_app, Metrics, ScrapeHook};
 pub use openapi::ApiDoc;
 pub use state::{ApiState, HealthState, HttpSettings, Lifecycle, RateLimits, TutoringServices};
 
@@ -73,6 +75,7 @@ pub fn app(
         .app_data(web::Data::from(state.limiter))
         .app_data(web::Data::new(state.health))
         .app_data(web::Data::new(state.errors))
+        .app_data(web::Data::from(state.metrics))
         .app_data(web::Data::from(state.settings))
         .app_data(extract::json_config(settings.max_body_bytes))
         .app_data(web::PayloadConfig::new(settings.max_body_bytes))

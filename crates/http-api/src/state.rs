@@ -100,6 +100,8 @@ pub struct ApiState {
     pub health: HealthState,
     /// Recent server errors.
     pub errors: ErrorLog,
+    /// Prometheus series.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// HTTP settings.
     pub settings: Arc<HttpSettings>,
 }

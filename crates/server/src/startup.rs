@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
 use ainative_adapters_redis::{RedisSettings as RedisConfig, SharedState};
-use ainative_ai_gateway::llm::{build_language_model, LlmConfig, LlmConfigError};
+use ainative_ai_gateway::llm::{build_language_model, LlmClient, LlmConfig, LlmConfigError};
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
 use ainative_ai_gateway::GatewayFactory;
 use ainative_auth::{
@@ -17,13 +17,15 @@ use ainative_auth::{
 };
 use ainative_domain::PasswordPolicy;
 use ainative_http_api::{
-    ApiState, ErrorLog, HealthState, HttpSettings, Lifecycle, RateLimits, TutoringServices,
+    metrics_app, ApiState, ErrorLog, HealthState, HttpSettings, Lifecycle, Metrics, RateLimits,
+    TutoringServices,
 };
 use ainative_ports::{Clock, LoginThrottle, RevocationList, SystemClock};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::database::Database;
+use crate::observability::{LlmMetrics, ServerScrapeHook};
 use crate::settings::Settings;
 
 /// Start-up failures.
@@ -38,6 +40,9 @@ pub enum StartupError {
     /// The LLM provider is misconfigured.
     #[error("LLM_PROVIDER: {0}")]
     Llm(#[from] LlmConfigError),
+    /// The metrics registry could not be built.
+    #[error("metrics: {0}")]
+    Metrics(String),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -108,12 +113,13 @@ pub async fn shared_state(settings: &Settings) -> Result<SharedState, StartupErr
     }
 }
 
-/// The tutoring use cases and the AI gateway factory.
+/// The tutoring use cases, with the gateway factory and LLM client (for metrics).
 pub fn tutoring_services(
     settings: &Settings,
     db: &Database,
     shared: &SharedState,
-) -> Result<TutoringServices, StartupError> {
+    metrics: &Arc<Metrics>,
+) -> Result<(TutoringServices, Arc<GatewayFactory>, Arc<LlmClient>), StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let llm = build_language_model(
         LlmConfig {
@@ -130,21 +136,22 @@ pub fn tutoring_services(
         },
         shared.cache.clone(),
         settings.cache_ttl,
+        Some(Arc::new(LlmMetrics(metrics.clone()))),
     )?;
     let gateways = Arc::new(GatewayFactory::new(
-        llm,
+        llm.clone(),
         db.interactions.clone(),
         db.risks.clone(),
         clock.clone(),
     ));
-    Ok(TutoringServices {
+    let services = TutoringServices {
         activities: Arc::new(ActivityService::new(db.activities.clone(), clock.clone())),
         sessions: Arc::new(SessionService::new(
             db.study_sessions.clone(),
             db.activities.clone(),
             db.interactions.clone(),
             db.risks.clone(),
-            gateways,
+            gateways.clone(),
             clock.clone(),
         )),
         risks: Arc::new(RiskService::new(
@@ -153,13 +160,26 @@ pub fn tutoring_services(
             db.activities.clone(),
             clock,
         )),
-    })
+    };
+    Ok((services, gateways, llm))
+}
+
+fn bind(addr: &str) -> Result<(TcpListener, u16), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        addr: addr.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).map_err(bind_error)?;
+    let port = listener.local_addr().map_err(bind_error)?.port();
+    Ok((listener, port))
 }
 
 /// A built, not yet running, application.
 pub struct Application {
     port: u16,
+    metrics_port: u16,
     server: Server,
+    metrics_server: Server,
     lifecycle: Lifecycle,
     db: Database,
     stop_background: watch::Sender<bool>,
@@ -167,7 +187,8 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects, migrates (when `AUTO_MIGRATE`), loads revocations and binds the listener.
+    /// Connects, migrates (when `AUTO_MIGRATE`), loads revocations and binds the public and
+    /// the internal metrics listeners.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let db = Database::connect(&settings.database).await?;
         if settings.auto_migrate {
@@ -183,7 +204,14 @@ impl Application {
             shared.revocations.clone(),
             shared.throttle.clone(),
         );
-        let tutoring = tutoring_services(&settings, &db, &shared)?;
+        let metrics = Arc::new(Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?);
+        let (tutoring, gateways, llm) = tutoring_services(&settings, &db, &shared, &metrics)?;
+        metrics.add_hook(Arc::new(ServerScrapeHook {
+            database: db.health.clone(),
+            llm,
+            gateways,
+            redis: shared.monitor.clone(),
+        }));
 
         let sync = RevocationSync::new(
             db.sessions.clone(),
@@ -211,6 +239,7 @@ impl Application {
                 llm_provider: settings.llm.provider.clone(),
             },
             errors: ErrorLog::default(),
+            metrics: metrics.clone(),
             settings: Arc::new(HttpSettings {
                 max_body_bytes: settings.max_body_bytes,
                 cors_origins: settings.cors_origins.clone(),
@@ -225,26 +254,30 @@ impl Application {
             }),
         };
         let addr = format!("{}:{}", settings.host, settings.port);
-        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind {
-                addr: addr.clone(),
-                source,
-            })?
-            .port();
+        let (listener, port) = bind(&addr)?;
         let server = HttpServer::new(move || ainative_http_api::app(state.clone()))
             .listen(listener)
             .map_err(|source| StartupError::Bind { addr, source })?
             .disable_signals()
             .shutdown_timeout(settings.shutdown_timeout.as_secs())
             .run();
+        let metrics_addr = settings.metrics_addr.to_string();
+        let (metrics_listener, metrics_port) = bind(&metrics_addr)?;
+        let metrics_server = HttpServer::new(move || metrics_app(metrics.clone()))
+            .workers(1)
+            .listen(metrics_listener)
+            .map_err(|source| StartupError::Bind {
+                addr: metrics_addr,
+                source,
+            })?
+            .disable_signals()
+            .shutdown_timeout(1)
+            .run();
         Ok(Self {
             port,
+            metrics_port,
             server,
+            metrics_server,
             lifecycle,
             db,
             stop_background,
@@ -252,23 +285,30 @@ impl Application {
         })
     }
 
-    /// The bound port.
+    /// The bound public port.
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// A handle that can stop the server.
+    /// The bound port of the internal metrics listener.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
+    }
+
+    /// A handle that can stop the public server.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
-    /// finish (up to the shutdown timeout), stops background work and closes the pool.
+    /// Serves until `shutdown` completes, then: readiness turns 503, the listener stops
+    /// accepting, in-flight requests finish (up to the shutdown timeout), background work
+    /// stops and the pool closes.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let metrics_handle = self.metrics_server.handle();
         let lifecycle = self.lifecycle.clone();
         tokio::spawn(async move {
             shutdown.await;
@@ -276,7 +316,10 @@ impl Application {
             tracing::info!("shutdown requested; finishing in-flight requests");
             handle.stop(true).await;
         });
+        let metrics_task = tokio::spawn(self.metrics_server);
         let result = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics_task.await;
         let _ = self.stop_background.send(true);
         let _ = self.background.await;
         self.db.close().await;

@@ -6,7 +6,8 @@ use std::time::Duration;
 use ainative_ports::{LlmProvider, ResponseCache};
 
 use super::{
-    LlmClient, OfflineProvider, OpenAiConfig, OpenAiProvider, ResilienceConfig, ResilientProvider,
+    LlmClient, LlmObserver, MeteredProvider, OfflineProvider, OpenAiConfig, OpenAiProvider,
+    ResilienceConfig, ResilientProvider,
 };
 
 /// The `LLM_*` settings (SPEC §2).
@@ -104,12 +105,18 @@ pub fn build_provider(config: &LlmConfig) -> Result<Arc<dyn LlmProvider>, LlmCon
 ///
 /// Returns the concrete client so the caller can read its counters
 /// ([`LlmClient::stats`]) and circuit state; it coerces to `Arc<dyn LanguageModel>`.
+///
+/// With an `observer`, every provider attempt (retries included) is reported to it.
 pub fn build_language_model(
     config: LlmConfig,
     cache: Arc<dyn ResponseCache>,
     cache_ttl: Duration,
+    observer: Option<Arc<dyn LlmObserver>>,
 ) -> Result<Arc<LlmClient>, LlmConfigError> {
-    let provider = build_provider(&config)?;
+    let mut provider = build_provider(&config)?;
+    if let Some(observer) = observer {
+        provider = Arc::new(MeteredProvider::new(provider, observer));
+    }
     let resilience = ResilienceConfig {
         timeout: config.timeout,
         max_retries: config.max_retries,
@@ -146,7 +153,7 @@ mod tests {
     }
 
     fn build(config: LlmConfig) -> Result<Arc<LlmClient>, LlmConfigError> {
-        build_language_model(config, Arc::new(NoCache), Duration::from_secs(60))
+        build_language_model(config, Arc::new(NoCache), Duration::from_secs(60), None)
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub trait LanguageModel: Send + Sync {
 
 pub mod build;
 pub mod client;
+pub mod metered;
 pub mod offline;
 pub mod openai;
 pub mod resilient;
@@ -48,6 +49,7 @@ pub mod stats;
 
 pub use build::{build_language_model, LlmConfig, LlmConfigError};
 pub use client::{cache_key, LlmClient};
+pub use metered::{outcome_of, LlmObserver, MeteredProvider};
 pub use offline::OfflineProvider;
 pub use openai::{OpenAiConfig, OpenAiProvider};
 pub use resilient::{

@@ -35,6 +35,10 @@ fn bearer(req: &ServiceRequest) -> Option<Result<&str, ()>> {
     Some(token.ok_or(()))
 }
 
+/// Why a presented token was rejected (for `auth_failures_total`).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenFailure(pub &'static str);
+
 /// The middleware function.
 pub async fn authenticate(
     req: ServiceRequest,
@@ -48,6 +52,11 @@ pub async fn authenticate(
             Err(AuthError::Unavailable(msg)) => AuthOutcome::Unavailable(msg),
             Err(err) => {
                 tracing::debug!(reason = %err, "bearer token rejected");
+                let reason = match err {
+                    AuthError::InvalidToken(rejection) => rejection.as_str(),
+                    _ => "invalid_token",
+                };
+                req.extensions_mut().insert(TokenFailure(reason));
                 AuthOutcome::Rejected
             }
         },

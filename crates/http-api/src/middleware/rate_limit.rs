@@ -70,6 +70,29 @@ pub fn write_headers(headers: &mut HeaderMap, decision: &RateDecision, policy: &
     );
 }
 
+/// Which limit refused a request (`rate_limit_rejections_total{scope}`); a 429 without it
+/// comes from login throttling.
+#[derive(Debug, Clone, Copy)]
+pub struct RejectionScope(pub &'static str);
+
+/// How long the handler (everything inside this innermost middleware) took.
+#[derive(Debug, Clone, Copy)]
+pub struct HandlerTime(pub std::time::Duration);
+
+/// Calls the handler, recording its duration so the outer middleware can tell its own
+/// overhead apart.
+async fn timed<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, Error> {
+    let started = std::time::Instant::now();
+    let res = next.call(req).await?;
+    res.request()
+        .extensions_mut()
+        .insert(HandlerTime(started.elapsed()));
+    Ok(res)
+}
+
 /// The middleware function.
 pub async fn rate_limit(
     req: ServiceRequest,
@@ -115,15 +138,17 @@ pub async fn rate_limit(
         }
     };
     if !decision.allowed {
+        let scope = if policy == "anonymous" { "ip" } else { "user" };
         let error = ApiError::RateLimited {
             message: "rate limit exceeded; slow down",
             retry_after_secs: decision.reset_secs.max(1),
         };
         let mut response = error.error_response();
+        response.extensions_mut().insert(RejectionScope(scope));
         write_headers(response.headers_mut(), &decision, policy);
         return Ok(req.into_response(response).map_into_right_body());
     }
-    let mut res = next.call(req).await?;
+    let mut res = timed(req, next).await?;
     write_headers(res.headers_mut(), &decision, policy);
     Ok(res.map_into_left_body())
 }

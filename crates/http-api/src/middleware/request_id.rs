@@ -9,10 +9,13 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
 use uuid::Uuid;
 
-use crate::error::ErrorDetail;
+use crate::error::{AuthFailure, ErrorCode, ErrorDetail};
 use crate::error_log::ErrorLog;
+use crate::metrics::Metrics;
 use crate::middleware::auth::AuthOutcome;
+use crate::middleware::auth::TokenFailure;
 use crate::middleware::client_ip::{resolve_client_ip, ClientIp};
+use crate::middleware::rate_limit::{HandlerTime, RejectionScope};
 use crate::state::HttpSettings;
 
 tokio::task_local! {
@@ -59,8 +62,16 @@ pub async fn request_context(
     }
     let is_docs = req.path().starts_with("/docs");
     let method = req.method().clone();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    if let Some(m) = &metrics {
+        m.in_flight.inc();
+    }
 
-    let mut res = REQUEST_ID.scope(request_id.clone(), next.call(req)).await?;
+    let result = REQUEST_ID.scope(request_id.clone(), next.call(req)).await;
+    if let Some(m) = &metrics {
+        m.in_flight.dec();
+    }
+    let mut res = result?;
 
     let route = res
         .request()
@@ -94,7 +105,11 @@ pub async fn request_context(
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
         );
     }
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    if let Some(m) = &metrics {
+        record(m, &res, method.as_str(), &route, elapsed);
+    }
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     tracing::info!(
         request_id = %request_id,
         method = %method,
@@ -122,6 +137,47 @@ pub async fn request_context(
         }
     }
     Ok(res)
+}
+
+fn record<B>(
+    m: &Metrics,
+    res: &ServiceResponse<B>,
+    method: &str,
+    route: &str,
+    elapsed: std::time::Duration,
+) {
+    let status = res.status();
+    m.http_requests
+        .with_label_values(&[method, route, status.as_str()])
+        .inc();
+    m.http_duration
+        .with_label_values(&[method, route])
+        .observe(elapsed.as_secs_f64());
+    if let Some(handler) = res.request().extensions().get::<HandlerTime>() {
+        m.overhead
+            .observe(elapsed.saturating_sub(handler.0).as_secs_f64());
+    }
+    let extensions = res.response().extensions();
+    if let Some(code) = extensions.get::<ErrorCode>() {
+        m.http_errors.with_label_values(&[code.0]).inc();
+        if code.0 == "RATE_LIMITED" {
+            let scope = extensions.get::<RejectionScope>().map_or("login", |s| s.0);
+            m.rate_limit_rejections.with_label_values(&[scope]).inc();
+        }
+    }
+    let reason = extensions.get::<AuthFailure>().map(|f| f.0).or_else(|| {
+        (status == 401)
+            .then(|| {
+                res.request()
+                    .extensions()
+                    .get::<TokenFailure>()
+                    .map(|f| f.0)
+            })
+            .flatten()
+    });
+    if let Some(reason) = reason {
+        m.auth_failures.with_label_values(&[reason]).inc();
+    }
 }
 
 #[cfg(test)]
