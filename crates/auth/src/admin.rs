@@ -7,7 +7,7 @@ use ainative_domain::{
 use ainative_ports::{AuditLog, Clock, RevocationList, UserFilter, UserRepository};
 use uuid::Uuid;
 
-use crate::{AuthError, Principal};
+use crate::{AuthError, Principal, UserCache};
 
 /// User administration, for callers with the admin role.
 pub struct AdminService {
@@ -16,6 +16,7 @@ pub struct AdminService {
     revocations: Arc<dyn RevocationList>,
     clock: Arc<dyn Clock>,
     revocation_horizon: std::time::Duration,
+    user_cache: UserCache,
 }
 
 fn user_snapshot(user: &User) -> serde_json::Value {
@@ -35,6 +36,7 @@ impl AdminService {
         revocations: Arc<dyn RevocationList>,
         clock: Arc<dyn Clock>,
         revocation_horizon: std::time::Duration,
+        user_cache: UserCache,
     ) -> Self {
         Self {
             users,
@@ -42,6 +44,7 @@ impl AdminService {
             revocations,
             clock,
             revocation_horizon,
+            user_cache,
         }
     }
 
@@ -125,6 +128,7 @@ impl AdminService {
                 ainative_ports::PortError::NotFound => AuthError::NotFound("user"),
                 other => other.into(),
             })?;
+        self.user_cache.invalidate(&id).await;
         let until = now
             + chrono::Duration::from_std(self.revocation_horizon).unwrap_or(chrono::Duration::MAX);
         for session_id in revoked {

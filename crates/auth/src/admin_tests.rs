@@ -48,6 +48,7 @@ fn service(users: MockUserRepository, revocations: MockRevocationList) -> AdminS
         Arc::new(revocations),
         Arc::new(clock),
         Duration::from_secs(3600),
+        crate::UserCache::default(),
     )
 }
 

@@ -12,6 +12,7 @@ mod password;
 mod principal;
 mod revocation_sync;
 mod service;
+mod user_cache;
 
 pub use admin::AdminService;
 pub use config::{AuthConfig, JwtSettings};
@@ -21,3 +22,4 @@ pub use password::{BcryptHasher, PasswordHasher};
 pub use principal::Principal;
 pub use revocation_sync::RevocationSync;
 pub use service::{AuthDeps, AuthService, LoginOutcome, RegisterInput, TokenPair};
+pub use user_cache::UserCache;

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     AuthConfig, AuthError, PasswordHasher, Principal, TokenCodec, TokenKind, TokenRejection,
+    UserCache,
 };
 
 /// The ports the identity core needs.
@@ -33,6 +34,8 @@ pub struct AuthDeps {
     pub hasher: Arc<dyn PasswordHasher>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Recently read users (shared with [`crate::AdminService`] for invalidation).
+    pub user_cache: UserCache,
 }
 
 /// Registration input, as received.
@@ -225,6 +228,7 @@ impl AuthService {
         }
         let now = self.deps.clock.now();
         self.deps.users.record_login(user.id, now).await?;
+        self.deps.user_cache.invalidate(&user.id).await;
         let tokens = self.start_session(&user, now).await?;
         let user = User {
             last_login: Some(now),
@@ -414,7 +418,17 @@ impl AuthService {
     }
 
     async fn active_user(&self, id: Uuid) -> Result<User, AuthError> {
-        match self.deps.users.find_by_id(id).await? {
+        let user = match self.deps.user_cache.get(&id).await {
+            Some(user) => Some(user),
+            None => {
+                let found = self.deps.users.find_by_id(id).await?;
+                if let Some(user) = &found {
+                    self.deps.user_cache.put(user.clone()).await;
+                }
+                found
+            }
+        };
+        match user {
             Some(user) if user.is_active => Ok(user),
             _ => Err(AuthError::InvalidToken(TokenRejection::UserGone)),
         }
@@ -428,7 +442,11 @@ impl AuthService {
         current_password: &str,
         new_password: &str,
     ) -> Result<TokenPair, AuthError> {
-        let user = self.active_user(principal.user_id).await?;
+        // Fresh from the store: the password hash must not come from a cache.
+        let user = match self.deps.users.find_by_id(principal.user_id).await? {
+            Some(user) if user.is_active => user,
+            _ => return Err(AuthError::InvalidToken(TokenRejection::UserGone)),
+        };
         let account_key = format!("login:account:{}", user.id);
         let decision = self
             .deps
@@ -466,6 +484,7 @@ impl AuthService {
         let hash = self.deps.hasher.hash(new_password).await?;
         let now = self.deps.clock.now();
         let revoked = self.deps.users.change_password(user.id, &hash, now).await?;
+        self.deps.user_cache.invalidate(&user.id).await;
         let until = now + to_chrono(self.config.jwt.refresh_ttl);
         for session_id in revoked {
             self.deps

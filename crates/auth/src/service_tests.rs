@@ -78,6 +78,7 @@ impl Mocks {
             throttle: Arc::new(self.throttle),
             hasher: self.hasher,
             clock: Arc::new(clock),
+            user_cache: crate::UserCache::default(),
         };
         (AuthService::new(deps, config(self.grace)), hasher)
     }

@@ -83,6 +83,8 @@ pub struct HealthState {
     pub shared_state: Arc<dyn ainative_ports::SharedStateHealth>,
     /// Configured LLM provider name.
     pub llm_provider: String,
+    /// The LLM's state: `healthy`, `degraded` (recovering) or `unhealthy` (circuit open).
+    pub llm_status: Arc<dyn Fn() -> &'static str + Send + Sync>,
 }
 
 /// Everything the HTTP layer needs, built by the composition root.

@@ -9,11 +9,14 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
 use ainative_adapters_redis::{RedisSettings as RedisConfig, SharedState};
-use ainative_ai_gateway::llm::{build_language_model, LlmClient, LlmConfig, LlmConfigError};
+use ainative_ai_gateway::llm::{
+    build_language_model, CircuitState, LlmClient, LlmConfig, LlmConfigError,
+};
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
 use ainative_ai_gateway::GatewayFactory;
 use ainative_auth::{
     AdminService, AuthConfig, AuthDeps, AuthService, BcryptHasher, JwtSettings, RevocationSync,
+    UserCache,
 };
 use ainative_domain::PasswordPolicy;
 use ainative_http_api::{
@@ -65,6 +68,7 @@ pub fn auth_services(
 ) -> (Arc<AuthService>, Arc<AdminService>) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let parallelism = std::thread::available_parallelism().map_or(2, usize::from);
+    let user_cache = UserCache::default();
     let deps = AuthDeps {
         users: db.users.clone(),
         sessions: db.sessions.clone(),
@@ -72,6 +76,7 @@ pub fn auth_services(
         throttle,
         hasher: Arc::new(BcryptHasher::new(settings.bcrypt_cost, parallelism)),
         clock: clock.clone(),
+        user_cache: user_cache.clone(),
     };
     let config = AuthConfig {
         jwt: JwtSettings {
@@ -92,6 +97,7 @@ pub fn auth_services(
         revocations,
         clock,
         settings.jwt.refresh_ttl,
+        user_cache,
     ));
     (auth, admin)
 }
@@ -206,6 +212,7 @@ impl Application {
         );
         let metrics = Arc::new(Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?);
         let (tutoring, gateways, llm) = tutoring_services(&settings, &db, &shared, &metrics)?;
+        let llm_for_health = llm.clone();
         metrics.add_hook(Arc::new(ServerScrapeHook {
             database: db.health.clone(),
             llm,
@@ -237,6 +244,11 @@ impl Application {
                 lifecycle: lifecycle.clone(),
                 shared_state: shared.health.clone(),
                 llm_provider: settings.llm.provider.clone(),
+                llm_status: Arc::new(move || match llm_for_health.circuit_state() {
+                    CircuitState::Closed => "healthy",
+                    CircuitState::HalfOpen => "degraded",
+                    CircuitState::Open => "unhealthy",
+                }),
             },
             errors: ErrorLog::default(),
             metrics: metrics.clone(),

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::resource;
 use crate::envelope;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::state::HealthState;
 
 /// A probe that takes longer than this counts as failed, so readiness answers quickly.
@@ -72,12 +73,28 @@ pub struct HealthReport {
     pub components: Components,
 }
 
-/// Overall status: the database is required; a Redis outage only degrades (SPEC §5, §9).
-fn overall(database_ok: bool, redis_degraded: bool) -> &'static str {
-    match (database_ok, redis_degraded) {
+/// Overall status: the database is required; a Redis outage or a failing language model
+/// only degrades (SPEC §5, §9).
+fn overall(database_ok: bool, dependency_degraded: bool) -> &'static str {
+    match (database_ok, dependency_degraded) {
         (false, _) => "unhealthy",
         (true, true) => "degraded",
         (true, false) => "healthy",
+    }
+}
+
+/// Pings the database within the probe timeout, recording the latency.
+async fn ping(state: &HealthState, metrics: Option<&Metrics>) -> Option<Duration> {
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(PROBE_TIMEOUT, state.database.ping()).await;
+    if let Some(m) = metrics {
+        m.db_query
+            .with_label_values(&["ping"])
+            .observe(started.elapsed().as_secs_f64());
+    }
+    match result {
+        Ok(Ok(latency)) => Some(latency),
+        _ => None,
     }
 }
 
@@ -85,14 +102,20 @@ fn overall(database_ok: bool, redis_degraded: bool) -> &'static str {
 #[utoipa::path(get, path = "/api/v1/health", tag = "health",
     responses((status = 200, description = "Healthy or degraded", body = HealthReport),
               (status = 503, description = "Unhealthy", body = HealthReport)))]
-pub async fn health(state: web::Data<HealthState>) -> HttpResponse {
-    let ping = tokio::time::timeout(PROBE_TIMEOUT, state.database.ping()).await;
-    let (db_status, latency_ms) = match ping {
-        Ok(Ok(latency)) => ("healthy", Some(latency.as_secs_f64() * 1000.0)),
-        _ => ("unhealthy", None),
+pub async fn health(
+    state: web::Data<HealthState>,
+    metrics: Option<web::Data<Metrics>>,
+) -> HttpResponse {
+    let (db_status, latency_ms) = match ping(&state, metrics.as_ref().map(|m| m.get_ref())).await {
+        Some(latency) => ("healthy", Some(latency.as_secs_f64() * 1000.0)),
+        None => ("unhealthy", None),
     };
     let shared = state.shared_state.check().await;
-    let status = overall(db_status == "healthy", shared.status == "degraded");
+    let llm_status = (state.llm_status)();
+    let status = overall(
+        db_status == "healthy",
+        shared.status == "degraded" || llm_status != "healthy",
+    );
     let report = HealthReport {
         status,
         version: env!("CARGO_PKG_VERSION"),
@@ -112,7 +135,7 @@ pub async fn health(state: web::Data<HealthState>) -> HttpResponse {
             },
             llm: LlmComponent {
                 provider: state.llm_provider.clone(),
-                status: "healthy",
+                status: llm_status,
             },
         },
     };
@@ -133,12 +156,14 @@ pub async fn live() -> HttpResponse {
 /// Ready for traffic: database reachable, migrations applied, not shutting down.
 #[utoipa::path(get, path = "/api/v1/health/ready", tag = "health",
     responses((status = 200, description = "Ready", body = StatusOnly), (status = 503, description = "Not ready")))]
-pub async fn ready(state: web::Data<HealthState>) -> Result<HttpResponse, ApiError> {
+pub async fn ready(
+    state: web::Data<HealthState>,
+    metrics: Option<web::Data<Metrics>>,
+) -> Result<HttpResponse, ApiError> {
     if state.lifecycle.is_shutting_down() {
         return Err(ApiError::Unavailable("shutting down".into()));
     }
-    let ping = tokio::time::timeout(PROBE_TIMEOUT, state.database.ping()).await;
-    if !matches!(ping, Ok(Ok(_))) {
+    if ping(&state, metrics.as_ref().map(|m| m.get_ref())).await.is_none() {
         return Err(ApiError::Unavailable("database unreachable".into()));
     }
     let migrated = tokio::time::timeout(PROBE_TIMEOUT, state.database.migrations_applied()).await;
