@@ -62,9 +62,10 @@ migrate:
 check-config:
 	$(CARGO) run --release -- check-config
 
-## bench: not yet
+## bench: criterion micro-benchmarks, then the load scenario against the release binary (docs/benchmarks.md)
 bench:
-	@echo "No benchmarks yet: they arrive with the performance issue (see README, Status)."
+	$(CARGO) bench -p ainative-benches
+	bash benches/load.sh
 
 ## clean: remove build output (./data, with its database and secret, is left alone)
 clean:

@@ -5,7 +5,9 @@ use reqwest::{Method, Response};
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use super::TestApp;
+use serde_json::Value;
+
+use super::{expect_error, TestApp};
 
 /// The value of a header as text, if present.
 pub fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -57,6 +59,60 @@ pub fn assert_security_headers(headers: &HeaderMap, production: bool) {
 pub fn assert_json_csp(headers: &HeaderMap) {
     let csp = header(headers, "content-security-policy").expect("CSP present");
     assert!(csp.contains("default-src 'none'"), "{csp}");
+}
+
+/// Asserts a 422 whose details name `field`; returns the body.
+pub async fn expect_validation(res: Response, field: &str) -> Value {
+    let body = expect_error(res, 422, "VALIDATION_ERROR").await;
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&field),
+        "details should name {field}: {body}"
+    );
+    body
+}
+
+/// Asserts the `X-RateLimit-*`, `RateLimit-Policy` and `RateLimit` headers of a limited route.
+pub fn assert_limit_headers(headers: &HeaderMap, limit: u64, remaining: u64) {
+    assert_eq!(
+        int_header(headers, "x-ratelimit-limit"),
+        limit,
+        "{headers:?}"
+    );
+    assert_eq!(
+        int_header(headers, "x-ratelimit-remaining"),
+        remaining,
+        "{headers:?}"
+    );
+    assert!(
+        int_header(headers, "x-ratelimit-reset") <= 60,
+        "{headers:?}"
+    );
+    let policy = header(headers, "ratelimit-policy").expect("RateLimit-Policy");
+    assert!(policy.contains(&format!("q={limit}")), "{policy}");
+    assert!(policy.contains("w=60"), "{policy}");
+    let current = header(headers, "ratelimit").expect("RateLimit");
+    assert!(current.contains(&format!("r={remaining}")), "{current}");
+    assert!(current.contains("t="), "{current}");
+}
+
+/// Asserts a 429 with every header SPEC §5 lists.
+pub async fn expect_limited(res: Response, limit: u64) {
+    let headers = res.headers().clone();
+    let retry_after = int_header(&headers, "retry-after");
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(
+        header(&headers, "cache-control").as_deref(),
+        Some("no-store")
+    );
+    assert_limit_headers(&headers, limit, 0);
+    assert_security_headers(&headers, false);
+    expect_error(res, 429, "RATE_LIMITED").await;
 }
 
 impl TestApp {

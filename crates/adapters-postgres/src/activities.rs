@@ -30,6 +30,7 @@ fn visibility(visibility: ActivityVisibility) -> (bool, Option<Uuid>) {
 
 #[async_trait]
 impl ActivityRepository for PgStore {
+    #[tracing::instrument(name = "db.activities.create", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn create(&self, activity: Activity) -> PortResult<Activity> {
         let content = &activity.content;
         let row: ActivityRow = sqlx::query_as(concat!(
@@ -59,6 +60,7 @@ impl ActivityRepository for PgStore {
         Activity::try_from(row)
     }
 
+    #[tracing::instrument(name = "db.activities.find", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn find(&self, id: Uuid) -> PortResult<Option<Activity>> {
         let row: Option<ActivityRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -72,6 +74,7 @@ impl ActivityRepository for PgStore {
         row.map(Activity::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.activities.list", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn list(&self, filter: &ActivityFilter, page: Page) -> PortResult<Paginated<Activity>> {
         let (published_only, owner) = visibility(filter.visibility);
         let status = filter.status.map(|s| s.as_str());
@@ -101,6 +104,7 @@ impl ActivityRepository for PgStore {
         Ok(Paginated::new(convert(rows)?, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.activities.update", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn update(&self, activity: &Activity) -> PortResult<Activity> {
         let content = &activity.content;
         let row: Option<ActivityRow> = sqlx::query_as(concat!(

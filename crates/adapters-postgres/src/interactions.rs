@@ -122,6 +122,7 @@ async fn insert_risk(conn: &mut PgConnection, risk: &Risk) -> PortResult<Option<
 
 #[async_trait]
 impl InteractionRepository for PgStore {
+    #[tracing::instrument(name = "db.interactions.record", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn record(
         &self,
         record: InteractionRecord,
@@ -161,6 +162,7 @@ impl InteractionRepository for PgStore {
         })
     }
 
+    #[tracing::instrument(name = "db.interactions.list", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn list(&self, session_id: Uuid, page: Page) -> PortResult<Paginated<Interaction>> {
         let rows: Vec<InteractionRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -182,6 +184,7 @@ impl InteractionRepository for PgStore {
         Ok(Paginated::new(convert(rows)?, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.interactions.recent", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn recent(&self, session_id: Uuid, limit: u32) -> PortResult<Vec<Interaction>> {
         let rows: Vec<InteractionRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -198,6 +201,7 @@ impl InteractionRepository for PgStore {
         Ok(recent)
     }
 
+    #[tracing::instrument(name = "db.interactions.traces", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn traces(
         &self,
         session_id: Uuid,
@@ -228,6 +232,7 @@ impl InteractionRepository for PgStore {
         Ok(Paginated::new(convert(rows)?, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.interactions.all_traces", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn all_traces(&self, session_id: Uuid) -> PortResult<Vec<CognitiveTrace>> {
         let rows: Vec<TraceRow> = sqlx::query_as(concat!(
             "SELECT ",

@@ -32,6 +32,7 @@ fn scope(scope: RiskScope) -> (Option<Uuid>, Option<Uuid>) {
 
 #[async_trait]
 impl RiskRepository for PgStore {
+    #[tracing::instrument(name = "db.risks.list", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn list(&self, filter: &RiskFilter, page: Page) -> PortResult<Paginated<Risk>> {
         let (owner, session) = scope(filter.scope);
         let level = filter.level.map(|l| l.as_str());
@@ -63,6 +64,7 @@ impl RiskRepository for PgStore {
         Ok(Paginated::new(convert(rows)?, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.risks.find", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn find(&self, id: Uuid) -> PortResult<Option<Risk>> {
         let row: Option<RiskRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -76,6 +78,7 @@ impl RiskRepository for PgStore {
         row.map(Risk::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.risks.for_session", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn for_session(&self, session_id: Uuid) -> PortResult<Vec<Risk>> {
         let rows: Vec<RiskRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -89,6 +92,7 @@ impl RiskRepository for PgStore {
         convert(rows)
     }
 
+    #[tracing::instrument(name = "db.risks.resolve", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn resolve(
         &self,
         id: Uuid,

@@ -68,6 +68,7 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 
 #[async_trait]
 impl AuthSessionRepository for PgStore {
+    #[tracing::instrument(name = "db.sessions.start", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn start(&self, session: AuthSession, first: NewRefreshToken) -> PortResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query(
@@ -88,6 +89,7 @@ impl AuthSessionRepository for PgStore {
         tx.commit().await.map_err(map_err)
     }
 
+    #[tracing::instrument(name = "db.sessions.rotate", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn rotate(
         &self,
         presented_jti: Uuid,
@@ -164,6 +166,7 @@ impl AuthSessionRepository for PgStore {
         }
     }
 
+    #[tracing::instrument(name = "db.sessions.find", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn find(&self, id: Uuid) -> PortResult<Option<AuthSession>> {
         let row: Option<SessionRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -177,6 +180,7 @@ impl AuthSessionRepository for PgStore {
         Ok(row.map(AuthSession::from))
     }
 
+    #[tracing::instrument(name = "db.sessions.revoke", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn revoke(&self, id: Uuid, at: DateTime<Utc>) -> PortResult<bool> {
         let done = sqlx::query(
             "UPDATE auth_sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
@@ -202,6 +206,8 @@ impl AuthSessionRepository for PgStore {
         }
     }
 
+    // Not traced: the revocation mirror polls this every few seconds outside any request,
+    // and a root trace per poll would drown the useful ones.
     async fn revoked_sessions(
         &self,
         since: Option<DateTime<Utc>>,

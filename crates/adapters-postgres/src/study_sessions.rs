@@ -62,6 +62,7 @@ async fn insert_evaluation(conn: &mut PgConnection, evaluation: &Evaluation) -> 
 
 #[async_trait]
 impl StudySessionRepository for PgStore {
+    #[tracing::instrument(name = "db.study_sessions.create", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn create(&self, session: StudySession) -> PortResult<StudySession> {
         let row: StudySessionRow = sqlx::query_as(concat!(
             "INSERT INTO study_sessions (id, student_id, activity_id, mode, simulator_type, \
@@ -84,6 +85,7 @@ impl StudySessionRepository for PgStore {
         StudySession::try_from(row)
     }
 
+    #[tracing::instrument(name = "db.study_sessions.find", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn find(&self, id: Uuid) -> PortResult<Option<StudySession>> {
         let row: Option<StudySessionRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -97,6 +99,7 @@ impl StudySessionRepository for PgStore {
         row.map(StudySession::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.study_sessions.list", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn list(
         &self,
         filter: &SessionFilter,
@@ -132,6 +135,7 @@ impl StudySessionRepository for PgStore {
         Ok(Paginated::new(convert(rows)?, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.study_sessions.end", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn end(
         &self,
         id: Uuid,
@@ -172,6 +176,7 @@ impl StudySessionRepository for PgStore {
         Ok(session)
     }
 
+    #[tracing::instrument(name = "db.study_sessions.find_evaluation", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn find_evaluation(&self, session_id: Uuid) -> PortResult<Option<Evaluation>> {
         let row: Option<EvaluationRow> = sqlx::query_as(concat!(
             "SELECT ",

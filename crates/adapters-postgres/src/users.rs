@@ -18,6 +18,7 @@ const LIST_FILTER: &str =
 
 #[async_trait]
 impl UserRepository for PgStore {
+    #[tracing::instrument(name = "db.users.create", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn create(&self, user: NewUser, audit: Option<NewAuditEntry>) -> PortResult<User> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let row: UserRow = sqlx::query_as(concat!(
@@ -48,6 +49,7 @@ impl UserRepository for PgStore {
         Ok(created)
     }
 
+    #[tracing::instrument(name = "db.users.find_by_id", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn find_by_id(&self, id: Uuid) -> PortResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -61,6 +63,7 @@ impl UserRepository for PgStore {
         row.map(User::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.users.find_by_login", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn find_by_login(&self, login: &str) -> PortResult<Option<User>> {
         let login = login.trim();
         // An e-mail address holds '@' and a username cannot, so at most one row matches.
@@ -77,6 +80,7 @@ impl UserRepository for PgStore {
         row.map(User::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.users.record_login", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn record_login(&self, id: Uuid, at: DateTime<Utc>) -> PortResult<()> {
         let done = sqlx::query(
             "UPDATE users SET last_login = $2, login_count = login_count + 1 WHERE id = $1",
@@ -92,6 +96,7 @@ impl UserRepository for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "db.users.change_password", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn change_password(
         &self,
         id: Uuid,
@@ -117,6 +122,7 @@ impl UserRepository for PgStore {
         Ok(revoked)
     }
 
+    #[tracing::instrument(name = "db.users.list", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn list(&self, filter: &UserFilter, page: Page) -> PortResult<Paginated<User>> {
         let role = filter.role.map(|r| r.as_str());
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
@@ -143,6 +149,7 @@ impl UserRepository for PgStore {
         Ok(Paginated::new(items, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.users.apply_patch", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn apply_patch(
         &self,
         id: Uuid,

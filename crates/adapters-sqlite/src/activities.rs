@@ -32,6 +32,7 @@ fn visibility(visibility: ActivityVisibility) -> (bool, Option<Uuid>) {
 
 #[async_trait]
 impl ActivityRepository for SqliteStore {
+    #[tracing::instrument(name = "db.activities.create", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn create(&self, activity: Activity) -> PortResult<Activity> {
         let content = &activity.content;
         let row: ActivityRow = sqlx::query_as(concat!(
@@ -64,6 +65,7 @@ impl ActivityRepository for SqliteStore {
         Activity::try_from(row)
     }
 
+    #[tracing::instrument(name = "db.activities.find", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn find(&self, activity_id: Uuid) -> PortResult<Option<Activity>> {
         let row: Option<ActivityRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -77,6 +79,7 @@ impl ActivityRepository for SqliteStore {
         row.map(Activity::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.activities.list", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn list(&self, filter: &ActivityFilter, page: Page) -> PortResult<Paginated<Activity>> {
         let (published_only, owner) = visibility(filter.visibility);
         let status = filter.status.map(|s| s.as_str());
@@ -106,6 +109,7 @@ impl ActivityRepository for SqliteStore {
         Ok(Paginated::new(convert(rows)?, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.activities.update", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn update(&self, activity: &Activity) -> PortResult<Activity> {
         let content = &activity.content;
         let row: Option<ActivityRow> = sqlx::query_as(concat!(

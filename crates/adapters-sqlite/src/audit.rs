@@ -33,6 +33,7 @@ pub(crate) async fn insert_audit(
 
 #[async_trait]
 impl AuditLog for SqliteStore {
+    #[tracing::instrument(name = "db.audit.list", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn list(&self, page: Page) -> PortResult<Paginated<AuditEntry>> {
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, actor_id, action, target_type, target_id, details, created_at \

@@ -123,6 +123,7 @@ async fn insert_risk(conn: &mut SqliteConnection, risk: &Risk) -> PortResult<Opt
 
 #[async_trait]
 impl InteractionRepository for SqliteStore {
+    #[tracing::instrument(name = "db.interactions.record", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn record(
         &self,
         record: InteractionRecord,
@@ -162,6 +163,7 @@ impl InteractionRepository for SqliteStore {
         })
     }
 
+    #[tracing::instrument(name = "db.interactions.list", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn list(&self, session_id: Uuid, page: Page) -> PortResult<Paginated<Interaction>> {
         let rows: Vec<InteractionRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -183,6 +185,7 @@ impl InteractionRepository for SqliteStore {
         Ok(Paginated::new(convert(rows)?, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.interactions.recent", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn recent(&self, session_id: Uuid, limit: u32) -> PortResult<Vec<Interaction>> {
         let rows: Vec<InteractionRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -199,6 +202,7 @@ impl InteractionRepository for SqliteStore {
         Ok(recent)
     }
 
+    #[tracing::instrument(name = "db.interactions.traces", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn traces(
         &self,
         session_id: Uuid,
@@ -229,6 +233,7 @@ impl InteractionRepository for SqliteStore {
         Ok(Paginated::new(convert(rows)?, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.interactions.all_traces", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn all_traces(&self, session_id: Uuid) -> PortResult<Vec<CognitiveTrace>> {
         let rows: Vec<TraceRow> = sqlx::query_as(concat!(
             "SELECT ",

@@ -33,6 +33,7 @@ fn scope(scope: RiskScope) -> (Option<Uuid>, Option<Uuid>) {
 
 #[async_trait]
 impl RiskRepository for SqliteStore {
+    #[tracing::instrument(name = "db.risks.list", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn list(&self, filter: &RiskFilter, page: Page) -> PortResult<Paginated<Risk>> {
         let (owner, session) = scope(filter.scope);
         let level = filter.level.map(|l| l.as_str());
@@ -64,6 +65,7 @@ impl RiskRepository for SqliteStore {
         Ok(Paginated::new(convert(rows)?, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.risks.find", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn find(&self, risk_id: Uuid) -> PortResult<Option<Risk>> {
         let row: Option<RiskRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -77,6 +79,7 @@ impl RiskRepository for SqliteStore {
         row.map(Risk::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.risks.for_session", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn for_session(&self, session_id: Uuid) -> PortResult<Vec<Risk>> {
         let rows: Vec<RiskRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -90,6 +93,7 @@ impl RiskRepository for SqliteStore {
         convert(rows)
     }
 
+    #[tracing::instrument(name = "db.risks.resolve", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn resolve(
         &self,
         risk_id: Uuid,

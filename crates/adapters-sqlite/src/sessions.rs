@@ -70,6 +70,7 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 
 #[async_trait]
 impl AuthSessionRepository for SqliteStore {
+    #[tracing::instrument(name = "db.sessions.start", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn start(&self, session: AuthSession, first: NewRefreshToken) -> PortResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -90,6 +91,7 @@ impl AuthSessionRepository for SqliteStore {
         tx.commit().await.map_err(map_err)
     }
 
+    #[tracing::instrument(name = "db.sessions.rotate", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn rotate(
         &self,
         presented_jti: Uuid,
@@ -167,6 +169,7 @@ impl AuthSessionRepository for SqliteStore {
         }
     }
 
+    #[tracing::instrument(name = "db.sessions.find", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn find(&self, session_id: Uuid) -> PortResult<Option<AuthSession>> {
         let row: Option<SessionRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -180,6 +183,7 @@ impl AuthSessionRepository for SqliteStore {
         Ok(row.map(AuthSession::from))
     }
 
+    #[tracing::instrument(name = "db.sessions.revoke", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn revoke(&self, session_id: Uuid, at: DateTime<Utc>) -> PortResult<bool> {
         let done = sqlx::query(
             "UPDATE auth_sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
@@ -205,6 +209,8 @@ impl AuthSessionRepository for SqliteStore {
         }
     }
 
+    // Not traced: the revocation mirror polls this every few seconds outside any request,
+    // and a root trace per poll would drown the useful ones.
     async fn revoked_sessions(
         &self,
         since: Option<DateTime<Utc>>,

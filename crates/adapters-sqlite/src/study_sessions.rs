@@ -66,6 +66,7 @@ async fn insert_evaluation(conn: &mut SqliteConnection, evaluation: &Evaluation)
 
 #[async_trait]
 impl StudySessionRepository for SqliteStore {
+    #[tracing::instrument(name = "db.study_sessions.create", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn create(&self, session: StudySession) -> PortResult<StudySession> {
         let row: StudySessionRow = sqlx::query_as(concat!(
             "INSERT INTO study_sessions (id, student_id, activity_id, mode, simulator_type, \
@@ -88,6 +89,7 @@ impl StudySessionRepository for SqliteStore {
         StudySession::try_from(row)
     }
 
+    #[tracing::instrument(name = "db.study_sessions.find", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn find(&self, session_id: Uuid) -> PortResult<Option<StudySession>> {
         let row: Option<StudySessionRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -101,6 +103,7 @@ impl StudySessionRepository for SqliteStore {
         row.map(StudySession::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.study_sessions.list", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn list(
         &self,
         filter: &SessionFilter,
@@ -136,6 +139,7 @@ impl StudySessionRepository for SqliteStore {
         Ok(Paginated::new(convert(rows)?, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.study_sessions.end", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn end(
         &self,
         session_id: Uuid,
@@ -176,6 +180,7 @@ impl StudySessionRepository for SqliteStore {
         Ok(session)
     }
 
+    #[tracing::instrument(name = "db.study_sessions.find_evaluation", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn find_evaluation(&self, session_id: Uuid) -> PortResult<Option<Evaluation>> {
         let row: Option<EvaluationRow> = sqlx::query_as(concat!(
             "SELECT ",

@@ -19,6 +19,7 @@ const LIST_FILTER: &str = "WHERE (?1 IS NULL OR EXISTS \
 
 #[async_trait]
 impl UserRepository for SqliteStore {
+    #[tracing::instrument(name = "db.users.create", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn create(&self, user: NewUser, audit: Option<NewAuditEntry>) -> PortResult<User> {
         let mut tx = self.begin_write().await?;
         let row: UserRow = sqlx::query_as(concat!(
@@ -49,6 +50,7 @@ impl UserRepository for SqliteStore {
         Ok(created)
     }
 
+    #[tracing::instrument(name = "db.users.find_by_id", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn find_by_id(&self, user_id: Uuid) -> PortResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -62,6 +64,7 @@ impl UserRepository for SqliteStore {
         row.map(User::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.users.find_by_login", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn find_by_login(&self, login: &str) -> PortResult<Option<User>> {
         let login = login.trim();
         // `username` is declared COLLATE NOCASE. An e-mail address holds '@' and a username
@@ -79,6 +82,7 @@ impl UserRepository for SqliteStore {
         row.map(User::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.users.record_login", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn record_login(&self, user_id: Uuid, at: DateTime<Utc>) -> PortResult<()> {
         let done = sqlx::query(
             "UPDATE users SET last_login = ?2, login_count = login_count + 1 WHERE id = ?1",
@@ -94,6 +98,7 @@ impl UserRepository for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "db.users.change_password", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn change_password(
         &self,
         user_id: Uuid,
@@ -119,6 +124,7 @@ impl UserRepository for SqliteStore {
         Ok(revoked)
     }
 
+    #[tracing::instrument(name = "db.users.list", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn list(&self, filter: &UserFilter, page: Page) -> PortResult<Paginated<User>> {
         let role = filter.role.map(|r| r.as_str());
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
@@ -145,6 +151,7 @@ impl UserRepository for SqliteStore {
         Ok(Paginated::new(items, count(total), page))
     }
 
+    #[tracing::instrument(name = "db.users.apply_patch", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn apply_patch(
         &self,
         user_id: Uuid,

@@ -10,6 +10,7 @@ use ainative_ports::{
 };
 use secrecy::ExposeSecret;
 
+use crate::deadline::Deadline;
 use crate::settings::DatabaseSettings;
 
 #[derive(Clone)]
@@ -71,6 +72,21 @@ where
 }
 
 impl Database {
+    /// Bounds every persistence call by `limit` (SPEC §9: 503, never a hang). Health and
+    /// schema probes keep their own timeouts.
+    pub fn with_deadline(self, limit: std::time::Duration) -> Self {
+        Self {
+            users: Arc::new(Deadline::new(self.users, limit)),
+            sessions: Arc::new(Deadline::new(self.sessions, limit)),
+            audit: Arc::new(Deadline::new(self.audit, limit)),
+            activities: Arc::new(Deadline::new(self.activities, limit)),
+            study_sessions: Arc::new(Deadline::new(self.study_sessions, limit)),
+            interactions: Arc::new(Deadline::new(self.interactions, limit)),
+            risks: Arc::new(Deadline::new(self.risks, limit)),
+            ..self
+        }
+    }
+
     /// Connects to the configured database.
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, PortError> {
         let url = settings.url.expose_secret().to_owned();

@@ -38,7 +38,13 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    telemetry::init(&settings);
+    let telemetry = telemetry::init(&settings);
+    let result = run(settings).await;
+    telemetry.shutdown().await;
+    result
+}
+
+async fn run(settings: Settings) -> anyhow::Result<()> {
     if let ainative_server::settings::SecretSource::DevelopmentFile(path) = &settings.jwt.source {
         tracing::warn!(
             path = %path.display(),

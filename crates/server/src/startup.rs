@@ -197,6 +197,7 @@ impl Application {
     /// the internal metrics listeners.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let db = Database::connect(&settings.database).await?;
+        let db = db.with_deadline(settings.database.pool_timeout);
         if settings.auto_migrate {
             let applied = db.schema.migrate_up().await?;
             if !applied.is_empty() {

@@ -141,8 +141,12 @@ impl Server {
     fn start(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let port_text = port.to_string();
+        // The internal metrics listener needs a port of its own too (default 9100 would
+        // collide between tests running in parallel).
+        let metrics = format!("127.0.0.1:{}", free_port());
         let mut env = env.to_vec();
         env.push(("APP_PORT", &port_text));
+        env.push(("METRICS_ADDR", &metrics));
         let mut child = sandbox
             .command(args, &env)
             .stdin(Stdio::null())

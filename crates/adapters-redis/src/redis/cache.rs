@@ -30,6 +30,7 @@ impl RedisResponseCache {
 
 #[async_trait]
 impl ResponseCache for RedisResponseCache {
+    #[tracing::instrument(name = "redis.cache.get", level = "debug", skip_all, fields(db.system = "redis"))]
     async fn get(&self, key: &str) -> PortResult<Option<String>> {
         let key = self.pool.key("cache", key);
         self.pool
@@ -40,6 +41,7 @@ impl ResponseCache for RedisResponseCache {
             .await
     }
 
+    #[tracing::instrument(name = "redis.cache.put", level = "debug", skip_all, fields(db.system = "redis"))]
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> PortResult<()> {
         let key = self.pool.key("cache", key);
         let cmd = if ttl.is_zero() {

@@ -84,10 +84,12 @@ impl RedisRateLimiter {
 
 #[async_trait]
 impl RateLimiter for RedisRateLimiter {
+    #[tracing::instrument(name = "redis.rate_limiter.check", level = "debug", skip_all, fields(db.system = "redis"))]
     async fn check(&self, key: &str, limit: u32, window: Duration) -> PortResult<RateDecision> {
         self.run(key, limit, window, true).await
     }
 
+    #[tracing::instrument(name = "redis.rate_limiter.peek", level = "debug", skip_all, fields(db.system = "redis"))]
     async fn peek(&self, key: &str, limit: u32, window: Duration) -> PortResult<RateDecision> {
         self.run(key, limit, window, false).await
     }

@@ -59,6 +59,7 @@ impl std::fmt::Debug for RedisRevocationList {
 
 #[async_trait]
 impl RevocationList for RedisRevocationList {
+    #[tracing::instrument(name = "redis.revocation.revoke_session", level = "debug", skip_all, fields(db.system = "redis"))]
     async fn revoke_session(&self, session_id: Uuid, until: DateTime<Utc>) -> PortResult<()> {
         if until <= self.clock.now() {
             return Ok(());
@@ -74,6 +75,7 @@ impl RevocationList for RedisRevocationList {
             .await
     }
 
+    #[tracing::instrument(name = "redis.revocation.is_session_revoked", level = "debug", skip_all, fields(db.system = "redis"))]
     async fn is_session_revoked(&self, session_id: Uuid) -> PortResult<bool> {
         let key = self.key(session_id);
         self.pool

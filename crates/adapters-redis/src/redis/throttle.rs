@@ -40,6 +40,7 @@ impl RedisLoginThrottle {
 
 #[async_trait]
 impl LoginThrottle for RedisLoginThrottle {
+    #[tracing::instrument(name = "redis.throttle.attempt", level = "debug", skip_all, fields(db.system = "redis"))]
     async fn attempt(
         &self,
         keys: &[String],
@@ -75,6 +76,7 @@ impl LoginThrottle for RedisLoginThrottle {
         })
     }
 
+    #[tracing::instrument(name = "redis.throttle.reset", level = "debug", skip_all, fields(db.system = "redis"))]
     async fn reset(&self, key: &str) -> PortResult<()> {
         let key = self.pool.key("lt", key);
         self.pool
@@ -85,6 +87,7 @@ impl LoginThrottle for RedisLoginThrottle {
             .await
     }
 
+    #[tracing::instrument(name = "redis.throttle.release", level = "debug", skip_all, fields(db.system = "redis"))]
     async fn release(&self, key: &str) -> PortResult<()> {
         let key = self.pool.key("lt", key);
         self.pool

@@ -30,6 +30,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::stream::{self, StreamExt};
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::{
     CircuitState, Completed, CompletionStream, LanguageModel, LlmStats, LlmStatsSnapshot,
@@ -150,7 +151,8 @@ impl LlmClient {
         };
         // Spawned while the map is locked: the task removes its entry when it ends, which
         // must happen after the entry is inserted below.
-        let handle = tokio::spawn(task.run());
+        // The flight runs in the caller's span, so the provider call joins its trace.
+        let handle = tokio::spawn(task.run().in_current_span());
         let flight = async move {
             handle.await.unwrap_or_else(|e| {
                 Err(LlmError::Upstream(format!(
@@ -274,7 +276,7 @@ impl LanguageModel for LlmClient {
         self.provider.model()
     }
 
-    #[tracing::instrument(name = "llm.client.complete", skip_all, fields(provider = self.provider.name()))]
+    #[tracing::instrument(name = "llm.client.complete", skip_all, fields(provider = self.provider.name(), model = self.provider.model()))]
     async fn complete(&self, request: &LlmRequest) -> Result<Completed, LlmError> {
         self.stats.call();
         let Some(key) = self.key_of(request) else {
@@ -304,7 +306,7 @@ impl LanguageModel for LlmClient {
         })
     }
 
-    #[tracing::instrument(name = "llm.client.stream", skip_all, fields(provider = self.provider.name()))]
+    #[tracing::instrument(name = "llm.client.stream", skip_all, fields(provider = self.provider.name(), model = self.provider.model()))]
     async fn stream(&self, request: &LlmRequest) -> Result<CompletionStream, LlmError> {
         self.stats.call();
         let key = self.key_of(request);

@@ -5,6 +5,9 @@
 //! [`LlmError::Timeout`]; connection failures, 5xx, 408 and 429 are retryable
 //! [`LlmError::Upstream`]; other 4xx answers and malformed bodies are permanent upstream
 //! errors (see [`permanent_error`]). The API key is sent as a bearer token and never logged.
+//!
+//! Every request carries the W3C trace context (`traceparent`) of the current span, through
+//! the global propagator, so the upstream call joins the caller's trace.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -16,8 +19,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream};
 use futures::StreamExt;
+use opentelemetry::propagation::Injector;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::sse::SseDecoder;
 use super::{estimate_prompt_tokens, estimate_tokens, permanent_error, LlmConfigError};
@@ -159,7 +165,11 @@ impl OpenAiProvider {
     }
 
     fn post(&self, body: &ChatRequest<'_>) -> reqwest::RequestBuilder {
-        let builder = self.http.post(&self.endpoint).json(body);
+        let builder = self
+            .http
+            .post(&self.endpoint)
+            .headers(trace_headers())
+            .json(body);
         match &self.api_key {
             Some(key) => builder.bearer_auth(key),
             None => builder,
@@ -242,6 +252,31 @@ impl LlmProvider for OpenAiProvider {
         };
         Ok(sse_events(state))
     }
+}
+
+/// Writes propagation headers into a request's headers.
+struct HeaderInjector<'a>(&'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+/// The trace context of the current span as headers (`traceparent`, `tracestate`); empty
+/// when no propagator is installed or no trace is being recorded.
+fn trace_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let context = tracing::Span::current().context();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut HeaderInjector(&mut headers));
+    });
+    headers
 }
 
 /// Maps a transport failure: timeouts to [`LlmError::Timeout`], an unusable request to a

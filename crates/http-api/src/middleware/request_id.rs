@@ -1,12 +1,18 @@
-//! Request ids, security headers, the per-request log line and the record of server errors.
+//! Request ids, security headers, the per-request log line and the record of server errors;
+//! the `http.request` span around each request, a child of the caller's trace when the request
+//! carries a W3C `traceparent`.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
+use opentelemetry::propagation::Extractor;
+use tracing::field::Empty;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
 use crate::error::{AuthFailure, ErrorCode, ErrorDetail};
@@ -42,8 +48,49 @@ fn sane_client_id(value: &HeaderValue) -> Option<String> {
     ok.then(|| s.to_owned())
 }
 
+/// The W3C trace context header.
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// Reads propagation headers (`traceparent`, `tracestate`) from a request.
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+}
+
+/// The `http.request` span of a request, a child of the trace context the request carries
+/// (through the global propagator) when it carries one. `route`, `status` and `user_id` are
+/// recorded when the response is ready.
+fn request_span(req: &ServiceRequest, request_id: &str) -> tracing::Span {
+    let span = tracing::info_span!(
+        "http.request",
+        otel.kind = "server",
+        method = %req.method(),
+        route = Empty,
+        status = Empty,
+        request_id = %request_id,
+        user_id = Empty,
+        otel.status_code = Empty,
+    );
+    if !span.is_disabled() && req.headers().contains_key(&TRACEPARENT) {
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&HeaderExtractor(req.headers()))
+        });
+        // Fails only without an OpenTelemetry layer, when there is no trace to join.
+        let _ = span.set_parent(parent);
+    }
+    span
+}
+
 /// Sets the request id (the client's if sane, else a new UUID), the client IP, the security
-/// headers, logs one line per request and records server errors for `/admin/errors`.
+/// headers, logs one line per request and records server errors for `/admin/errors`. The
+/// handler runs inside the request's `http.request` span.
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -67,7 +114,12 @@ pub async fn request_context(
         m.in_flight.inc();
     }
 
-    let result = REQUEST_ID.scope(request_id.clone(), next.call(req)).await;
+    let span = request_span(&req, &request_id);
+    let call = span.in_scope(|| next.call(req));
+    let result = REQUEST_ID
+        .scope(request_id.clone(), call)
+        .instrument(span.clone())
+        .await;
     if let Some(m) = &metrics {
         m.in_flight.dec();
     }
@@ -104,6 +156,14 @@ pub async fn request_context(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
         );
+    }
+    span.record("route", route.as_str());
+    span.record("status", status.as_u16());
+    if let Some(user_id) = &user_id {
+        span.record("user_id", user_id.as_str());
+    }
+    if status.is_server_error() {
+        span.record("otel.status_code", "error");
     }
     let elapsed = started.elapsed();
     if let Some(m) = &metrics {

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use ainative_ai_gateway::tutoring::{ActivityInput, ActivityPatch, ActivityService};
-use ainative_domain::{ActivityPolicies, ActivityStatus, Difficulty, Page, ValidationErrors};
+use ainative_domain::{ActivityPolicies, ActivityStatus, Difficulty, ValidationErrors};
 use uuid::Uuid;
 
 use super::dto::PageOf;
@@ -92,10 +92,7 @@ pub async fn list(
     query: web::Query<ActivityQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let (page, mut errors) = match Page::new(query.limit, query.offset) {
-        Ok(page) => (page, ValidationErrors::new()),
-        Err(errors) => (Page::default(), errors),
-    };
+    let (page, mut errors) = super::page_and_errors(query.limit, query.offset);
     let status = parse::<ActivityStatus>(&mut errors, "status", query.status.as_deref());
     errors.into_result()?;
     let activities = svc.list(&user.actor(), status, query.tag, page).await?;

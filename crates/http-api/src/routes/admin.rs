@@ -27,11 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn parse_filter(q: &UserListQuery) -> Result<(UserFilter, Page), ValidationErrors> {
-    let mut errors = ValidationErrors::new();
-    let page = errors.collect(
-        "limit",
-        Page::new(q.limit, q.offset).map_err(|e| e.to_string()),
-    );
+    let (page, mut errors) = super::page_and_errors(q.limit, q.offset);
     let role = match q.role.as_deref() {
         Some(r) => errors.collect("role", r.parse::<Role>()),
         None => None,
@@ -42,7 +38,7 @@ fn parse_filter(q: &UserListQuery) -> Result<(UserFilter, Page), ValidationError
             role,
             is_active: q.is_active,
         },
-        page.unwrap_or_default(),
+        page,
     ))
 }
 

@@ -163,7 +163,10 @@ pub async fn ready(
     if state.lifecycle.is_shutting_down() {
         return Err(ApiError::Unavailable("shutting down".into()));
     }
-    if ping(&state, metrics.as_ref().map(|m| m.get_ref())).await.is_none() {
+    if ping(&state, metrics.as_ref().map(|m| m.get_ref()))
+        .await
+        .is_none()
+    {
         return Err(ApiError::Unavailable("database unreachable".into()));
     }
     let migrated = tokio::time::timeout(PROBE_TIMEOUT, state.database.migrations_applied()).await;

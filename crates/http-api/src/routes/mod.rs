@@ -21,6 +21,17 @@ pub(crate) fn resource(path: &str, allow: &'static str) -> Resource {
     }))
 }
 
+/// Parses pagination, keeping its field errors so more can be added before failing.
+pub(crate) fn page_and_errors(
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> (ainative_domain::Page, ainative_domain::ValidationErrors) {
+    match ainative_domain::Page::new(limit, offset) {
+        Ok(page) => (page, ainative_domain::ValidationErrors::new()),
+        Err(errors) => (ainative_domain::Page::default(), errors),
+    }
+}
+
 /// The answer to unknown routes.
 pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("route"))

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use ainative_ai_gateway::tutoring::RiskService;
-use ainative_domain::{Page, RiskDimension, RiskLevel, ValidationErrors};
+use ainative_domain::{RiskDimension, RiskLevel};
 use uuid::Uuid;
 
 use super::dto::PageOf;
@@ -27,10 +27,7 @@ pub async fn list(
     query: web::Query<RiskQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let (page, mut errors) = match Page::new(query.limit, query.offset) {
-        Ok(page) => (page, ValidationErrors::new()),
-        Err(errors) => (Page::default(), errors),
-    };
+    let (page, mut errors) = super::page_and_errors(query.limit, query.offset);
     let level = query
         .level
         .as_deref()

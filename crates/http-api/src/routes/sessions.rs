@@ -44,13 +44,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/sessions/{id}/evaluation", "GET").route(web::get().to(evaluation)));
 }
 
-fn page_of(limit: Option<i64>, offset: Option<i64>) -> (Page, ValidationErrors) {
-    match Page::new(limit, offset) {
-        Ok(page) => (page, ValidationErrors::new()),
-        Err(errors) => (Page::default(), errors),
-    }
-}
-
 /// Start a session on a published activity (one active session per student and activity).
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])), request_body = StartSessionRequest,
     responses((status = 201, description = "The session", body = SessionResponse),
@@ -89,7 +82,7 @@ pub async fn list(
     query: web::Query<SessionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let (page, mut errors) = page_of(query.limit, query.offset);
+    let (page, mut errors) = super::page_and_errors(query.limit, query.offset);
     let status = query
         .status
         .as_deref()
@@ -194,7 +187,7 @@ pub async fn traces(
     query: web::Query<TraceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let (page, mut errors) = page_of(query.limit, query.offset);
+    let (page, mut errors) = super::page_and_errors(query.limit, query.offset);
     let level = query
         .level
         .as_deref()

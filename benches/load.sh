@@ -1,0 +1,552 @@
+#!/usr/bin/env bash
+# The load scenario of `make bench` (SPEC §8; method and results in docs/benchmarks.md).
+#
+# Builds the release binaries, then for each configuration starts `ainative` on a free loopback
+# port in a temporary directory, measures the time to ready and the idle RSS, prepares data
+# through the public API, and drives it from a second process (wrk) on loopback:
+#   - GET /api/v1/auth/me (authenticated, rate-limited, 64 connections)
+#   - GET /api/v1/activities?limit=20 (a paginated list)
+#   - GET /api/v1/health/live (middleware only, no auth, no limiter)
+#   - POST /api/v1/sessions/{id}/interactions: a cached interaction (sequential, end to end)
+#   - GET /api/v1/health/live while 50 concurrent logins (bcrypt cost 12) run
+# The same run measures a bare actix-web JSON handler (ainative-bare, built alongside), so the
+# results are given as ratios to it as well as absolute figures. Configurations: the embedded
+# default (SQLite, everything in process), then PostgreSQL + Redis.
+#
+# Only loopback addresses are used; every loop is bounded; every process started here is
+# stopped on exit. Nothing here asserts speed: it measures and prints (and MISS lines say
+# which targets were not met).
+#
+# Settings (environment):
+#   BENCH_DURATION=10          seconds of each measured wrk run (a 2 s warm-up precedes it)
+#   BENCH_CONNECTIONS=64       connections of the throughput runs
+#   BENCH_THREADS=1            wrk threads (the load generator shares the machine)
+#   BENCH_PROBE_CONNECTIONS=8  connections of the /health/live probe during the login storm
+#   BENCH_STORM=50             concurrent logins of the storm
+#   BENCH_CACHED=200           sessions prepared for the cached-interaction measurement
+#   BENCH_CONFIGS="embedded postgres"
+#   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432   server where a fresh database is made
+#   BENCH_REDIS_URL=           unset: a private redis-server on a free port (clean command
+#                              counts), or redis://127.0.0.1:6379 when redis-server is missing
+#   BENCH_SKIP_BUILD=0         1: use the binaries already in target/release
+#   BENCH_WAIT_QUIET=0         seconds to wait for the 1-minute load average to drop below 0.7
+#   BENCH_PROFILE=1            1: a short perf profile of /auth/me (when perf is available)
+#   BENCH_LOG_LEVEL=info       LOG_LEVEL of the server (info is the shipped default)
+#   BENCH_OUT=target/bench     where the results table and logs are kept
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+CONNS=${BENCH_CONNECTIONS:-64}
+THREADS=${BENCH_THREADS:-1}
+PROBE_CONNS=${BENCH_PROBE_CONNECTIONS:-8}
+STORM=${BENCH_STORM:-50}
+CACHED=${BENCH_CACHED:-200}
+CONFIGS=${BENCH_CONFIGS:-"embedded postgres"}
+PG_BASE=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
+REDIS_URL_GIVEN=${BENCH_REDIS_URL:-}
+SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+WAIT_QUIET=${BENCH_WAIT_QUIET:-0}
+PROFILE=${BENCH_PROFILE:-1}
+LOG_LEVEL_BENCH=${BENCH_LOG_LEVEL:-info}
+OUT=${BENCH_OUT:-$ROOT/target/bench}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+SERVER_BIN=$TARGET_DIR/release/ainative
+BARE_BIN=$TARGET_DIR/release/ainative-bare
+PASSWORD='Bench-Pass-2026x'
+ADMIN_PASSWORD_BENCH='Bench-Admin-2026x'
+UNLIMITED=100000000 # a limit no run reaches: the limiter still checks and counts every request
+
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ainative-bench.XXXXXX")
+STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
+RESULTS=$OUT/load-$STAMP.md
+PIDS=()
+PORTS_TAKEN=" "
+PG_DB=""
+PG_ADMIN_URL=""
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# Stops one process started here: TERM, then KILL after 5 s.
+stop_pid() {
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$? pid
+  for pid in "${PIDS[@]}"; do
+    stop_pid "$pid"
+  done
+  if [[ -n $PG_DB ]]; then
+    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  if [[ $status -eq 0 ]]; then
+    rm -rf "$WORK"
+  else
+    log "failed (exit $status); logs kept in $WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A port nobody listens on (and not handed out before by this run).
+free_port() {
+  local port i
+  for i in $(seq 1 500); do
+    port=$((20000 + RANDOM % 40000))
+    [[ $PORTS_TAKEN == *" $port "* ]] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      PORTS_TAKEN+="$port "
+      echo "$port"
+      return 0
+    fi
+  done
+  log "no free port found"
+  return 1
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# Waits until URL answers 2xx while PID lives; prints the milliseconds since START_MS.
+wait_ready() {
+  local url=$1 pid=$2 start=$3 i
+  for i in $(seq 1 3000); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "process $pid exited before it was ready"
+      return 1
+    fi
+    if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then
+      echo $(($(now_ms) - start))
+      return 0
+    fi
+    sleep 0.01
+  done
+  log "$url not ready after 30 s"
+  return 1
+}
+
+rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+hwm_mb() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+# CPU time (user + system) of a process, in clock ticks.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+CLK_TCK=$(getconf CLK_TCK)
+
+ensure_wrk() {
+  command -v wrk >/dev/null 2>&1 && return 0
+  if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+    log "installing wrk (Debian package)"
+    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1; } || true
+  fi
+  command -v wrk >/dev/null 2>&1 && return 0
+  log "wrk is needed: install it (Debian: apt-get install -y wrk)"
+  return 1
+}
+
+wait_quiet() {
+  local limit=$1 waited=0 load
+  while ((waited < limit)); do
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    if awk -v l="$load" 'BEGIN { exit !(l < 0.7) }'; then
+      log "load average $load: quiet enough"
+      return 0
+    fi
+    log "load average $load: waiting for a quieter machine ($waited/$limit s)"
+    sleep 30
+    waited=$((waited + 30))
+  done
+  log "the machine did not get quiet; measuring anyway (load averages are recorded)"
+}
+
+# --- wrk ---------------------------------------------------------------------------------------
+
+# The report every wrk run prints: exact counts and percentiles, in µs.
+cat >"$WORK/report.lua" <<'LUA'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_RESULT requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d socket_errors=%d non2xx=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, e.connect + e.read + e.write + e.timeout, e.status))
+end
+LUA
+
+declare -A RPS P50 P99 ERR CPU_US NOTE
+
+# wrk_run NAME PID DURATION CONNECTIONS URL [wrk options...]: one measured run; PID is the
+# server, whose CPU time per request is recorded.
+wrk_run() {
+  local name=$1 pid=$2 duration=$3 conns=$4 url=$5
+  shift 5
+  local before after out line
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t"$THREADS" -c"$conns" -d"${duration}s" --timeout 10s -s "$WORK/report.lua" "$@" "$url")
+  after=$(cpu_ticks "$pid")
+  echo "$out" >"$WORK/wrk-${name//\//-}.txt"
+  line=$(sed -n 's/^WRK_RESULT //p' <<<"$out")
+  [[ -n $line ]] || { log "wrk printed no result for $name"; echo "$out" >&2; return 1; }
+  local requests duration_us p50_us p90_us p99_us max_us socket_errors non2xx
+  eval "$line"
+  RPS[$name]=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
+  P50[$name]=$(awk -v v="$p50_us" 'BEGIN { printf "%.2f", v / 1000 }')
+  P99[$name]=$(awk -v v="$p99_us" 'BEGIN { printf "%.2f", v / 1000 }')
+  ERR[$name]=$((socket_errors + non2xx))
+  CPU_US[$name]=$(awk -v t="$((after - before))" -v hz="$CLK_TCK" -v r="$requests" \
+    'BEGIN { if (r > 0) printf "%.1f", t / hz * 1e6 / r; else print "-" }')
+  log "$name: ${RPS[$name]} req/s, p50 ${P50[$name]} ms, p99 ${P99[$name]} ms, errors ${ERR[$name]}, server CPU ${CPU_US[$name]} µs/req"
+}
+
+# warm URL [wrk options...]: a short unmeasured run.
+warm() {
+  local url=$1
+  shift
+  wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 10s "$@" "$url" >/dev/null
+}
+
+# --- the API -----------------------------------------------------------------------------------
+
+# api METHOD PATH TOKEN [BODY]: the JSON answer (fails on a non-2xx status).
+api() {
+  local method=$1 path=$2 token=$3 body=${4:-}
+  local args=(-sS --fail-with-body --max-time 30 -X "$method" "$BASE/api/v1$path" -H 'Content-Type: application/json')
+  [[ -n $token ]] && args+=(-H "Authorization: Bearer $token")
+  [[ -n $body ]] && args+=(-d "$body")
+  curl "${args[@]}"
+}
+
+metric_sum() { # metric_sum NAME: the value of an unlabelled series on the metrics listener
+  curl -fsS --max-time 5 "$METRICS/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+# --- one configuration -------------------------------------------------------------------------
+
+# run_config LABEL ENV...: starts the server with ENV (besides the defaults), measures, stops.
+run_config() {
+  local label=$1
+  shift
+  local dir=$WORK/$label port mport
+  mkdir -p "$dir"
+  port=$(free_port)
+  mport=$(free_port)
+  BASE=http://127.0.0.1:$port
+  METRICS=http://127.0.0.1:$mport
+  local env_args=(env -i "PATH=$PATH" "HOME=${HOME:-/root}" "APP_HOST=127.0.0.1" "APP_PORT=$port"
+    "METRICS_ADDR=127.0.0.1:$mport" "LOG_LEVEL=$LOG_LEVEL_BENCH"
+    "RATE_LIMIT_ANONYMOUS=$UNLIMITED" "RATE_LIMIT_FREE_TIER=$UNLIMITED" "$@")
+  LOAD[$label]=$(cut -d' ' -f1-3 /proc/loadavg)
+
+  log "[$label] starting ainative on $BASE"
+  local start pid
+  start=$(now_ms)
+  (cd "$dir" && exec "${env_args[@]}" "$SERVER_BIN" serve >"$dir/server.log" 2>&1) &
+  pid=$!
+  PIDS+=("$pid")
+  READY[$label]=$(wait_ready "$BASE/api/v1/health/ready" "$pid" "$start") || {
+    tail -20 "$dir/server.log" >&2
+    return 1
+  }
+  sleep 1
+  IDLE_RSS[$label]=$(rss_mb "$pid")
+  log "[$label] ready in ${READY[$label]} ms; idle RSS ${IDLE_RSS[$label]} MB"
+
+  # Data: a student, an administrator (also an instructor), N identical published
+  # activities and one session of the student on each.
+  local student admin_token activity session i
+  student=$(api POST /auth/register "" \
+    "{\"email\":\"bench.student@example.com\",\"username\":\"bench_student\",\"password\":\"$PASSWORD\",\"full_name\":\"Bench Student\"}" |
+    jq -r '.data.access_token')
+  (cd "$dir" && "${env_args[@]}" "ADMIN_PASSWORD=$ADMIN_PASSWORD_BENCH" "$SERVER_BIN" create-admin \
+    --email bench.admin@example.com --username bench_admin >>"$dir/admin.log" 2>&1)
+  admin_token=$(api POST /auth/login "" "{\"username\":\"bench_admin\",\"password\":\"$ADMIN_PASSWORD_BENCH\"}" |
+    jq -r '.data.access_token')
+  local activity_body='{"title":"Loops in Python","subject":"python","difficulty":"beginner","instructions":"Write total(xs) that sums a list of numbers with a for loop.","tags":["loops"],"policies":{"max_help_level":"high"}}'
+  : >"$dir/sessions.txt"
+  log "[$label] preparing $CACHED activities and sessions"
+  for i in $(seq 1 "$CACHED"); do
+    activity=$(api POST /activities "$admin_token" "$activity_body" | jq -r '.data.id')
+    api POST "/activities/$activity/publish" "$admin_token" >/dev/null
+    session=$(api POST /sessions "$student" "{\"activity_id\":\"$activity\"}" | jq -r '.data.id')
+    echo "$session" >>"$dir/sessions.txt"
+  done
+
+  # /auth/me: throughput, middleware overhead, server CPU per request.
+  local auth=(-H "Authorization: Bearer $student")
+  warm "$BASE/api/v1/auth/me" "${auth[@]}"
+  local ov_sum0 ov_cnt0 ov_sum1 ov_cnt1 xact0="" xact1=""
+  ov_sum0=$(metric_sum http_request_overhead_seconds_sum)
+  ov_cnt0=$(metric_sum http_request_overhead_seconds_count)
+  if [[ -n ${PG_URL:-} ]]; then
+    sleep 11 # PostgreSQL flushes an idle backend's statistics within 10 s
+    xact0=$(psql -Atq "$PG_URL" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+  fi
+  wrk_run "$label/auth_me" "$pid" "$DURATION" "$CONNS" "$BASE/api/v1/auth/me" "${auth[@]}"
+  ov_sum1=$(metric_sum http_request_overhead_seconds_sum)
+  ov_cnt1=$(metric_sum http_request_overhead_seconds_count)
+  OVERHEAD[$label]=$(awk -v s0="$ov_sum0" -v s1="$ov_sum1" -v c0="$ov_cnt0" -v c1="$ov_cnt1" \
+    'BEGIN { if (c1 > c0) printf "%.1f", (s1 - s0) / (c1 - c0) * 1e6; else print "-" }')
+  if [[ -n ${PG_URL:-} ]]; then
+    sleep 11
+    xact1=$(psql -Atq "$PG_URL" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+    local req
+    req=$(sed -n 's/^WRK_RESULT requests=\([0-9]*\).*/\1/p' "$WORK/wrk-$label-auth_me.txt" 2>/dev/null || true)
+    DB_PER_REQ[$label]=$(awk -v a="$xact0" -v b="$xact1" -v r="${req:-0}" \
+      'BEGIN { if (r > 0) printf "%.2f", (b - a - 1) / r; else print "-" }')
+    log "[$label] PostgreSQL transactions per /auth/me: ${DB_PER_REQ[$label]}"
+  fi
+
+  # Redis commands per authenticated request: MONITOR over sequential requests on one
+  # keep-alive connection (script-internal commands excluded).
+  if [[ -n ${REDIS_PORT:-} ]]; then
+    local n=200 urls=() k monitor_pid total
+    for k in $(seq 1 "$n"); do urls+=("$BASE/api/v1/auth/me"); done
+    redis-cli -p "$REDIS_PORT" monitor >"$dir/monitor.txt" 2>&1 &
+    monitor_pid=$!
+    PIDS+=("$monitor_pid")
+    sleep 0.5
+    curl -sS -o /dev/null --max-time 60 "${auth[@]}" "${urls[@]}"
+    sleep 0.5
+    stop_pid "$monitor_pid"
+    total=$(grep -v '\[0 lua\]' "$dir/monitor.txt" | grep -c '^[0-9]' || true)
+    REDIS_PER_REQ[$label]=$(awk -v t="$total" -v n="$n" 'BEGIN { printf "%.2f", t / n }')
+    REDIS_CMDS[$label]=$(grep -v '\[0 lua\]' "$dir/monitor.txt" | grep '^[0-9]' |
+      awk '{ gsub(/"/, "", $4); c[tolower($4)]++ } END { for (k in c) printf "%s %d, ", k, c[k] }' | sed 's/, $//')
+    log "[$label] Redis commands per /auth/me: ${REDIS_PER_REQ[$label]} (${REDIS_CMDS[$label]})"
+  fi
+
+  # Where the time of /auth/me goes (a separate run, so the measured ones are not disturbed).
+  if [[ $PROFILE == 1 ]] && command -v perf >/dev/null 2>&1; then
+    wrk -t"$THREADS" -c"$CONNS" -d6s --timeout 10s "${auth[@]}" "$BASE/api/v1/auth/me" >/dev/null &
+    local wrk_pid=$!
+    PIDS+=("$wrk_pid")
+    sleep 1
+    if perf record -q -F 499 -p "$pid" -o "$dir/perf.data" -- sleep 4 >/dev/null 2>&1; then
+      perf report -q -i "$dir/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null |
+        grep -E '^ +[0-9]' | head -40 >"$OUT/profile-$label-auth_me-$STAMP.txt" || true
+      PROFILE_SQL[$label]=$(perf report -q -i "$dir/perf.data" --stdio --no-children --sort symbol 2>/dev/null |
+        grep -E '^ +[0-9]' | grep -iE 'sqlite|sqlx' |
+        awk '{ gsub(/%/, "", $1); s += $1 } END { printf "%.1f", s }')
+      log "[$label] share of /auth/me CPU samples in database code: ${PROFILE_SQL[$label]}% (profile: $OUT/profile-$label-auth_me-$STAMP.txt)"
+    fi
+    wait "$wrk_pid" 2>/dev/null || true
+  fi
+
+  # A paginated list.
+  warm "$BASE/api/v1/activities?limit=20" "${auth[@]}"
+  wrk_run "$label/list" "$pid" "$DURATION" "$CONNS" "$BASE/api/v1/activities?limit=20&offset=0" "${auth[@]}"
+
+  # Liveness alone: the middleware stack without authentication or limiter.
+  warm "$BASE/api/v1/health/live"
+  wrk_run "$label/live" "$pid" "$DURATION" "$CONNS" "$BASE/api/v1/health/live"
+
+  # A cached interaction: the first turn of every session is the same conversation, so all
+  # but the first are cache hits. Sequential, end to end, one request at a time.
+  local times=$dir/cached-times.txt hits=0 first=1 resp
+  : >"$times"
+  while read -r session; do
+    resp=$(curl -sS --max-time 30 -o "$dir/interaction.json" -w '%{http_code} %{time_total}' \
+      -X POST "$BASE/api/v1/sessions/$session/interactions" "${auth[@]}" \
+      -H 'Content-Type: application/json' \
+      -d '{"prompt":"How should I think about adding up the numbers of a list with a for loop? What should the total start at?"}')
+    if [[ ${resp%% *} != 201 ]]; then
+      log "interaction answered ${resp%% *}: $(head -c 300 "$dir/interaction.json")"
+      return 1
+    fi
+    if ((first)); then
+      first=0
+      continue
+    fi
+    [[ $(jq -r '.data.interaction.cache_hit' "$dir/interaction.json") == true ]] && hits=$((hits + 1))
+    echo "${resp#* }" >>"$times"
+  done <"$dir/sessions.txt"
+  local count
+  count=$(wc -l <"$times")
+  P50[$label/cached]=$(sort -n "$times" | awk -v n="$count" 'NR == int((n + 1) * 0.50) { printf "%.2f", $1 * 1000 }')
+  P99[$label/cached]=$(sort -n "$times" | awk -v n="$count" 'NR == (int(n * 0.99) > 0 ? int(n * 0.99) : 1) { printf "%.2f", $1 * 1000 }')
+  RPS[$label/cached]=$(awk '{ s += $1 } END { if (s > 0) printf "%.0f", NR / s; else print "-" }' "$times")
+  ERR[$label/cached]=0
+  CPU_US[$label/cached]="-"
+  NOTE[$label/cached]="sequential; $hits of $count were cache hits"
+  log "[$label] cached interaction: p50 ${P50[$label/cached]} ms, p99 ${P99[$label/cached]} ms, $hits/$count hits"
+
+  # The login storm: STORM concurrent logins (bcrypt at the configured cost) while a probe
+  # measures /health/live; then the probe alone for comparison.
+  cat "$WORK/report.lua" >"$WORK/login.lua"
+  cat >>"$WORK/login.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"username":"bench_student","password":"$PASSWORD"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+  wrk_run "$label/live_idle_probe" "$pid" "$DURATION" "$PROBE_CONNS" "$BASE/api/v1/health/live"
+  local storm_out=$dir/storm.txt storm_pid
+  wrk -t1 -c"$STORM" -d"$((DURATION + 3))s" --timeout 60s -s "$WORK/login.lua" "$BASE/api/v1/auth/login" >"$storm_out" 2>&1 &
+  storm_pid=$!
+  PIDS+=("$storm_pid")
+  sleep 2
+  wrk_run "$label/live_storm" "$pid" "$DURATION" "$PROBE_CONNS" "$BASE/api/v1/health/live"
+  wait "$storm_pid" || true
+  local line requests duration_us p50_us p90_us p99_us max_us socket_errors non2xx
+  line=$(sed -n 's/^WRK_RESULT //p' "$storm_out")
+  if [[ -n $line ]]; then
+    eval "$line"
+    STORM_RESULT[$label]=$(awk -v r="$requests" -v d="$duration_us" -v p="$p50_us" -v e="$((socket_errors + non2xx))" \
+      'BEGIN { printf "%.1f logins/s, login p50 %.0f ms, %d errors", r / (d / 1e6), p / 1000, e }')
+    log "[$label] storm: ${STORM_RESULT[$label]}"
+  fi
+
+  AFTER_RSS[$label]=$(rss_mb "$pid")
+  PEAK_RSS[$label]=$(hwm_mb "$pid")
+  local t0
+  t0=$(now_ms)
+  stop_pid "$pid"
+  STOP_MS[$label]=$(($(now_ms) - t0))
+  log "[$label] RSS after load ${AFTER_RSS[$label]} MB (peak ${PEAK_RSS[$label]} MB); stopped in ${STOP_MS[$label]} ms"
+}
+
+run_bare() {
+  local port pid start
+  port=$(free_port)
+  start=$(now_ms)
+  "$BARE_BIN" "127.0.0.1:$port" >"$WORK/bare.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  READY[bare]=$(wait_ready "http://127.0.0.1:$port/json" "$pid" "$start")
+  sleep 1
+  IDLE_RSS[bare]=$(rss_mb "$pid")
+  LOAD[bare]=$(cut -d' ' -f1-3 /proc/loadavg)
+  warm "http://127.0.0.1:$port/json"
+  wrk_run "bare/json" "$pid" "$DURATION" "$CONNS" "http://127.0.0.1:$port/json"
+  AFTER_RSS[bare]=$(rss_mb "$pid")
+  PEAK_RSS[bare]=$(hwm_mb "$pid")
+  stop_pid "$pid"
+}
+
+# --- main ----------------------------------------------------------------------------------------
+
+declare -A READY IDLE_RSS AFTER_RSS PEAK_RSS STOP_MS LOAD OVERHEAD DB_PER_REQ REDIS_PER_REQ REDIS_CMDS PROFILE_SQL STORM_RESULT
+
+ensure_wrk
+command -v jq >/dev/null 2>&1 || { log "jq is needed (Debian: apt-get install -y jq)"; exit 1; }
+if [[ $SKIP_BUILD != 1 ]]; then
+  log "building the release binaries"
+  (cd "$ROOT" && cargo build --release -p ainative-server -p ainative-benches)
+fi
+[[ -x $SERVER_BIN && -x $BARE_BIN ]] || { log "missing $SERVER_BIN or $BARE_BIN"; exit 1; }
+((WAIT_QUIET > 0)) && wait_quiet "$WAIT_QUIET"
+
+run_bare
+
+for config in $CONFIGS; do
+  case $config in
+    embedded)
+      PG_URL="" REDIS_PORT=""
+      run_config embedded
+      ;;
+    postgres)
+      PG_ADMIN_URL=$PG_BASE/postgres
+      if ! psql -Atq "$PG_ADMIN_URL" -c 'SELECT 1' >/dev/null 2>&1; then
+        log "PostgreSQL does not answer at $PG_BASE: skipping the postgres configuration"
+        continue
+      fi
+      PG_DB=ainative_bench_$$_$RANDOM
+      psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
+      PG_URL=$PG_BASE/$PG_DB
+      REDIS_PORT=""
+      if [[ -n $REDIS_URL_GIVEN ]]; then
+        redis_url=$REDIS_URL_GIVEN
+      elif command -v redis-server >/dev/null 2>&1; then
+        REDIS_PORT=$(free_port)
+        redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+          --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+        PIDS+=("$!")
+        for i in $(seq 1 100); do
+          redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+          sleep 0.05
+        done
+        redis_url=redis://127.0.0.1:$REDIS_PORT
+      else
+        redis_url=redis://127.0.0.1:6379
+      fi
+      run_config postgres "DATABASE_URL=$PG_URL" "REDIS_URL=$redis_url" \
+        "REDIS_KEY_PREFIX=ainative-bench-$$-$RANDOM:"
+      ;;
+    *)
+      log "unknown configuration $config"
+      exit 1
+      ;;
+  esac
+done
+
+# --- report ------------------------------------------------------------------------------------
+
+bare_rps=${RPS[bare/json]}
+ratio() { awk -v a="${RPS[$1]:-0}" -v b="$bare_rps" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }'; }
+{
+  echo "# ainative load scenario, $STAMP"
+  echo
+  echo "- machine: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
+  echo "- commit: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "- load generator: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), ${THREADS} thread, on the same machine; ${DURATION} s per run after a ${WARMUP} s warm-up; server LOG_LEVEL=$LOG_LEVEL_BENCH"
+  echo
+  echo "| config | scenario | req/s | p50 ms | p99 ms | errors | ratio to bare | server CPU µs/req | load avg at start |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
+  for key in bare/json embedded/auth_me embedded/list embedded/live embedded/cached embedded/live_idle_probe embedded/live_storm \
+    postgres/auth_me postgres/list postgres/live postgres/cached postgres/live_idle_probe postgres/live_storm; do
+    [[ -n ${P50[$key]:-} ]] || continue
+    cfg=${key%%/*}
+    conns=$CONNS
+    case $key in
+      */live_idle_probe | */live_storm) conns=$PROBE_CONNS ;;
+      */cached) conns=1 ;;
+    esac
+    echo "| $cfg | ${key#*/} (c$conns) | ${RPS[$key]} | ${P50[$key]} | ${P99[$key]} | ${ERR[$key]} | $(ratio "$key") | ${CPU_US[$key]} | ${LOAD[$cfg]} |"
+  done
+  echo
+  echo "| config | ready ms | idle RSS MB | RSS after load MB | peak RSS MB | middleware overhead µs (mean, /auth/me) | DB transactions per /auth/me | Redis commands per /auth/me | DB share of /auth/me CPU | login storm |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  for cfg in bare $CONFIGS; do
+    [[ -n ${READY[$cfg]:-} ]] || continue
+    echo "| $cfg | ${READY[$cfg]} | ${IDLE_RSS[$cfg]} | ${AFTER_RSS[$cfg]:--} | ${PEAK_RSS[$cfg]:--} | ${OVERHEAD[$cfg]:--} | ${DB_PER_REQ[$cfg]:--} | ${REDIS_PER_REQ[$cfg]:--}${REDIS_CMDS[$cfg]:+ (${REDIS_CMDS[$cfg]})} | ${PROFILE_SQL[$cfg]:+${PROFILE_SQL[$cfg]}%} | ${STORM_RESULT[$cfg]:--} |"
+  done
+  echo
+  for key in "${!NOTE[@]}"; do echo "- $key: ${NOTE[$key]}"; done
+  echo
+  echo "Targets (SPEC §8):"
+  check() { # check DESCRIPTION OK
+    if [[ $2 == 1 ]]; then echo "- met: $1"; else echo "- MISS: $1"; fi
+  }
+  ge() { awk -v a="${1:-0}" -v b="$2" 'BEGIN { print (a + 0 >= b) ? 1 : 0 }'; }
+  le() { awk -v a="${1:-999999}" -v b="$2" 'BEGIN { print (a != "-" && a + 0 <= b) ? 1 : 0 }'; }
+  if [[ -n ${RPS[embedded/auth_me]:-} ]]; then
+    check "embedded /auth/me ≥ 25000 req/s (${RPS[embedded/auth_me]})" "$(ge "${RPS[embedded/auth_me]}" 25000)"
+    check "embedded /auth/me p99 ≤ 10 ms (${P99[embedded/auth_me]})" "$(le "${P99[embedded/auth_me]}" 10)"
+    check "middleware overhead ≤ 25 µs in process (${OVERHEAD[embedded]} µs mean)" "$(le "${OVERHEAD[embedded]}" 25)"
+    check "/health/live p99 ≤ 20 ms during the login storm (${P99[embedded/live_storm]})" "$(le "${P99[embedded/live_storm]}" 20)"
+    check "cached interaction p50 ≤ 2 ms (${P50[embedded/cached]})" "$(le "${P50[embedded/cached]}" 2)"
+    check "idle RSS ≤ 50 MB (${IDLE_RSS[embedded]})" "$(le "${IDLE_RSS[embedded]}" 50)"
+    check "ready ≤ 1 s on the embedded default (${READY[embedded]} ms)" "$(le "${READY[embedded]}" 1000)"
+  fi
+  if [[ -n ${RPS[postgres/auth_me]:-} ]]; then
+    check "PostgreSQL + Redis /auth/me ≥ 15000 req/s (${RPS[postgres/auth_me]})" "$(ge "${RPS[postgres/auth_me]}" 15000)"
+    check "PostgreSQL + Redis /auth/me p99 ≤ 10 ms (${P99[postgres/auth_me]})" "$(le "${P99[postgres/auth_me]}" 10)"
+    if [[ -n ${REDIS_PER_REQ[postgres]:-} ]]; then
+      check "at most one Redis round trip per authenticated request (${REDIS_PER_REQ[postgres]})" "$(le "${REDIS_PER_REQ[postgres]}" 1)"
+    fi
+    if [[ -n ${DB_PER_REQ[postgres]:-} ]]; then
+      check "no database query on every /auth/me (${DB_PER_REQ[postgres]} transactions per request)" "$(le "${DB_PER_REQ[postgres]}" 0.05)"
+    fi
+  fi
+} >"$RESULTS"
+
+echo
+cat "$RESULTS"
+echo
+log "results kept in $RESULTS"
