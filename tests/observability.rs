@@ -86,6 +86,7 @@ async fn metrics_are_internal_and_use_route_templates() {
         "http_request_overhead_seconds_bucket",
         "db_pool_connections{state=\"max\"}",
         "cognitive_traces_created_total",
+        "db_query_duration_seconds_bucket{op=\"users.create\"",
         "process_resident_memory_bytes",
     ] {
         assert!(text.contains(series), "{series} missing");

@@ -74,15 +74,19 @@ where
 impl Database {
     /// Bounds every persistence call by `limit` (SPEC §9: 503, never a hang). Health and
     /// schema probes keep their own timeouts.
-    pub fn with_deadline(self, limit: std::time::Duration) -> Self {
+    pub fn with_deadline(
+        self,
+        limit: std::time::Duration,
+        metrics: Option<Arc<ainative_http_api::Metrics>>,
+    ) -> Self {
         Self {
-            users: Arc::new(Deadline::new(self.users, limit)),
-            sessions: Arc::new(Deadline::new(self.sessions, limit)),
-            audit: Arc::new(Deadline::new(self.audit, limit)),
-            activities: Arc::new(Deadline::new(self.activities, limit)),
-            study_sessions: Arc::new(Deadline::new(self.study_sessions, limit)),
-            interactions: Arc::new(Deadline::new(self.interactions, limit)),
-            risks: Arc::new(Deadline::new(self.risks, limit)),
+            users: Arc::new(Deadline::new(self.users, limit, metrics.clone())),
+            sessions: Arc::new(Deadline::new(self.sessions, limit, metrics.clone())),
+            audit: Arc::new(Deadline::new(self.audit, limit, metrics.clone())),
+            activities: Arc::new(Deadline::new(self.activities, limit, metrics.clone())),
+            study_sessions: Arc::new(Deadline::new(self.study_sessions, limit, metrics.clone())),
+            interactions: Arc::new(Deadline::new(self.interactions, limit, metrics.clone())),
+            risks: Arc::new(Deadline::new(self.risks, limit, metrics.clone())),
             ..self
         }
     }

@@ -11,6 +11,7 @@ use ainative_domain::{
     Activity, AuditEntry, CognitiveTrace, Evaluation, Interaction, NewAuditEntry, Page, Paginated,
     Risk, SessionStatus, StudySession, TraceLevel, User, UserPatch,
 };
+use ainative_http_api::Metrics;
 use ainative_ports::{
     ActivityFilter, ActivityRepository, AuditLog, AuthSession, AuthSessionRepository,
     InteractionRecord, InteractionRepository, NewRefreshToken, NewUser, PortError, PortResult,
@@ -21,16 +22,22 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// Wraps a port so that every call finishes within `limit`, else fails `Unavailable`.
+/// Wraps a port so that every call finishes within `limit`, else fails `Unavailable`; each
+/// call's latency is recorded in `db_query_duration_seconds{op}` when metrics are given.
 pub struct Deadline<T: ?Sized> {
     inner: Arc<T>,
     limit: Duration,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl<T: ?Sized> Deadline<T> {
     /// Bounds every call of `inner` by `limit`.
-    pub fn new(inner: Arc<T>, limit: Duration) -> Self {
-        Self { inner, limit }
+    pub fn new(inner: Arc<T>, limit: Duration, metrics: Option<Arc<Metrics>>) -> Self {
+        Self {
+            inner,
+            limit,
+            metrics,
+        }
     }
 
     async fn run<R>(
@@ -38,7 +45,15 @@ impl<T: ?Sized> Deadline<T> {
         op: &'static str,
         call: impl Future<Output = PortResult<R>>,
     ) -> PortResult<R> {
-        match tokio::time::timeout(self.limit, call).await {
+        let started = std::time::Instant::now();
+        let outcome = tokio::time::timeout(self.limit, call).await;
+        if let Some(metrics) = &self.metrics {
+            metrics
+                .db_query
+                .with_label_values(&[op])
+                .observe(started.elapsed().as_secs_f64());
+        }
+        match outcome {
             Ok(result) => result,
             Err(_) => {
                 tracing::warn!(
@@ -289,7 +304,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_stuck_call_becomes_unavailable_at_the_deadline() {
         let inner: Arc<dyn AuditLog> = Arc::new(Stuck);
-        let bounded = Deadline::new(inner, Duration::from_secs(5));
+        let bounded = Deadline::new(inner, Duration::from_secs(5), None);
         let started = tokio::time::Instant::now();
         let result = bounded.list(Page::default()).await;
         assert!(matches!(result, Err(PortError::Unavailable(_))));

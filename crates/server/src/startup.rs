@@ -196,8 +196,9 @@ impl Application {
     /// Connects, migrates (when `AUTO_MIGRATE`), loads revocations and binds the public and
     /// the internal metrics listeners.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let metrics = Arc::new(Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?);
         let db = Database::connect(&settings.database).await?;
-        let db = db.with_deadline(settings.database.pool_timeout);
+        let db = db.with_deadline(settings.database.pool_timeout, Some(metrics.clone()));
         if settings.auto_migrate {
             let applied = db.schema.migrate_up().await?;
             if !applied.is_empty() {
@@ -211,7 +212,6 @@ impl Application {
             shared.revocations.clone(),
             shared.throttle.clone(),
         );
-        let metrics = Arc::new(Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?);
         let (tutoring, gateways, llm) = tutoring_services(&settings, &db, &shared, &metrics)?;
         let llm_for_health = llm.clone();
         metrics.add_hook(Arc::new(ServerScrapeHook {
