@@ -842,6 +842,94 @@ mod upstream {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn streaming_relays_the_provider_sse() {
+        let server = MockServer::start().await;
+        let sse = [
+            r#"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":"What does "}}]}"#,
+            r#"data: {"choices":[{"index":0,"delta":{"content":"the loop variable hold?"}}]}"#,
+            r#"data: {"choices":[],"usage":{"prompt_tokens":30,"completion_tokens":6}}"#,
+            "data: [DONE]",
+        ]
+        .join("\n\n")
+            + "\n\n";
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "text/event-stream")
+                    .set_body_string(sse),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let app = app_against(&server).await;
+        let (c, session) = session_of(&app).await;
+        let res = app
+            .post(
+                &format!("/api/v1/sessions/{session}/interactions/stream"),
+                Some(&c.student),
+                &json!({"prompt": "How do loops work?"}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap();
+        assert!(text.contains("event: delta"), "{text}");
+        let done = text
+            .split("event: done\ndata: ")
+            .nth(1)
+            .expect("a done event")
+            .split("\n\n")
+            .next()
+            .unwrap();
+        let done: Value = serde_json::from_str(done).unwrap();
+        assert_eq!(
+            done["interaction"]["response"],
+            "What does the loop variable hold?"
+        );
+        assert_eq!(done["interaction"]["provider"], "openai");
+        assert_eq!(done["interaction"]["tokens_out"], 6);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_evaluation_is_llm_assisted_with_a_provider() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion(
+                "Plan before you code\nWrite a test for the empty list",
+            )))
+            .mount(&server)
+            .await;
+        let app = app_against(&server).await;
+        let (c, session) = session_of(&app).await;
+        data(
+            turn(
+                &app,
+                &c.student,
+                &session,
+                json!({"prompt": "What is a for loop?"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let ended = data(
+            app.post(
+                &format!("/api/v1/sessions/{session}/end"),
+                Some(&c.student),
+                &json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        let areas = ended["evaluation"]["improvement_areas"].as_array().unwrap();
+        assert!(
+            areas.iter().any(|a| a == "Write a test for the empty list"),
+            "{areas:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn identical_concurrent_turns_make_one_provider_call() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))

@@ -11,6 +11,7 @@
 //! step leaves nothing written. [`AIGateway::interact_stream`] does the same while streaming
 //! the answer (see [`InteractionStream`]).
 
+mod assist;
 mod error;
 mod metrics;
 mod stream;

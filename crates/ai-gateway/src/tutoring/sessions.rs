@@ -141,7 +141,7 @@ impl SessionService {
         actor: &Actor,
         id: Uuid,
     ) -> Result<(StudySession, Evaluation), TutoringError> {
-        let (session, _) = self.readable(actor, id).await?;
+        let (session, activity) = self.readable(actor, id).await?;
         if session.student_id != actor.user_id && !actor.is_admin() {
             return Err(TutoringError::Forbidden(
                 "only the session's student or an admin may end it",
@@ -154,6 +154,7 @@ impl SessionService {
         let risks = self.risks.for_session(id).await?;
         let now = self.clock.now();
         let evaluation = evaluator::evaluate(&session, &traces, &risks, now);
+        let evaluation = self.gateways.assist_evaluation(evaluation, &activity).await;
         let ended = self
             .sessions
             .end(id, SessionStatus::Completed, now, evaluation.clone())
