@@ -589,7 +589,7 @@ fn compose_files_are_consistent() {
     }
 }
 
-/// `docker compose` (plugin) or `docker-compose` (standalone), when either works here.
+/// `docker compose` (plugin) or a v2 `docker-compose` (standalone), when either works here.
 fn compose_command() -> Option<Vec<String>> {
     if find_program("docker").is_some() {
         let (ok, _) = run(Command::new("docker").args(["compose", "version"]));
@@ -598,8 +598,10 @@ fn compose_command() -> Option<Vec<String>> {
         }
     }
     if find_program("docker-compose").is_some() {
-        let (ok, _) = run(Command::new("docker-compose").arg("version"));
-        if ok {
+        // Compose v1 (1.x) predates the Compose Specification these files use (`name:`, no
+        // `version:`); only a v2 standalone binary can judge them.
+        let (ok, out) = run(Command::new("docker-compose").arg("version"));
+        if ok && !out.contains("version 1.") {
             return Some(vec!["docker-compose".into()]);
         }
     }
