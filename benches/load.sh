@@ -4,11 +4,13 @@
 # Builds the release binaries, then for each configuration starts `ainative` on a free loopback
 # port in a temporary directory, measures the time to ready and the idle RSS, prepares data
 # through the public API, and drives it from a second process (wrk) on loopback:
-#   - GET /api/v1/auth/me (authenticated, rate-limited, 64 connections)
+#   - GET /api/v1/auth/me (authenticated, rate-limited; 1 and 64 connections)
 #   - GET /api/v1/activities?limit=20 (a paginated list)
 #   - GET /api/v1/health/live (middleware only, no auth, no limiter)
 #   - POST /api/v1/sessions/{id}/interactions: a cached interaction (sequential, end to end)
 #   - GET /api/v1/health/live while 50 concurrent logins (bcrypt cost 12) run
+# and records per-request server CPU, the middleware overhead the server reports, database
+# transactions and Redis commands per /auth/me, and RSS before and after the load.
 # The same run measures a bare actix-web JSON handler (ainative-bare, built alongside), so the
 # results are given as ratios to it as well as absolute figures. Configurations: the embedded
 # default (SQLite, everything in process), then PostgreSQL + Redis.
@@ -18,7 +20,8 @@
 # which targets were not met).
 #
 # Settings (environment):
-#   BENCH_DURATION=10          seconds of each measured wrk run (a 2 s warm-up precedes it)
+#   BENCH_DURATION=10          seconds of each measured wrk run
+#   BENCH_WARMUP=2             seconds of the unmeasured warm-up before each of them
 #   BENCH_CONNECTIONS=64       connections of the throughput runs
 #   BENCH_THREADS=1            wrk threads (the load generator shares the machine)
 #   BENCH_PROBE_CONNECTIONS=8  connections of the /health/live probe during the login storm
@@ -30,8 +33,11 @@
 #                              counts), or redis://127.0.0.1:6379 when redis-server is missing
 #   BENCH_SKIP_BUILD=0         1: use the binaries already in target/release
 #   BENCH_WAIT_QUIET=0         seconds to wait for the 1-minute load average to drop below 0.7
-#   BENCH_PROFILE=1            1: a short perf profile of /auth/me (when perf is available)
+#   BENCH_PROFILE=1            1: short perf profiles of /auth/me and the list (when perf is
+#                              available), kept in BENCH_OUT
 #   BENCH_LOG_LEVEL=info       LOG_LEVEL of the server (info is the shipped default)
+#   BENCH_SERVER_ENV=          extra VAR=value words for the server, for experiments
+#                              (e.g. "DB_POOL_PRE_PING=false"); recorded in the results
 #   BENCH_OUT=target/bench     where the results table and logs are kept
 set -euo pipefail
 
@@ -50,6 +56,7 @@ SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
 WAIT_QUIET=${BENCH_WAIT_QUIET:-0}
 PROFILE=${BENCH_PROFILE:-1}
 LOG_LEVEL_BENCH=${BENCH_LOG_LEVEL:-info}
+read -r -a SERVER_ENV_EXTRA <<<"${BENCH_SERVER_ENV:-}"
 OUT=${BENCH_OUT:-$ROOT/target/bench}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 SERVER_BIN=$TARGET_DIR/release/ainative
@@ -69,10 +76,12 @@ PG_ADMIN_URL=""
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# Stops one process started here: TERM, then KILL after 5 s.
+# Stops one process started here (still a child of this shell, so a reused PID is never
+# touched): TERM, then KILL after 5 s.
 stop_pid() {
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
+  local pid=$1 i ppid
+  ppid=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $2}') || true
+  [[ $ppid == "$$" ]] || return 0
   kill -TERM "$pid" 2>/dev/null || true
   for i in $(seq 1 50); do
     kill -0 "$pid" 2>/dev/null || break
@@ -140,6 +149,11 @@ hwm_mb() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 # CPU time (user + system) of a process, in clock ticks.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 CLK_TCK=$(getconf CLK_TCK)
+# Busy and total CPU ticks of the whole machine (all CPUs).
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+# CPU ticks of the reaped children of this shell (wrk, curl, ...).
+children_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{print $14 + $15}'; }
+REDIS_PID=""
 
 ensure_wrk() {
   command -v wrk >/dev/null 2>&1 && return 0
@@ -180,17 +194,26 @@ done = function(summary, latency, requests)
 end
 LUA
 
-declare -A RPS P50 P99 ERR CPU_US NOTE DB_SHARE
+declare -A RPS P50 P99 ERR CPU_US NOTE DB_SHARE OTHER
 
 # wrk_run NAME PID DURATION CONNECTIONS URL [wrk options...]: one measured run; PID is the
 # server, whose CPU time per request is recorded.
 wrk_run() {
   local name=$1 pid=$2 duration=$3 conns=$4 url=$5
   shift 5
-  local before after out line
+  local before after out line m0 m1 c0 c1 r0=0 r1=0
+  read -r -a m0 <<<"$(machine_ticks)"
+  c0=$(children_ticks)
+  [[ -n $REDIS_PID ]] && r0=$(cpu_ticks "$REDIS_PID")
   before=$(cpu_ticks "$pid")
   out=$(wrk -t"$THREADS" -c"$conns" -d"${duration}s" --timeout 10s -s "$WORK/report.lua" "$@" "$url")
   after=$(cpu_ticks "$pid")
+  [[ -n $REDIS_PID ]] && r1=$(cpu_ticks "$REDIS_PID")
+  c1=$(children_ticks)
+  read -r -a m1 <<<"$(machine_ticks)"
+  # The share of the machine used by everything else (other users' builds, PostgreSQL).
+  OTHER[$name]=$(awk -v b="$((m1[0] - m0[0]))" -v t="$((m1[1] - m0[1]))" -v own="$((after - before + c1 - c0 + r1 - r0))" \
+    'BEGIN { o = t > 0 ? (b - own) / t * 100 : 0; if (o < 0) o = 0; printf "%.0f%%", o }')
   echo "$out" >"$WORK/wrk-${name//\//-}.txt"
   line=$(sed -n 's/^WRK_RESULT //p' <<<"$out")
   [[ -n $line ]] || { log "wrk printed no result for $name"; echo "$out" >&2; return 1; }
@@ -202,7 +225,7 @@ wrk_run() {
   ERR[$name]=$((socket_errors + non2xx))
   CPU_US[$name]=$(awk -v t="$((after - before))" -v hz="$CLK_TCK" -v r="$requests" \
     'BEGIN { if (r > 0) printf "%.1f", t / hz * 1e6 / r; else print "-" }')
-  log "$name: ${RPS[$name]} req/s, p50 ${P50[$name]} ms, p99 ${P99[$name]} ms, errors ${ERR[$name]}, server CPU ${CPU_US[$name]} µs/req"
+  log "$name: ${RPS[$name]} req/s, p50 ${P50[$name]} ms, p99 ${P99[$name]} ms, errors ${ERR[$name]}, server CPU ${CPU_US[$name]} µs/req, others used ${OTHER[$name]} of the machine"
 }
 
 # warm URL [wrk options...]: a short unmeasured run.
@@ -285,7 +308,7 @@ run_config() {
   METRICS=http://127.0.0.1:$mport
   local env_args=(env -i "PATH=$PATH" "HOME=${HOME:-/root}" "APP_HOST=127.0.0.1" "APP_PORT=$port"
     "METRICS_ADDR=127.0.0.1:$mport" "LOG_LEVEL=$LOG_LEVEL_BENCH"
-    "RATE_LIMIT_ANONYMOUS=$UNLIMITED" "RATE_LIMIT_FREE_TIER=$UNLIMITED" "RATE_LIMIT_LOGIN=10000" "$@")
+    "RATE_LIMIT_ANONYMOUS=$UNLIMITED" "RATE_LIMIT_FREE_TIER=$UNLIMITED" "RATE_LIMIT_LOGIN=10000" "$@" "${SERVER_ENV_EXTRA[@]}")
   LOAD[$label]=$(cut -d' ' -f1-3 /proc/loadavg)
 
   log "[$label] starting ainative on $BASE"
@@ -507,7 +530,8 @@ for config in $CONFIGS; do
         REDIS_PORT=$(free_port)
         redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
           --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-        PIDS+=("$!")
+        REDIS_PID=$!
+        PIDS+=("$REDIS_PID")
         for i in $(seq 1 100); do
           redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
           sleep 0.05
@@ -537,10 +561,10 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
   echo
   echo "- machine: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
   echo "- commit: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
-  echo "- load generator: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $THREADS thread, on the same machine and loopback; ${DURATION} s per run after a ${WARMUP} s warm-up (c1 runs: 5 s); server LOG_LEVEL=$LOG_LEVEL_BENCH"
+  echo "- load generator: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $THREADS thread, on the same machine and loopback; ${DURATION} s per run after a ${WARMUP} s warm-up (c1 runs: 5 s); server LOG_LEVEL=$LOG_LEVEL_BENCH${BENCH_SERVER_ENV:+, extra server environment: $BENCH_SERVER_ENV}"
   echo
-  echo "| config | scenario | req/s | p50 ms | p99 ms | errors | ratio to bare | server CPU µs/req | vs bare µs/req | load avg at start |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "| config | scenario | req/s | p50 ms | p99 ms | errors | ratio to bare | server CPU µs/req | vs bare µs/req | other processes' CPU | load avg at start |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for cfg in bare $CONFIGS; do
     for scenario in json_c1 json auth_me_c1 auth_me list live cached live_idle_probe live_storm; do
       key=$cfg/$scenario
@@ -551,7 +575,7 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
         cached) conns=1 label="cached interaction (sequential)" ;;
         *) conns=$CONNS label=$scenario ;;
       esac
-      echo "| $cfg | $label (c$conns) | ${RPS[$key]} | ${P50[$key]} | ${P99[$key]} | ${ERR[$key]} | $(ratio "$key") | ${CPU_US[$key]} | $(extra_cpu "$key") | ${LOAD[$cfg]} |"
+      echo "| $cfg | $label (c$conns) | ${RPS[$key]} | ${P50[$key]} | ${P99[$key]} | ${ERR[$key]} | $(ratio "$key") | ${CPU_US[$key]} | $(extra_cpu "$key") | ${OTHER[$key]:--} | ${LOAD[$cfg]} |"
     done
   done
   echo
@@ -565,6 +589,7 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
   done
   echo
   echo "Overhead: the server's own http_request_overhead_seconds (time outside the handler), mean over the run."
+  echo "Other processes' CPU: the share of the machine busy outside the server, wrk and the private Redis during the run (PostgreSQL counts here)."
   for key in "${!NOTE[@]}"; do echo "- $key: ${NOTE[$key]}"; done
   echo
   echo "Targets (SPEC §8):"

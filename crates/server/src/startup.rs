@@ -59,6 +59,9 @@ pub enum StartupError {
 /// How often revocations made elsewhere are pulled in (SPEC: enforced within one second).
 const REVOCATION_POLL: Duration = Duration::from_millis(500);
 
+/// How long a database call may run past the pool's acquire timeout before it is abandoned.
+const QUERY_GRACE: Duration = Duration::from_millis(500);
+
 /// The identity services built from settings and a database.
 pub fn auth_services(
     settings: &Settings,
@@ -198,7 +201,12 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let metrics = Arc::new(Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?);
         let db = Database::connect(&settings.database).await?;
-        let db = db.with_deadline(settings.database.pool_timeout, Some(metrics.clone()));
+        // The acquire timeout plus a short query budget: a connection obtained just before the
+        // acquire deadline still gets to run its query.
+        let db = db.with_deadline(
+            settings.database.pool_timeout + QUERY_GRACE,
+            Some(metrics.clone()),
+        );
         if settings.auto_migrate {
             let applied = db.schema.migrate_up().await?;
             if !applied.is_empty() {
