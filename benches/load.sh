@@ -77,17 +77,22 @@ PG_ADMIN_URL=""
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # Stops one process started here (still a child of this shell, so a reused PID is never
-# touched): TERM, then KILL after 5 s.
+# touched): TERM, then KILL after SECONDS (default 5). Sets KILLED=1 when KILL was needed.
+KILLED=0
 stop_pid() {
-  local pid=$1 i ppid
+  local pid=$1 seconds=${2:-5} i ppid
+  KILLED=0
   ppid=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $2}') || true
   [[ $ppid == "$$" ]] || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+  for i in $(seq 1 $((seconds * 20))); do
+    [[ $(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $1}') =~ ^(Z|)$ ]] && break
+    sleep 0.05
   done
-  kill -KILL "$pid" 2>/dev/null || true
+  if [[ ! $(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $1}') =~ ^(Z|)$ ]]; then
+    kill -KILL "$pid" 2>/dev/null || true
+    KILLED=1
+  fi
   wait "$pid" 2>/dev/null || true
 }
 
@@ -469,9 +474,10 @@ LUA
   PEAK_RSS[$label]=$(hwm_mb "$pid")
   local t0
   t0=$(now_ms)
-  stop_pid "$pid"
-  STOP_MS[$label]=$(($(now_ms) - t0))
-  log "[$label] RSS after load ${AFTER_RSS[$label]} MB (peak ${PEAK_RSS[$label]} MB); stopped in ${STOP_MS[$label]} ms"
+  stop_pid "$pid" 40 # SHUTDOWN_TIMEOUT_SECS is 30 by default
+  STOP_MS[$label]="$(($(now_ms) - t0)) ms"
+  ((KILLED)) && STOP_MS[$label]+=" (killed)"
+  log "[$label] RSS after load ${AFTER_RSS[$label]} MB (peak ${PEAK_RSS[$label]} MB); SIGTERM after the storm: stopped in ${STOP_MS[$label]}"
 }
 
 run_bare() {
@@ -579,13 +585,13 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
     done
   done
   echo
-  echo "| config | ready ms | idle RSS MB | RSS after load MB | peak RSS MB | overhead µs, c1 | overhead µs, c$CONNS | DB transactions per /auth/me | Redis commands per /auth/me | DB share of CPU: /auth/me, list | login storm (c$STORM) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "| config | ready ms | idle RSS MB | RSS after load MB | peak RSS MB | overhead µs, c1 | overhead µs, c$CONNS | DB transactions per /auth/me | Redis commands per /auth/me | DB share of CPU: /auth/me, list | login storm (c$STORM) | stop after the storm |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
   for cfg in bare $CONFIGS; do
     [[ -n ${READY[$cfg]:-} ]] || continue
     share="-"
     [[ -n ${DB_SHARE[$cfg/auth_me]:-} ]] && share="${DB_SHARE[$cfg/auth_me]}%, ${DB_SHARE[$cfg/list]:--}%"
-    echo "| $cfg | ${READY[$cfg]} | ${IDLE_RSS[$cfg]} | ${AFTER_RSS[$cfg]:--} | ${PEAK_RSS[$cfg]:--} | ${OVERHEAD_C1[$cfg]:--} | ${OVERHEAD[$cfg]:--} | ${DB_PER_REQ[$cfg]:--} | ${REDIS_PER_REQ[$cfg]:--}${REDIS_CMDS[$cfg]:+ (${REDIS_CMDS[$cfg]})} | $share | ${STORM_RESULT[$cfg]:--} |"
+    echo "| $cfg | ${READY[$cfg]} | ${IDLE_RSS[$cfg]} | ${AFTER_RSS[$cfg]:--} | ${PEAK_RSS[$cfg]:--} | ${OVERHEAD_C1[$cfg]:--} | ${OVERHEAD[$cfg]:--} | ${DB_PER_REQ[$cfg]:--} | ${REDIS_PER_REQ[$cfg]:--}${REDIS_CMDS[$cfg]:+ (${REDIS_CMDS[$cfg]})} | $share | ${STORM_RESULT[$cfg]:--} | ${STOP_MS[$cfg]:--} |"
   done
   echo
   echo "Overhead: the server's own http_request_overhead_seconds (time outside the handler), mean over the run."
