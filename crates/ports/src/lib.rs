@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod health;
 pub mod llm;
+pub mod pool;
 pub mod rate_limit;
 pub mod revocation;
 pub mod sessions;

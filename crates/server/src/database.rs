@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use ainative_adapters_postgres::{PgStore, PoolSettings as PgPoolSettings};
-use ainative_adapters_sqlite::{PoolSettings as SqlitePoolSettings, SqliteStore};
+use ainative_adapters_postgres::PgStore;
+use ainative_adapters_sqlite::SqliteStore;
+use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
     PortError, RiskRepository, SchemaManager, StudySessionRepository, UserRepository,
@@ -93,29 +94,19 @@ impl Database {
 
     /// Connects to the configured database.
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, PortError> {
-        let url = settings.url.expose_secret().to_owned();
+        let pool = PoolSettings {
+            url: settings.url.expose_secret().to_owned(),
+            max_connections: settings.pool_size,
+            min_connections: settings.min_idle,
+            acquire_timeout: settings.pool_timeout,
+            max_lifetime: settings.recycle,
+            idle_timeout: settings.idle_timeout,
+            test_before_acquire: settings.pre_ping,
+        };
         if settings.is_sqlite() {
-            let pool = SqlitePoolSettings {
-                url,
-                max_connections: settings.pool_size,
-                min_connections: settings.min_idle,
-                acquire_timeout: settings.pool_timeout,
-                max_lifetime: settings.recycle,
-                idle_timeout: settings.idle_timeout,
-                test_before_acquire: settings.pre_ping,
-            };
             let store = SqliteStore::connect(&pool).await?;
             Ok(ports(store.clone(), Backend::Sqlite(store)))
         } else {
-            let pool = PgPoolSettings {
-                url,
-                max_connections: settings.pool_size,
-                min_connections: settings.min_idle,
-                acquire_timeout: settings.pool_timeout,
-                max_lifetime: settings.recycle,
-                idle_timeout: settings.idle_timeout,
-                test_before_acquire: settings.pre_ping,
-            };
             let store = PgStore::connect(&pool).await?;
             Ok(ports(store.clone(), Backend::Postgres(store)))
         }

@@ -1,0 +1,109 @@
+//! Connection pool settings.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How to connect and size the pool (SPEC §2: `DATABASE_URL`, `DB_POOL_SIZE`, `DB_MIN_IDLE`,
+/// `DB_POOL_TIMEOUT_SECS`, `DB_POOL_RECYCLE_SECS`, `DB_IDLE_TIMEOUT_SECS`, `DB_POOL_PRE_PING`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Database URL, e.g. `postgres://user:password@host:port/database` or
+    /// `sqlite://path/to/file.db`.
+    pub url: String,
+    /// Most connections open at once; at least 1.
+    pub max_connections: u32,
+    /// Connections kept open even when idle; at most `max_connections`.
+    pub min_connections: u32,
+    /// How long a caller waits for a connection before `PortError::Unavailable`.
+    pub acquire_timeout: Duration,
+    /// Connections older than this are closed and replaced; zero disables recycling.
+    pub max_lifetime: Duration,
+    /// Idle connections above `min_connections` are closed after this; zero keeps them.
+    pub idle_timeout: Duration,
+    /// Check each connection with a ping before handing it out.
+    pub test_before_acquire: bool,
+}
+
+impl PoolSettings {
+    /// Settings for `url` with the SPEC's defaults: 10 connections, 1 kept idle, 5 s acquire
+    /// timeout, 30 min lifetime, 10 min idle timeout, pre-ping on.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            min_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+            max_lifetime: Duration::from_secs(1800),
+            idle_timeout: Duration::from_secs(600),
+            test_before_acquire: true,
+        }
+    }
+}
+
+/// `None` for a zero duration, which means "disabled".
+pub fn non_zero(duration: Duration) -> Option<Duration> {
+    (!duration.is_zero()).then_some(duration)
+}
+
+/// The URL with its password replaced by `***`, for logs and `Debug`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].find(':') {
+            Some(colon) => format!(
+                "{}{}:***{}",
+                &url[..scheme_end],
+                &authority[..colon],
+                &rest[at..]
+            ),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for PoolSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolSettings")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("test_before_acquire", &self.test_before_acquire)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_the_password() {
+        let settings = PoolSettings::new("postgres://app:s3cret@db:5432/ainative?sslmode=require");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgres://app:***@db:5432/ainative?sslmode=require"));
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn zero_durations_disable() {
+        assert_eq!(non_zero(Duration::ZERO), None);
+        assert_eq!(
+            non_zero(Duration::from_secs(1)),
+            Some(Duration::from_secs(1))
+        );
+    }
+}
