@@ -11,7 +11,12 @@
 //!   installed globally, so an incoming `traceparent` is honoured and outgoing LLM calls carry
 //!   one.
 //! - Without an endpoint there is no exporter, no propagator and no OpenTelemetry layer.
+//! - Log lines are formatted on the thread that logs but written by a background thread
+//!   (`tracing_appender::non_blocking`) through a buffer, so a request never waits on a
+//!   `write(2)` to stdout. The queue applies back-pressure instead of dropping lines when it
+//!   is full; [`TelemetryGuard::shutdown`] flushes it. ANSI colours only on a terminal.
 
+use std::io::{BufWriter, IsTerminal};
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -21,6 +26,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::{runtime, Resource};
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{fmt, prelude::*, EnvFilter, Layer, Registry};
 
 use crate::settings::{LogFormat, Settings};
@@ -37,13 +43,18 @@ const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long [`TelemetryGuard::shutdown`] waits for the last spans to be flushed.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(6);
 
+/// Log lines the writer thread may hold before a logging thread waits for it.
+const LOG_QUEUE_LINES: usize = 64 * 1024;
+
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
-/// What [`init`] installed; [`TelemetryGuard::shutdown`] flushes the spans not yet exported.
+/// What [`init`] installed; [`TelemetryGuard::shutdown`] flushes the spans not yet exported
+/// and the log lines not yet written.
 #[derive(Debug, Default)]
-#[must_use = "call `shutdown` on exit so that the last spans are exported"]
+#[must_use = "call `shutdown` on exit so that the last spans and log lines are written"]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    log_writer: Option<WorkerGuard>,
 }
 
 impl TelemetryGuard {
@@ -52,21 +63,38 @@ impl TelemetryGuard {
         self.provider.is_some()
     }
 
-    /// Flushes and stops the exporter (at most a few seconds); does nothing without one.
+    /// Flushes and stops the exporter (at most a few seconds), then the log writer.
     pub async fn shutdown(self) {
-        let Some(provider) = self.provider else {
-            return;
-        };
-        // The SDK blocks on the flush: run it off the runtime's worker threads.
-        let flush = tokio::task::spawn_blocking(move || provider.shutdown());
-        match tokio::time::timeout(SHUTDOWN_TIMEOUT, flush).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(error))) => {
-                eprintln!("telemetry: flushing spans failed: {error}");
-            }
-            Ok(Err(error)) => eprintln!("telemetry: flushing spans failed: {error}"),
-            Err(_) => eprintln!("telemetry: flushing spans timed out"),
+        let Self {
+            provider,
+            log_writer,
+        } = self;
+        if let Some(provider) = provider {
+            shutdown_provider(provider).await;
         }
+        // Dropping the guard writes the queued lines (bounded by tracing-appender).
+        drop(log_writer);
+    }
+}
+
+/// Log lines go to stdout through a buffer that the writer thread flushes once the queue is
+/// empty: one `write(2)` per batch of lines instead of one per line.
+fn stdout_writer() -> (NonBlocking, WorkerGuard) {
+    NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .thread_name("ainative-log")
+        .finish(BufWriter::new(std::io::stdout()))
+}
+
+async fn shutdown_provider(provider: SdkTracerProvider) {
+    // The SDK blocks on the flush: run it off the runtime's worker threads.
+    let flush = tokio::task::spawn_blocking(move || provider.shutdown());
+    match tokio::time::timeout(SHUTDOWN_TIMEOUT, flush).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(error))) => eprintln!("telemetry: flushing spans failed: {error}"),
+        Ok(Err(error)) => eprintln!("telemetry: flushing spans failed: {error}"),
+        Err(_) => eprintln!("telemetry: flushing spans timed out"),
     }
 }
 
@@ -75,14 +103,21 @@ impl TelemetryGuard {
 /// installed, later calls install nothing and return an empty guard.
 pub fn init(settings: &Settings) -> TelemetryGuard {
     let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, log_writer) = stdout_writer();
     let log_layer: BoxedLayer = match settings.log_format {
         LogFormat::Json => fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(false)
+            .with_writer(writer)
             .with_filter(filter)
             .boxed(),
-        LogFormat::Pretty => fmt::layer().compact().with_filter(filter).boxed(),
+        LogFormat::Pretty => fmt::layer()
+            .compact()
+            .with_ansi(std::io::stdout().is_terminal())
+            .with_writer(writer)
+            .with_filter(filter)
+            .boxed(),
     };
     let mut layers = vec![log_layer];
 
@@ -126,7 +161,10 @@ pub fn init(settings: &Settings) -> TelemetryGuard {
         opentelemetry::global::set_tracer_provider(provider.clone());
         tracing::info!("exporting spans over OTLP/gRPC");
     }
-    TelemetryGuard { provider }
+    TelemetryGuard {
+        provider,
+        log_writer: Some(log_writer),
+    }
 }
 
 /// A tracer provider exporting to `endpoint` over OTLP/gRPC in batches on the Tokio runtime.
@@ -206,6 +244,7 @@ mod tests {
         let provider = otlp_provider("http://127.0.0.1:1").expect("provider");
         let guard = TelemetryGuard {
             provider: Some(provider),
+            log_writer: None,
         };
         assert!(guard.exporting());
         tokio::time::timeout(Duration::from_secs(10), guard.shutdown())

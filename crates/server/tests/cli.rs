@@ -573,8 +573,23 @@ async fn create_admin_from_env_then_log_in_over_http() {
 
     server.sigterm();
     let status = server.wait_exit(Duration::from_secs(10)).await;
-    let (_, stderr) = server.output();
+    let (stdout, stderr) = server.output();
     assert_eq!(status.code(), Some(0), "{stderr}");
+
+    // The log writer runs on its own thread: its last lines are written before exit, and
+    // without a terminal they carry no colour codes.
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("route=/api/v1/admin/users"))
+        .unwrap_or_else(|| panic!("no request line for /admin/users in:\n{stdout}"));
+    assert!(line.contains("status=200"), "{line}");
+    assert!(line.contains("user_id="), "{line}");
+    assert!(!line.contains("user_id=-"), "{line}");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "ANSI escapes in piped logs:\n{stdout}"
+    );
+    assert!(!stdout.contains(STRONG_PASSWORD), "the password was logged");
 }
 
 // ---------------------------------------------------------------------------------------------
