@@ -24,5 +24,5 @@ mod study_sessions;
 mod tutoring_rows;
 mod users;
 
-pub use settings::PoolSettings;
+pub use settings::{PoolSettings, PRE_PING_AFTER_IDLE};
 pub use store::PgStore;

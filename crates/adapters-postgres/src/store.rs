@@ -4,10 +4,10 @@ use std::str::FromStr;
 
 use ainative_ports::PortError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 
 use crate::error::map_err;
-use crate::settings::{non_zero, redact_url, PoolSettings};
+use crate::settings::{non_zero, redact_url, PoolSettings, PRE_PING_AFTER_IDLE};
 
 /// The PostgreSQL implementation of the persistence ports. Cloning is cheap: clones share
 /// one pool.
@@ -34,16 +34,25 @@ impl PgStore {
                 redact_url(&settings.url)
             ))
         })?;
-        let pool = PgPoolOptions::new()
+        let mut pool_options = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .min_connections(settings.min_connections)
             .acquire_timeout(settings.acquire_timeout)
             .max_lifetime(non_zero(settings.max_lifetime))
             .idle_timeout(non_zero(settings.idle_timeout))
-            .test_before_acquire(settings.test_before_acquire)
-            .connect_with(options)
-            .await
-            .map_err(map_err)?;
+            .test_before_acquire(false);
+        if settings.test_before_acquire {
+            pool_options = pool_options.before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PRE_PING_AFTER_IDLE {
+                        // An error drops this connection; the pool hands out another.
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            });
+        }
+        let pool = pool_options.connect_with(options).await.map_err(map_err)?;
         tracing::debug!(url = %redact_url(&settings.url), "postgres pool open");
         Ok(Self { pool })
     }

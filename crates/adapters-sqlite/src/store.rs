@@ -64,7 +64,9 @@ impl SqliteStore {
             .acquire_timeout(settings.acquire_timeout)
             .max_lifetime(non_zero(settings.max_lifetime))
             .idle_timeout(non_zero(settings.idle_timeout))
-            .test_before_acquire(settings.test_before_acquire)
+            // An in-process database has no connection to lose: a ping would only add a
+            // hand-off to the connection's worker thread to every checkout.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(map_err)?;

@@ -20,9 +20,17 @@ pub struct PoolSettings {
     pub max_lifetime: Duration,
     /// Idle connections above `min_connections` are closed after this; zero keeps them.
     pub idle_timeout: Duration,
-    /// Check each connection with a ping before handing it out.
+    /// Ping a connection before handing it out when it has sat idle for at least
+    /// [`PRE_PING_AFTER_IDLE`] (`DB_POOL_PRE_PING`). Adapters without a network (SQLite)
+    /// ignore it.
     pub test_before_acquire: bool,
 }
+
+/// How long a pooled connection may sit idle before the pre-ping checks it. A connection
+/// used within this time has just shown it works; pinging it too would add a round trip to
+/// every query of a busy server, while the failures a pre-ping exists for (a database
+/// restart, a firewall closing quiet connections) hit connections that sat idle.
+pub const PRE_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 impl PoolSettings {
     /// Settings for `url` with the SPEC's defaults: 10 connections, 1 kept idle, 5 s acquire
