@@ -35,6 +35,7 @@
 #   BENCH_WAIT_QUIET=0         seconds to wait for the 1-minute load average to drop below 0.7
 #   BENCH_PROFILE=1            1: short perf profiles of /auth/me and the list (when perf is
 #                              available), kept in BENCH_OUT
+#   BENCH_KEEP=0               1 keeps the work directory (server logs) after a successful run
 #   BENCH_LOG_LEVEL=info       LOG_LEVEL of the server (info is the shipped default)
 #   BENCH_SERVER_ENV=          extra VAR=value words for the server, for experiments
 #                              (e.g. "DB_POOL_PRE_PING=false"); recorded in the results
@@ -104,7 +105,7 @@ cleanup() {
   if [[ -n $PG_DB ]]; then
     psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
   fi
-  if [[ $status -eq 0 ]]; then
+  if [[ $status -eq 0 && ${BENCH_KEEP:-0} != 1 ]]; then
     rm -rf "$WORK"
   else
     log "failed (exit $status); logs kept in $WORK"

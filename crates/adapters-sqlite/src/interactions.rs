@@ -1,9 +1,11 @@
 //! [`InteractionRepository`] on SQLite: interactions with their traces and risks.
 
+use std::collections::HashMap;
+
 use ainative_domain::{CognitiveTrace, Interaction, Page, Paginated, Risk, TraceLevel};
 use ainative_ports::{InteractionRecord, InteractionRepository, PortError, PortResult};
 use async_trait::async_trait;
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use crate::audit::{count, offset};
@@ -64,61 +66,94 @@ async fn insert_interaction(
     Interaction::try_from(row)
 }
 
-async fn insert_trace(
+/// Rows per multi-row `INSERT`, far below the bind-parameter limits of both databases.
+const ROWS_PER_INSERT: usize = 100;
+
+/// Inserts the traces with one statement per [`ROWS_PER_INSERT`] rows; returns them as
+/// stored, in the order given.
+async fn insert_traces(
     conn: &mut SqliteConnection,
-    trace: &CognitiveTrace,
-) -> PortResult<CognitiveTrace> {
-    let row: TraceRow = sqlx::query_as(concat!(
-        "INSERT INTO cognitive_traces (id, session_id, interaction_id, level, kind, \
-         cognitive_state, ai_involvement, agent, summary, data, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING ",
-        trace_columns!()
-    ))
-    .bind(id(trace.id))
-    .bind(id(trace.session_id))
-    .bind(id(trace.interaction_id))
-    .bind(trace.level.as_str())
-    .bind(trace.kind.as_str())
-    .bind(trace.cognitive_state.as_str())
-    .bind(trace.ai_involvement)
-    .bind(trace.agent.as_str())
-    .bind(&trace.summary)
-    .bind(trace.data.to_string())
-    .bind(trace.created_at)
-    .fetch_one(conn)
-    .await
-    .map_err(map_err)?;
-    CognitiveTrace::try_from(row)
+    traces: &[CognitiveTrace],
+) -> PortResult<Vec<CognitiveTrace>> {
+    let mut stored = Vec::with_capacity(traces.len());
+    for chunk in traces.chunks(ROWS_PER_INSERT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO cognitive_traces (id, session_id, interaction_id, level, kind, \
+             cognitive_state, ai_involvement, agent, summary, data, created_at) ",
+        );
+        query.push_values(chunk, |mut row, trace| {
+            row.push_bind(id(trace.id))
+                .push_bind(id(trace.session_id))
+                .push_bind(id(trace.interaction_id))
+                .push_bind(trace.level.as_str())
+                .push_bind(trace.kind.as_str())
+                .push_bind(trace.cognitive_state.as_str())
+                .push_bind(trace.ai_involvement)
+                .push_bind(trace.agent.as_str())
+                .push_bind(&trace.summary)
+                .push_bind(trace.data.to_string())
+                .push_bind(trace.created_at);
+        });
+        query.push(concat!(" RETURNING ", trace_columns!()));
+        let rows: Vec<TraceRow> = query
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        stored.extend(convert::<_, CognitiveTrace>(rows)?);
+    }
+    Ok(in_given_order(stored, traces, |t| t.id))
 }
 
-/// Inserts a risk unless one with the same (session, kind, evidence key) is stored; returns
-/// it only when inserted.
-async fn insert_risk(conn: &mut SqliteConnection, risk: &Risk) -> PortResult<Option<Risk>> {
-    let row: Option<RiskRow> = sqlx::query_as(concat!(
-        "INSERT INTO risks (id, session_id, student_id, interaction_id, dimension, kind, level, \
-         description, evidence_key, evidence, resolved_at, resolved_by, resolution_note, \
-         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
-         ON CONFLICT (session_id, kind, evidence_key) DO NOTHING RETURNING ",
-        risk_columns!()
-    ))
-    .bind(id(risk.id))
-    .bind(id(risk.session_id))
-    .bind(id(risk.student_id))
-    .bind(risk.interaction_id.map(id))
-    .bind(risk.dimension.as_str())
-    .bind(risk.kind.as_str())
-    .bind(risk.level.as_str())
-    .bind(&risk.description)
-    .bind(&risk.evidence_key)
-    .bind(risk.evidence.to_string())
-    .bind(risk.resolved_at)
-    .bind(risk.resolved_by.map(id))
-    .bind(risk.resolution_note.as_deref())
-    .bind(risk.created_at)
-    .fetch_optional(conn)
-    .await
-    .map_err(map_err)?;
-    row.map(Risk::try_from).transpose()
+/// Inserts the risks, skipping any whose (session, kind, evidence key) is already stored;
+/// returns those inserted, in the order given.
+async fn insert_risks(conn: &mut SqliteConnection, risks: &[Risk]) -> PortResult<Vec<Risk>> {
+    let mut stored = Vec::with_capacity(risks.len());
+    for chunk in risks.chunks(ROWS_PER_INSERT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO risks (id, session_id, student_id, interaction_id, dimension, kind, \
+             level, description, evidence_key, evidence, resolved_at, resolved_by, \
+             resolution_note, created_at) ",
+        );
+        query.push_values(chunk, |mut row, risk| {
+            row.push_bind(id(risk.id))
+                .push_bind(id(risk.session_id))
+                .push_bind(id(risk.student_id))
+                .push_bind(risk.interaction_id.map(id))
+                .push_bind(risk.dimension.as_str())
+                .push_bind(risk.kind.as_str())
+                .push_bind(risk.level.as_str())
+                .push_bind(&risk.description)
+                .push_bind(&risk.evidence_key)
+                .push_bind(risk.evidence.to_string())
+                .push_bind(risk.resolved_at)
+                .push_bind(risk.resolved_by.map(id))
+                .push_bind(risk.resolution_note.as_deref())
+                .push_bind(risk.created_at);
+        });
+        query.push(concat!(
+            " ON CONFLICT (session_id, kind, evidence_key) DO NOTHING RETURNING ",
+            risk_columns!()
+        ));
+        let rows: Vec<RiskRow> = query
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        stored.extend(convert::<_, Risk>(rows)?);
+    }
+    Ok(in_given_order(stored, risks, |r| r.id))
+}
+
+/// `RETURNING` promises no order: put the stored rows back in the order of the input.
+fn in_given_order<T>(mut stored: Vec<T>, given: &[T], id: impl Fn(&T) -> Uuid) -> Vec<T> {
+    let position: HashMap<Uuid, usize> = given
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (id(item), i))
+        .collect();
+    stored.sort_by_key(|item| position.get(&id(item)).copied().unwrap_or(usize::MAX));
+    stored
 }
 
 #[async_trait]
@@ -147,14 +182,8 @@ impl InteractionRepository for SqliteStore {
             return Err(rejection(&mut tx, session_id).await?);
         };
         let interaction = insert_interaction(&mut tx, &record.interaction, seq).await?;
-        let mut traces = Vec::with_capacity(record.traces.len());
-        for trace in &record.traces {
-            traces.push(insert_trace(&mut tx, trace).await?);
-        }
-        let mut risks = Vec::with_capacity(record.risks.len());
-        for risk in &record.risks {
-            risks.extend(insert_risk(&mut tx, risk).await?);
-        }
+        let traces = insert_traces(&mut tx, &record.traces).await?;
+        let risks = insert_risks(&mut tx, &record.risks).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(InteractionRecord {
             interaction,

@@ -105,6 +105,53 @@ pub async fn interaction_record_assigns_seq_and_stores_all(s: TutoringStores) {
     assert_eq!(s.risks.for_session(session.id).await, Ok(expected_risks));
 }
 
+/// A record with more traces and risks than one multi-row insert takes stores them all and
+/// returns them in the order given.
+pub async fn interaction_record_many_rows_in_order(s: TutoringStores) {
+    let at = now();
+    let session = active_session(&s, at).await;
+    let mut rec = record(&session, at, Vec::new());
+    let levels = [
+        TraceLevel::N4,
+        TraceLevel::N1,
+        TraceLevel::N3,
+        TraceLevel::N2,
+    ];
+    for i in 0..250u16 {
+        let mut t = trace(&rec.interaction, levels[usize::from(i % 4)], at);
+        t.summary = format!("trace {i}");
+        rec.traces.push(t);
+    }
+    for i in 0..130u16 {
+        let kind = if i % 2 == 0 {
+            RiskKind::CognitiveDelegation
+        } else {
+            RiskKind::AiDependency
+        };
+        rec.risks.push(risk(
+            &session,
+            Some(rec.interaction.id),
+            kind,
+            RiskLevel::Low,
+            &format!("key:{i}"),
+            at,
+        ));
+    }
+    let stored = store(&s, rec.clone()).await;
+    assert_eq!(trace_ids(&stored.traces), trace_ids(&rec.traces));
+    assert_eq!(stored.traces, rec.traces);
+    assert_eq!(stored.risks, rec.risks);
+    let mut all = s.interactions.all_traces(session.id).await.expect("traces");
+    all.sort_by_key(|t| t.id);
+    let mut expected = rec.traces.clone();
+    expected.sort_by_key(|t| t.id);
+    assert_eq!(all, expected);
+    assert_eq!(
+        s.risks.for_session(session.id).await.expect("risks").len(),
+        130
+    );
+}
+
 /// Twenty concurrent records on one session get seqs exactly 1..=20, and the session counts
 /// twenty interactions.
 pub async fn interaction_record_concurrent(s: TutoringStores) {
