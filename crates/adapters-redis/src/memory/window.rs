@@ -5,14 +5,29 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// The instants of the hits still inside a sliding window, oldest first.
+/// Hits made within this long of the first hit of a run are stored as one run.
+const RUN_SPAN: Duration = Duration::from_millis(1);
+
+/// Hits counted together: `count` hits, the first made at `first`, the others within
+/// [`RUN_SPAN`] after it.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    first: Instant,
+    count: u32,
+}
+
+/// The hits still inside a sliding window, oldest first.
 ///
 /// A hit made at `t` counts while `now - t < window`: it leaves the window exactly one
-/// window after it was made. Callers keep at most `limit` hits, so memory per key is bounded
-/// by the limit, not by the traffic.
+/// window after it was made. Hits made within a millisecond of each other are kept as one
+/// run and leave together with the first of them, so memory per key is bounded by the
+/// limit (callers keep at most `limit` hits) and by one run per millisecond of the window,
+/// whichever is smaller, not by the traffic. At most one hit per millisecond — every
+/// realistic client — is counted exactly.
 #[derive(Debug, Default)]
 pub(crate) struct SlidingLog {
-    hits: VecDeque<Instant>,
+    runs: VecDeque<Run>,
+    hits: u32,
 }
 
 impl SlidingLog {
@@ -23,12 +38,16 @@ impl SlidingLog {
 
     /// Drops the hits that have left the window ending at `now`.
     pub(crate) fn prune(&mut self, now: Instant, window: Duration) {
-        while self
-            .hits
-            .front()
-            .is_some_and(|hit| now.saturating_duration_since(*hit) >= window)
-        {
-            self.hits.pop_front();
+        while let Some(run) = self.runs.front() {
+            if now.saturating_duration_since(run.first) < window {
+                break;
+            }
+            self.hits -= run.count;
+            self.runs.pop_front();
+        }
+        // Give back the memory of a burst once it has left the window.
+        if self.runs.capacity() > 64 && self.runs.len() < self.runs.capacity() / 4 {
+            self.runs.shrink_to(self.runs.len() * 2);
         }
     }
 
@@ -36,45 +55,70 @@ impl SlidingLog {
     /// tier change). The older hits cannot matter: a slot frees only when the oldest of the
     /// newest `limit` leaves.
     pub(crate) fn truncate_to(&mut self, limit: u32) {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        while self.hits.len() > limit {
-            self.hits.pop_front();
+        while self.hits > limit {
+            let excess = self.hits - limit;
+            let Some(front) = self.runs.front_mut() else {
+                break;
+            };
+            if front.count > excess {
+                front.count -= excess;
+                self.hits -= excess;
+            } else {
+                self.hits -= front.count;
+                self.runs.pop_front();
+            }
         }
     }
 
     /// Counts a hit at `now`.
     pub(crate) fn record(&mut self, now: Instant) {
-        self.hits.push_back(now);
+        self.hits = self.hits.saturating_add(1);
+        match self.runs.back_mut() {
+            Some(run) if now.saturating_duration_since(run.first) < RUN_SPAN => run.count += 1,
+            _ => self.runs.push_back(Run {
+                first: now,
+                count: 1,
+            }),
+        }
     }
 
     /// Takes back the newest hit, if any.
     pub(crate) fn take_newest(&mut self) {
-        self.hits.pop_back();
+        if let Some(run) = self.runs.back_mut() {
+            run.count -= 1;
+            self.hits -= 1;
+            if run.count == 0 {
+                self.runs.pop_back();
+            }
+        }
     }
 
     /// The number of hits in the log.
     pub(crate) fn used(&self) -> u32 {
-        u32::try_from(self.hits.len()).unwrap_or(u32::MAX)
+        self.hits
     }
 
     /// True when the log holds no hit.
     pub(crate) fn is_empty(&self) -> bool {
-        self.hits.is_empty()
+        self.hits == 0
     }
 
     /// Whole seconds (rounded up) until fewer than `limit` hits are in the window: 0 when that
     /// is already so, at least 1 otherwise. Call [`Self::prune`] first.
     pub(crate) fn secs_until_free(&self, limit: u32, now: Instant, window: Duration) -> u64 {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let Some(blocking) = self
-            .hits
-            .len()
-            .checked_sub(limit)
-            .and_then(|index| self.hits.get(index))
-        else {
+        if self.hits < limit || limit == 0 {
+            return 0;
+        }
+        // A slot frees when the `limit`-th newest hit leaves: walk back to its run.
+        let mut newer = 0u32;
+        let blocking = self.runs.iter().rev().find(|run| {
+            newer = newer.saturating_add(run.count);
+            newer >= limit
+        });
+        let Some(blocking) = blocking else {
             return 0;
         };
-        let age = now.saturating_duration_since(*blocking);
+        let age = now.saturating_duration_since(blocking.first);
         ceil_secs(window.saturating_sub(age)).max(1)
     }
 }
@@ -142,6 +186,70 @@ mod tests {
         log.take_newest();
         assert_eq!(log.used(), 1);
         assert_eq!(log.secs_until_free(1, start, WINDOW), 10);
+    }
+
+    #[test]
+    fn hits_within_a_millisecond_share_one_run() {
+        let start = Instant::now();
+        let mut log = SlidingLog::new();
+        for micros in 0..1000 {
+            log.record(start + Duration::from_micros(micros));
+        }
+        log.record(start + RUN_SPAN);
+        assert_eq!(log.used(), 1001);
+        assert_eq!(log.runs.len(), 2);
+        // The run leaves with its first hit; the next one a millisecond later.
+        log.prune(start + WINDOW, WINDOW);
+        assert_eq!(log.used(), 1);
+        log.prune(start + WINDOW + RUN_SPAN, WINDOW);
+        assert!(log.is_empty());
+    }
+
+    #[test]
+    fn a_steady_stream_does_not_drift_into_one_run() {
+        let start = Instant::now();
+        let mut log = SlidingLog::new();
+        for step in 0..40 {
+            log.record(start + Duration::from_micros(250 * step));
+        }
+        // Forty hits 0.25 ms apart span 10 ms: ten runs of four, not one.
+        assert_eq!(log.runs.len(), 10);
+        assert_eq!(log.used(), 40);
+    }
+
+    #[test]
+    fn truncate_and_take_back_split_runs() {
+        let start = Instant::now();
+        let mut log = SlidingLog::new();
+        for _ in 0..5 {
+            log.record(start);
+        }
+        log.record(start + Duration::from_secs(2));
+        log.truncate_to(3);
+        assert_eq!(log.used(), 3);
+        assert_eq!(log.runs.len(), 2);
+        // Two of the newest three were made at `start`: the slot frees when they leave.
+        let now = start + Duration::from_secs(2);
+        assert_eq!(log.secs_until_free(3, now, WINDOW), 8);
+        assert_eq!(log.secs_until_free(1, now, WINDOW), 10);
+        assert_eq!(log.secs_until_free(4, now, WINDOW), 0);
+        log.take_newest();
+        log.take_newest();
+        assert_eq!(log.used(), 1);
+        assert_eq!(log.runs.len(), 1);
+    }
+
+    #[test]
+    fn memory_is_given_back_after_a_burst() {
+        let start = Instant::now();
+        let mut log = SlidingLog::new();
+        for ms in 0..10_000 {
+            log.record(start + Duration::from_millis(ms));
+        }
+        assert!(log.runs.capacity() >= 10_000);
+        log.prune(start + Duration::from_secs(100), WINDOW);
+        assert!(log.is_empty());
+        assert!(log.runs.capacity() < 1_000, "{}", log.runs.capacity());
     }
 
     #[test]
