@@ -183,22 +183,24 @@ fn bind(addr: &str) -> Result<(TcpListener, u16), StartupError> {
     Ok((listener, port))
 }
 
-/// A built, not yet running, application.
-pub struct Application {
-    port: u16,
-    metrics_port: u16,
-    server: Server,
-    metrics_server: Server,
+/// Everything wired, nothing bound: the state the HTTP application is built from, and what
+/// must be stopped with it. [`Application::build`] binds it to its listeners; benchmarks and
+/// tests can serve it in process (`actix_web::test`).
+pub struct Composition {
+    /// The HTTP layer's state; `ainative_http_api::app(state)` builds the application.
+    pub state: ApiState,
+    /// The metrics registry (served on `METRICS_ADDR`).
+    pub metrics: Arc<Metrics>,
     lifecycle: Lifecycle,
     db: Database,
     stop_background: watch::Sender<bool>,
     background: tokio::task::JoinHandle<()>,
 }
 
-impl Application {
-    /// Connects, migrates (when `AUTO_MIGRATE`), loads revocations and binds the public and
-    /// the internal metrics listeners.
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+impl Composition {
+    /// Connects, migrates (when `AUTO_MIGRATE`), loads revocations, starts the revocation
+    /// sync and wires every service.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let metrics = Arc::new(Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?);
         let db = Database::connect(&settings.database).await?;
         // The acquire timeout plus a short query budget: a connection obtained just before the
@@ -213,14 +215,14 @@ impl Application {
                 tracing::info!(?applied, "migrations applied");
             }
         }
-        let shared = shared_state(&settings).await?;
+        let shared = shared_state(settings).await?;
         let (auth, admin) = auth_services(
-            &settings,
+            settings,
             &db,
             shared.revocations.clone(),
             shared.throttle.clone(),
         );
-        let (tutoring, gateways, llm) = tutoring_services(&settings, &db, &shared, &metrics)?;
+        let (tutoring, gateways, llm) = tutoring_services(settings, &db, &shared, &metrics)?;
         let llm_for_health = llm.clone();
         metrics.add_hook(Arc::new(ServerScrapeHook {
             database: db.health.clone(),
@@ -274,6 +276,47 @@ impl Application {
                 },
             }),
         };
+        Ok(Self {
+            state,
+            metrics,
+            lifecycle,
+            db,
+            stop_background,
+            background,
+        })
+    }
+
+    /// Stops the background work and closes the pool.
+    pub async fn shutdown(self) {
+        let _ = self.stop_background.send(true);
+        let _ = self.background.await;
+        self.db.close().await;
+    }
+}
+
+/// A built, not yet running, application.
+pub struct Application {
+    port: u16,
+    metrics_port: u16,
+    server: Server,
+    metrics_server: Server,
+    lifecycle: Lifecycle,
+    db: Database,
+    stop_background: watch::Sender<bool>,
+    background: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    /// Builds the [`Composition`] and binds the public and the internal metrics listeners.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let Composition {
+            state,
+            metrics,
+            lifecycle,
+            db,
+            stop_background,
+            background,
+        } = Composition::build(&settings).await?;
         let addr = format!("{}:{}", settings.host, settings.port);
         let (listener, port) = bind(&addr)?;
         let server = HttpServer::new(move || ainative_http_api::app(state.clone()))

@@ -16,7 +16,7 @@
 //!   `write(2)` to stdout. The queue applies back-pressure instead of dropping lines when it
 //!   is full; [`TelemetryGuard::shutdown`] flushes it. ANSI colours only on a terminal.
 
-use std::io::{BufWriter, IsTerminal};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -77,14 +77,14 @@ impl TelemetryGuard {
     }
 }
 
-/// Log lines go to stdout through a buffer that the writer thread flushes once the queue is
+/// Log lines go to `out` through a buffer that the writer thread flushes once the queue is
 /// empty: one `write(2)` per batch of lines instead of one per line.
-fn stdout_writer() -> (NonBlocking, WorkerGuard) {
+fn background_writer(out: impl Write + Send + 'static) -> (NonBlocking, WorkerGuard) {
     NonBlockingBuilder::default()
         .lossy(false)
         .buffered_lines_limit(LOG_QUEUE_LINES)
         .thread_name("ainative-log")
-        .finish(BufWriter::new(std::io::stdout()))
+        .finish(BufWriter::new(out))
 }
 
 async fn shutdown_provider(provider: SdkTracerProvider) {
@@ -102,8 +102,18 @@ async fn shutdown_provider(provider: SdkTracerProvider) {
 /// and the TraceContext propagator. Safe to call more than once: once a subscriber is
 /// installed, later calls install nothing and return an empty guard.
 pub fn init(settings: &Settings) -> TelemetryGuard {
+    init_with_writer(settings, std::io::stdout(), std::io::stdout().is_terminal())
+}
+
+/// [`init`] with log lines written to `out` (colours when `ansi`): benchmarks measure the
+/// server's logging into a sink this way.
+pub fn init_with_writer(
+    settings: &Settings,
+    out: impl Write + Send + 'static,
+    ansi: bool,
+) -> TelemetryGuard {
     let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, log_writer) = stdout_writer();
+    let (writer, log_writer) = background_writer(out);
     let log_layer: BoxedLayer = match settings.log_format {
         LogFormat::Json => fmt::layer()
             .json()
@@ -114,7 +124,7 @@ pub fn init(settings: &Settings) -> TelemetryGuard {
             .boxed(),
         LogFormat::Pretty => fmt::layer()
             .compact()
-            .with_ansi(std::io::stdout().is_terminal())
+            .with_ansi(ansi)
             .with_writer(writer)
             .with_filter(filter)
             .boxed(),
