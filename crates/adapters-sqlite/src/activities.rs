@@ -1,33 +1,128 @@
 //! [`ActivityRepository`] on SQLite.
 
-use ainative_domain::{Activity, Page, Paginated};
+use ainative_domain::{Activity, ActivityStatus, Page, Paginated};
 use ainative_ports::{
     ActivityFilter, ActivityRepository, ActivityVisibility, PortError, PortResult,
 };
 use async_trait::async_trait;
+use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use crate::audit::{count, offset};
 use crate::error::map_err;
 use crate::rows::id;
 use crate::store::SqliteStore;
-use crate::tutoring_rows::{activity_columns, convert, to_json, ActivityRow};
+use crate::tutoring_rows::{activity_columns, to_json, ActivityRow};
 
-/// The list filter: `?1` restricts to published ones (or, with `?2`, owned by that user),
-/// `?3` is the status (or NULL), `?4` the tag (or NULL).
-const LIST_FILTER: &str = "WHERE (NOT ?1 OR status = 'published' OR owner_id = ?2) \
-     AND (?3 IS NULL OR status = ?3) \
-     AND (?4 IS NULL OR EXISTS \
-     (SELECT 1 FROM json_each(activities.tags) WHERE json_each.value = ?4))";
+/// The rows a list selects: visibility and status filter reduced to one case, so that each
+/// case gets SQL of its own and a plan that can use an index.
+#[derive(Debug, Clone, Copy)]
+enum Rows {
+    /// Every activity.
+    All,
+    /// Those in this status.
+    Status(&'static str),
+    /// The published ones.
+    Published,
+    /// The published ones and this owner's unpublished ones.
+    PublishedOrOwnedBy(Uuid),
+    /// This owner's unpublished ones, optionally in one status.
+    OwnUnpublished(Uuid, Option<&'static str>),
+}
 
-/// The visibility as bind values: whether only published ones are visible, and whose
-/// unpublished ones are too.
-fn visibility(visibility: ActivityVisibility) -> (bool, Option<Uuid>) {
-    match visibility {
-        ActivityVisibility::All => (false, None),
-        ActivityVisibility::PublishedOrOwnedBy(owner) => (true, Some(owner)),
-        ActivityVisibility::Published => (true, None),
+impl Rows {
+    /// `None` when the visibility hides the status asked for: nothing can match.
+    fn new(visibility: ActivityVisibility, status: Option<ActivityStatus>) -> Option<Self> {
+        Some(match (visibility, status) {
+            (ActivityVisibility::All, None) => Self::All,
+            (ActivityVisibility::All, Some(status)) => Self::Status(status.as_str()),
+            (_, Some(ActivityStatus::Published)) | (ActivityVisibility::Published, None) => {
+                Self::Published
+            }
+            (ActivityVisibility::Published, Some(_)) => return None,
+            (ActivityVisibility::PublishedOrOwnedBy(owner), None) => {
+                Self::PublishedOrOwnedBy(owner)
+            }
+            (ActivityVisibility::PublishedOrOwnedBy(owner), Some(status)) => {
+                Self::OwnUnpublished(owner, Some(status.as_str()))
+            }
+        })
     }
+}
+
+/// ` WHERE ` before the first condition, ` AND ` before the others.
+fn and(first: &mut bool) -> &'static str {
+    if std::mem::take(first) {
+        " WHERE "
+    } else {
+        " AND "
+    }
+}
+
+/// Pushes the `WHERE` clause of `rows` carrying `tag` (none when nothing is filtered).
+fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: Rows, tag: Option<&'a str>) {
+    let mut first = true;
+    match rows {
+        Rows::All => {}
+        Rows::Status(status) => {
+            q.push(and(&mut first)).push("status = ").push_bind(status);
+        }
+        Rows::Published => {
+            q.push(and(&mut first)).push("status = 'published'");
+        }
+        Rows::PublishedOrOwnedBy(owner) => {
+            // The unary `+` keeps SQLite from a multi-index OR (every match, then a sort):
+            // it walks `activities_created_at_idx` and stops after the page.
+            q.push(and(&mut first))
+                .push("(status = 'published' OR +owner_id = ")
+                .push_bind(id(owner))
+                .push(")");
+        }
+        Rows::OwnUnpublished(owner, status) => {
+            // Spelled as the predicate of `activities_unpublished_idx`, so that it applies.
+            q.push(and(&mut first))
+                .push("owner_id = ")
+                .push_bind(id(owner))
+                .push(" AND status <> 'published'");
+            if let Some(status) = status {
+                q.push(" AND status = ").push_bind(status);
+            }
+        }
+    }
+    if let Some(tag) = tag {
+        q.push(and(&mut first))
+            .push("EXISTS (SELECT 1 FROM json_each(activities.tags) WHERE json_each.value = ")
+            .push_bind(tag)
+            .push(")");
+    }
+}
+
+/// Pushes the size of the whole list as an expression. An instructor's list is counted in
+/// two disjoint parts, published and own unpublished, each from an index alone.
+fn push_total<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: Rows, tag: Option<&'a str>) {
+    match rows {
+        Rows::PublishedOrOwnedBy(owner) => {
+            push_count(q, Rows::Published, tag);
+            q.push(" + ");
+            push_count(q, Rows::OwnUnpublished(owner, None), tag);
+        }
+        rows => push_count(q, rows, tag),
+    }
+}
+
+/// Pushes `(SELECT COUNT(*) …)` of `rows` carrying `tag`.
+fn push_count<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: Rows, tag: Option<&'a str>) {
+    q.push("(SELECT COUNT(*) FROM activities");
+    push_filter(q, rows, tag);
+    q.push(")");
+}
+
+/// A row of the page with the size of the whole list.
+#[derive(Debug, sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    row: ActivityRow,
+    total: i64,
 }
 
 #[async_trait]
@@ -81,32 +176,42 @@ impl ActivityRepository for SqliteStore {
 
     #[tracing::instrument(name = "db.activities.list", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn list(&self, filter: &ActivityFilter, page: Page) -> PortResult<Paginated<Activity>> {
-        let (published_only, owner) = visibility(filter.visibility);
-        let status = filter.status.map(|s| s.as_str());
-        let rows: Vec<ActivityRow> = sqlx::query_as(&format!(
-            "SELECT {} FROM activities {LIST_FILTER} \
-             ORDER BY created_at DESC, id DESC LIMIT ?5 OFFSET ?6",
-            activity_columns!()
-        ))
-        .bind(published_only)
-        .bind(owner.map(id))
-        .bind(status)
-        .bind(filter.tag.as_deref())
-        .bind(i64::from(page.limit()))
-        .bind(offset(page))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let total: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM activities {LIST_FILTER}"))
-                .bind(published_only)
-                .bind(owner.map(id))
-                .bind(status)
-                .bind(filter.tag.as_deref())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map_err)?;
-        Ok(Paginated::new(convert(rows)?, count(total), page))
+        let Some(rows) = Rows::new(filter.visibility, filter.status) else {
+            return Ok(Paginated::new(Vec::new(), 0, page));
+        };
+        let tag = filter.tag.as_deref();
+        // The total rides along as a column (an uncorrelated subquery, evaluated once): one
+        // statement per page, and the page still stops after `limit` rows.
+        let mut q = QueryBuilder::new(concat!("SELECT ", activity_columns!(), ", "));
+        push_total(&mut q, rows, tag);
+        q.push(" AS total FROM activities");
+        push_filter(&mut q, rows, tag);
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(page.limit()))
+            .push(" OFFSET ")
+            .push_bind(offset(page));
+        let found: Vec<CountedRow> = q
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let total = match found.first() {
+            Some(first) => first.total,
+            // An empty page (past the end, or nothing matches) carries no total.
+            None => {
+                let mut q = QueryBuilder::new("SELECT ");
+                push_total(&mut q, rows, tag);
+                q.build_query_scalar()
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?
+            }
+        };
+        let items = found
+            .into_iter()
+            .map(|found| Activity::try_from(found.row))
+            .collect::<PortResult<Vec<_>>>()?;
+        Ok(Paginated::new(items, count(total), page))
     }
 
     #[tracing::instrument(name = "db.activities.update", level = "debug", skip_all, fields(db.system = "sqlite"))]

@@ -4,6 +4,7 @@ use ainative_domain::{NewAuditEntry, Page, Paginated, Risk};
 use ainative_ports::{PortError, PortResult, RiskFilter, RiskRepository, RiskScope};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use crate::audit::{count, insert_audit, offset};
@@ -12,57 +13,103 @@ use crate::rows::id;
 use crate::store::SqliteStore;
 use crate::tutoring_rows::{convert, risk_columns, RiskRow};
 
-/// The list filter: `?1` the activity owner (or NULL), `?2` the session (or NULL), `?3` the
-/// level, `?4` the dimension, `?5` resolved or open (each or NULL).
-const LIST_FILTER: &str = "WHERE (?1 IS NULL OR r.session_id IN \
-     (SELECT s.id FROM study_sessions s JOIN activities a ON a.id = s.activity_id \
-      WHERE a.owner_id = ?1)) \
-     AND (?2 IS NULL OR r.session_id = ?2) \
-     AND (?3 IS NULL OR r.level = ?3) \
-     AND (?4 IS NULL OR r.dimension = ?4) \
-     AND (?5 IS NULL OR (r.resolved_at IS NOT NULL) = ?5)";
-
-/// The scope as bind values: the activity owner and the session.
-fn scope(scope: RiskScope) -> (Option<Uuid>, Option<Uuid>) {
-    match scope {
-        RiskScope::All => (None, None),
-        RiskScope::ActivityOwner(owner) => (Some(owner), None),
-        RiskScope::Session(session) => (None, Some(session)),
+/// ` WHERE ` before the first condition, ` AND ` before the others.
+fn and(first: &mut bool) -> &'static str {
+    if std::mem::take(first) {
+        " WHERE "
+    } else {
+        " AND "
     }
+}
+
+/// Pushes the `WHERE` clause of the filters that are set (none when none is), so that each
+/// combination gets SQL of its own and a plan that can use an index.
+fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, filter: &RiskFilter) {
+    let mut first = true;
+    match filter.scope {
+        RiskScope::All => {}
+        RiskScope::ActivityOwner(owner) => {
+            q.push(and(&mut first))
+                .push(
+                    "r.session_id IN (SELECT s.id FROM study_sessions s \
+                     JOIN activities a ON a.id = s.activity_id WHERE a.owner_id = ",
+                )
+                .push_bind(id(owner))
+                .push(")");
+        }
+        RiskScope::Session(session) => {
+            q.push(and(&mut first))
+                .push("r.session_id = ")
+                .push_bind(id(session));
+        }
+    }
+    if let Some(level) = filter.level {
+        q.push(and(&mut first))
+            .push("r.level = ")
+            .push_bind(level.as_str());
+    }
+    if let Some(dimension) = filter.dimension {
+        q.push(and(&mut first))
+            .push("r.dimension = ")
+            .push_bind(dimension.as_str());
+    }
+    if let Some(resolved) = filter.resolved {
+        q.push(and(&mut first)).push(if resolved {
+            "r.resolved_at IS NOT NULL"
+        } else {
+            "r.resolved_at IS NULL"
+        });
+    }
+}
+
+/// A row of the page with the size of the whole list.
+#[derive(Debug, sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    row: RiskRow,
+    total: i64,
 }
 
 #[async_trait]
 impl RiskRepository for SqliteStore {
     #[tracing::instrument(name = "db.risks.list", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn list(&self, filter: &RiskFilter, page: Page) -> PortResult<Paginated<Risk>> {
-        let (owner, session) = scope(filter.scope);
-        let level = filter.level.map(|l| l.as_str());
-        let dimension = filter.dimension.map(|d| d.as_str());
-        let rows: Vec<RiskRow> = sqlx::query_as(&format!(
-            "SELECT {} FROM risks r {LIST_FILTER} \
-             ORDER BY r.created_at DESC, r.id DESC LIMIT ?6 OFFSET ?7",
-            risk_columns!()
-        ))
-        .bind(owner.map(id))
-        .bind(session.map(id))
-        .bind(level)
-        .bind(dimension)
-        .bind(filter.resolved)
-        .bind(i64::from(page.limit()))
-        .bind(offset(page))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM risks r {LIST_FILTER}"))
-            .bind(owner.map(id))
-            .bind(session.map(id))
-            .bind(level)
-            .bind(dimension)
-            .bind(filter.resolved)
-            .fetch_one(&self.pool)
+        // The total rides along as a column (an uncorrelated subquery, evaluated once): one
+        // statement per page.
+        let mut q = QueryBuilder::new(concat!(
+            "SELECT ",
+            risk_columns!(),
+            ", (SELECT COUNT(*) FROM risks r"
+        ));
+        push_filter(&mut q, filter);
+        q.push(") AS total FROM risks r");
+        push_filter(&mut q, filter);
+        q.push(" ORDER BY r.created_at DESC, r.id DESC LIMIT ")
+            .push_bind(i64::from(page.limit()))
+            .push(" OFFSET ")
+            .push_bind(offset(page));
+        let found: Vec<CountedRow> = q
+            .build_query_as()
+            .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-        Ok(Paginated::new(convert(rows)?, count(total), page))
+        let total = match found.first() {
+            Some(first) => first.total,
+            // An empty page (past the end, or nothing matches) carries no total.
+            None => {
+                let mut q = QueryBuilder::new("SELECT COUNT(*) FROM risks r");
+                push_filter(&mut q, filter);
+                q.build_query_scalar()
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?
+            }
+        };
+        let items = found
+            .into_iter()
+            .map(|found| Risk::try_from(found.row))
+            .collect::<PortResult<Vec<_>>>()?;
+        Ok(Paginated::new(items, count(total), page))
     }
 
     #[tracing::instrument(name = "db.risks.find", level = "debug", skip_all, fields(db.system = "sqlite"))]

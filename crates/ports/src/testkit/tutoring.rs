@@ -129,6 +129,7 @@ macro_rules! tutoring_contract {
             activity_create_and_find,
             activity_list_visibility,
             activity_list_filters_and_pagination,
+            activity_list_totals_for_every_filter,
             activity_update_replaces_fields,
             study_session_create_and_find,
             study_session_one_active_per_student_and_activity,
@@ -145,6 +146,7 @@ macro_rules! tutoring_contract {
             interaction_traces_filter_and_pagination,
             risk_find_and_for_session,
             risk_list_scopes_and_filters,
+            risk_list_totals_for_every_filter,
             risk_resolve_writes_audit_row,
         );
     };

@@ -222,6 +222,94 @@ pub async fn activity_list_filters_and_pagination(s: TutoringStores) {
     assert_eq!(ids(&got), tied);
 }
 
+/// Every combination of visibility, status and tag: the page holds the right rows and the
+/// total counts the whole filtered list, also on pages past the end; an instructor's own
+/// published activity is counted once.
+pub async fn activity_list_totals_for_every_filter(s: TutoringStores) {
+    let at = now();
+    let a = instructor(&s, "inst_a", at).await;
+    let b = instructor(&s, "inst_b", at).await;
+    let mut made = Vec::new();
+    for (i, (owner, status, tag)) in [
+        (a, ActivityStatus::Draft, Some("recursion")),
+        (a, ActivityStatus::Published, None),
+        (a, ActivityStatus::Archived, None),
+        (b, ActivityStatus::Draft, None),
+        (b, ActivityStatus::Published, Some("recursion")),
+        (a, ActivityStatus::Draft, None),
+        (b, ActivityStatus::Published, None),
+        (b, ActivityStatus::Archived, Some("recursion")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut item = activity(owner, &format!("A{i}"), status, plus_secs(at, i as i64));
+        if let Some(tag) = tag {
+            item.content.tags = vec![tag.to_owned()];
+        }
+        s.activities.create(item.clone()).await.expect("create");
+        made.push(item);
+    }
+    made.reverse(); // newest first, as listed
+
+    let visibilities = [
+        ActivityVisibility::All,
+        ActivityVisibility::Published,
+        ActivityVisibility::PublishedOrOwnedBy(a),
+        ActivityVisibility::PublishedOrOwnedBy(b),
+        ActivityVisibility::PublishedOrOwnedBy(Uuid::new_v4()),
+    ];
+    let statuses = [
+        None,
+        Some(ActivityStatus::Draft),
+        Some(ActivityStatus::Published),
+        Some(ActivityStatus::Archived),
+    ];
+    let tags = [None, Some("recursion"), Some("loops"), Some("unknown")];
+    for visibility in visibilities {
+        for status in statuses {
+            for tag in tags {
+                let expected: Vec<Uuid> = made
+                    .iter()
+                    .filter(|x| match visibility {
+                        ActivityVisibility::All => true,
+                        ActivityVisibility::Published => x.status == ActivityStatus::Published,
+                        ActivityVisibility::PublishedOrOwnedBy(owner) => {
+                            x.status == ActivityStatus::Published || x.owner_id == owner
+                        }
+                    })
+                    .filter(|x| status.is_none_or(|status| x.status == status))
+                    .filter(|x| tag.is_none_or(|tag| x.content.tags.iter().any(|t| t == tag)))
+                    .map(|x| x.id)
+                    .collect();
+                let filter = ActivityFilter {
+                    visibility,
+                    status,
+                    tag: tag.map(str::to_owned),
+                };
+                let case = format!("{visibility:?}, {status:?}, {tag:?}");
+                let total = expected.len() as u64;
+                for offset in [0, 2, 7, 100] {
+                    let got = s
+                        .activities
+                        .list(&filter, page(2, offset))
+                        .await
+                        .expect("list");
+                    let window: Vec<Uuid> = expected
+                        .iter()
+                        .skip(offset as usize)
+                        .take(2)
+                        .copied()
+                        .collect();
+                    assert_eq!(ids(&got), window, "{case}, offset {offset}");
+                    assert_eq!(got.total, total, "{case}, offset {offset}");
+                    assert_eq!((got.limit, got.offset), (2, offset as u64), "{case}");
+                }
+            }
+        }
+    }
+}
+
 /// `update` replaces content, policies, status, `published_at` and `updated_at` (never the
 /// owner or the creation time); an unknown id is `NotFound`.
 pub async fn activity_update_replaces_fields(s: TutoringStores) {

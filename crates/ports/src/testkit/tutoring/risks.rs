@@ -233,6 +233,115 @@ pub async fn risk_list_scopes_and_filters(s: TutoringStores) {
     assert_eq!((window.total, window.limit, window.offset), (4, 2, 1));
 }
 
+/// Every combination of scope, level, dimension and resolution: the page holds the right
+/// rows and the total counts the whole filtered list, also on pages past the end.
+pub async fn risk_list_totals_for_every_filter(s: TutoringStores) {
+    let at = now();
+    let (inst_a, inst_b, on_a, on_b) = two_classes(&s, at).await;
+    let mut made = Vec::new();
+    for (i, (session, kind, level)) in [
+        (&on_a, RiskKind::CognitiveDelegation, RiskLevel::High),
+        (&on_a, RiskKind::AiDependency, RiskLevel::Low),
+        (&on_b, RiskKind::AcademicIntegrity, RiskLevel::High),
+        (&on_a, RiskKind::LackJustification, RiskLevel::High),
+        (&on_b, RiskKind::LackJustification, RiskLevel::Low),
+        (&on_b, RiskKind::AiDependency, RiskLevel::Medium),
+        (&on_a, RiskKind::UncriticalAcceptance, RiskLevel::Low),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let item = risk(
+            session,
+            None,
+            kind,
+            level,
+            &format!("k{i}"),
+            plus_secs(at, i as i64),
+        );
+        made.extend(raise(&s, session, plus_secs(at, i as i64), vec![item]).await);
+    }
+    let resolved_at = plus_secs(at, 60);
+    for i in [0, 4] {
+        let id = made[i].id;
+        made[i] = s
+            .risks
+            .resolve(
+                id,
+                inst_a,
+                None,
+                resolved_at,
+                resolution_audit(id, inst_a, resolved_at),
+            )
+            .await
+            .expect("resolve");
+    }
+    made.reverse(); // newest first, as listed
+
+    let scopes = [
+        RiskScope::All,
+        RiskScope::ActivityOwner(inst_a),
+        RiskScope::ActivityOwner(inst_b),
+        RiskScope::ActivityOwner(Uuid::new_v4()),
+        RiskScope::Session(on_a.id),
+        RiskScope::Session(on_b.id),
+        RiskScope::Session(Uuid::new_v4()),
+    ];
+    let levels = [None, Some(RiskLevel::High), Some(RiskLevel::Low)];
+    let dimensions = [
+        None,
+        Some(RiskDimension::Cognitive),
+        Some(RiskDimension::Epistemic),
+    ];
+    for scope in scopes {
+        for level in levels {
+            for dimension in dimensions {
+                for resolved in [None, Some(true), Some(false)] {
+                    let expected: Vec<Uuid> = made
+                        .iter()
+                        .filter(|r| match scope {
+                            RiskScope::All => true,
+                            RiskScope::ActivityOwner(owner) => {
+                                (owner == inst_a && r.session_id == on_a.id)
+                                    || (owner == inst_b && r.session_id == on_b.id)
+                            }
+                            RiskScope::Session(session) => r.session_id == session,
+                        })
+                        .filter(|r| level.is_none_or(|level| r.level == level))
+                        .filter(|r| dimension.is_none_or(|d| r.dimension == d))
+                        .filter(|r| resolved.is_none_or(|y| r.resolved_at.is_some() == y))
+                        .map(|r| r.id)
+                        .collect();
+                    let filter = RiskFilter {
+                        scope,
+                        level,
+                        dimension,
+                        resolved,
+                    };
+                    let case = format!("{filter:?}");
+                    let total = expected.len() as u64;
+                    for offset in [0, 2, 100] {
+                        let got = s
+                            .risks
+                            .list(&filter, Page::new(Some(2), Some(offset)).expect("page"))
+                            .await
+                            .expect("list");
+                        let window: Vec<Uuid> = expected
+                            .iter()
+                            .skip(offset as usize)
+                            .take(2)
+                            .copied()
+                            .collect();
+                        assert_eq!(ids(&got), window, "{case}, offset {offset}");
+                        assert_eq!(got.total, total, "{case}, offset {offset}");
+                        assert_eq!((got.limit, got.offset), (2, offset as u64), "{case}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `resolve` sets the resolution and writes the audit row; a second resolution is
 /// `Conflict("already_resolved")`, an unknown risk `NotFound`, and neither writes anything.
 pub async fn risk_resolve_writes_audit_row(s: TutoringStores) {
