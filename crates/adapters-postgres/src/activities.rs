@@ -169,6 +169,20 @@ impl ActivityRepository for PgStore {
         row.map(Activity::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "db.activities.find_for_session", level = "debug", skip_all, fields(db.system = "postgresql"))]
+    async fn find_for_session(&self, session_id: Uuid) -> PortResult<Option<Activity>> {
+        let row: Option<ActivityRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            activity_columns!(),
+            " FROM activities WHERE id = (SELECT activity_id FROM study_sessions WHERE id = $1)"
+        ))
+        .bind(session_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(Activity::try_from).transpose()
+    }
+
     #[tracing::instrument(name = "db.activities.list", level = "debug", skip_all, fields(db.system = "postgresql"))]
     async fn list(&self, filter: &ActivityFilter, page: Page) -> PortResult<Paginated<Activity>> {
         let Some(rows) = Rows::new(filter.visibility, filter.status) else {

@@ -43,6 +43,11 @@ pub trait ActivityRepository: Send + Sync {
     /// The activity with this id.
     async fn find(&self, id: Uuid) -> PortResult<Option<Activity>>;
 
+    /// The activity of the study session with this id (`None` when the session does not
+    /// exist). Lets a caller read a session and its activity at the same time instead of one
+    /// after the other.
+    async fn find_for_session(&self, session_id: Uuid) -> PortResult<Option<Activity>>;
+
     /// A page of visible activities matching the filter, newest first (then by id).
     async fn list(&self, filter: &ActivityFilter, page: Page) -> PortResult<Paginated<Activity>>;
 

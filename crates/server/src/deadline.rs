@@ -171,6 +171,13 @@ impl ActivityRepository for Deadline<dyn ActivityRepository> {
     async fn find(&self, id: Uuid) -> PortResult<Option<Activity>> {
         self.run("activities.find", self.inner.find(id)).await
     }
+    async fn find_for_session(&self, session_id: Uuid) -> PortResult<Option<Activity>> {
+        self.run(
+            "activities.find_for_session",
+            self.inner.find_for_session(session_id),
+        )
+        .await
+    }
     async fn list(&self, filter: &ActivityFilter, page: Page) -> PortResult<Paginated<Activity>> {
         self.run("activities.list", self.inner.list(filter, page))
             .await

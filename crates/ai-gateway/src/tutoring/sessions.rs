@@ -113,16 +113,12 @@ impl SessionService {
         actor: &Actor,
         id: Uuid,
     ) -> Result<(StudySession, Activity), TutoringError> {
-        let session = self
-            .sessions
-            .find(id)
-            .await?
-            .ok_or(TutoringError::NotFound("session"))?;
-        let activity = self
-            .activities
-            .find(session.activity_id)
-            .await?
-            .ok_or(TutoringError::NotFound("session"))?;
+        // Both reads at once: a session never changes activity.
+        let (session, activity) =
+            futures::try_join!(self.sessions.find(id), self.activities.find_for_session(id))?;
+        let (Some(session), Some(activity)) = (session, activity) else {
+            return Err(TutoringError::NotFound("session"));
+        };
         if actor.can_read_session(&session, &activity) {
             Ok((session, activity))
         } else {

@@ -132,6 +132,7 @@ macro_rules! tutoring_contract {
             activity_list_totals_for_every_filter,
             activity_update_replaces_fields,
             study_session_create_and_find,
+            activity_find_for_session,
             study_session_one_active_per_student_and_activity,
             study_session_concurrent_creates,
             study_session_list_visibility_and_filters,

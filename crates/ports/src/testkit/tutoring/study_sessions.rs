@@ -86,6 +86,31 @@ pub async fn study_session_create_and_find(s: TutoringStores) {
     assert_eq!(s.sessions.find(Uuid::new_v4()).await, Ok(None));
 }
 
+/// `find_for_session` returns the session's activity exactly as `find` does, and `None`
+/// for an unknown session.
+pub async fn activity_find_for_session(s: TutoringStores) {
+    let at = now();
+    let owner = instructor(&s, "owner", at).await;
+    let learner = student(&s, "learner", at).await;
+    let loops = published(&s, owner, "Loops", at).await;
+    let agile = published(&s, owner, "Agile", at).await;
+    let first = study_session(learner, loops, at);
+    let second = study_session(learner, agile, at);
+    for session in [&first, &second] {
+        s.sessions.create(session.clone()).await.expect("create");
+    }
+    let expected = s.activities.find(agile).await.expect("find");
+    assert!(expected.is_some());
+    assert_eq!(s.activities.find_for_session(second.id).await, Ok(expected));
+    let loops_activity = s.activities.find_for_session(first.id).await.expect("find");
+    assert_eq!(loops_activity.map(|a| a.id), Some(loops));
+    assert_eq!(
+        s.activities.find_for_session(Uuid::new_v4()).await,
+        Ok(None)
+    );
+    assert_eq!(s.activities.find_for_session(loops).await, Ok(None));
+}
+
 /// A student has at most one active session per activity: a second one is
 /// `Conflict("active_session")` until the first ends. Other students and other activities
 /// are unaffected.
