@@ -302,6 +302,17 @@ profile() {
 
 # --- one configuration -------------------------------------------------------------------------
 
+# cached_stats KEY FILE: p50, p99 and rate of the request times (seconds, one per line) in FILE.
+cached_stats() {
+  local key=$1 file=$2 count
+  count=$(wc -l <"$file")
+  P50[$key]=$(sort -n "$file" | awk -v n="$count" 'NR == int((n + 1) * 0.50) { printf "%.2f", $1 * 1000 }')
+  P99[$key]=$(sort -n "$file" | awk -v n="$count" 'NR == (int(n * 0.99) > 0 ? int(n * 0.99) : 1) { printf "%.2f", $1 * 1000 }')
+  RPS[$key]=$(awk '{ s += $1 } END { if (s > 0) printf "%.0f", NR / s; else print "-" }' "$file")
+  ERR[$key]=0
+  CPU_US[$key]="-"
+}
+
 # run_config LABEL ENV...: starts the server with ENV (besides the defaults), measures, stops.
 run_config() {
   local label=$1
@@ -417,34 +428,75 @@ run_config() {
   wrk_run "$label/live" "$pid" "$DURATION" "$CONNS" "$BASE/api/v1/health/live"
 
   # A cached interaction: the first turn of every session is the same conversation, so all
-  # but the first are cache hits. Sequential, end to end, one request at a time.
-  local times=$dir/cached-times.txt hits=0 first=1 resp
-  : >"$times"
+  # but the first are cache hits. Sequential, end to end, one request at a time: the first
+  # half over one keep-alive connection (as every HTTP client library and the wrk runs do;
+  # the SPEC target), the other half with a new connection (and curl process) per request.
+  local prompt='{"prompt":"How should I think about adding up the numbers of a list with a for loop? What should the total start at?"}'
+  local first_session resp
+  first_session=$(head -1 "$dir/sessions.txt")
+  resp=$(curl -sS --max-time 30 -o "$dir/interaction.json" -w '%{http_code}' \
+    -X POST "$BASE/api/v1/sessions/$first_session/interactions" "${auth[@]}" \
+    -H 'Content-Type: application/json' -d "$prompt")
+  if [[ $resp != 201 ]]; then
+    log "interaction answered $resp: $(head -c 300 "$dir/interaction.json")"
+    return 1
+  fi
+  local rest=$(($(wc -l <"$dir/sessions.txt") - 1))
+  local half=$(((rest + 1) / 2))
+  # Keep-alive: one curl process, one connection, a config block per request.
+  local config=$dir/cached.curl i=0 session
+  : >"$config"
+  while read -r session; do
+    i=$((i + 1))
+    {
+      ((i > 1)) && echo next
+      echo "url = \"$BASE/api/v1/sessions/$session/interactions\""
+      echo "request = POST"
+      echo "header = \"${auth[1]}\""
+      echo 'header = "Content-Type: application/json"'
+      printf 'data = "%s"\n' "${prompt//\"/\\\"}"
+      echo "output = \"$dir/cached-ka-$i.json\""
+      echo 'write-out = "%{http_code} %{time_total} %{num_connects}\n"'
+      echo 'silent'
+      echo 'show-error'
+      echo 'max-time = 30'
+    } >>"$config"
+  done < <(sed -n "2,$((half + 1))p" "$dir/sessions.txt")
+  curl --config "$config" >"$dir/cached-ka.txt"
+  local times=$dir/cached-times.txt hits=0 connects
+  awk '{ print $2 }' "$dir/cached-ka.txt" >"$times"
+  connects=$(awk '{ s += $3 } END { print s + 0 }' "$dir/cached-ka.txt")
+  if awk '$1 != 201 { bad = 1 } END { exit !bad }' "$dir/cached-ka.txt"; then
+    log "a keep-alive interaction failed: $(grep -v '^201 ' "$dir/cached-ka.txt" | head -3)"
+    return 1
+  fi
+  for ((i = 1; i <= half; i++)); do
+    [[ $(jq -r '.data.interaction.cache_hit' "$dir/cached-ka-$i.json") == true ]] && hits=$((hits + 1))
+  done
+  cached_stats "$label/cached" "$times"
+  NOTE[$label/cached]="sequential over one keep-alive connection ($connects connect for $half requests); $hits of $half were cache hits"
+  log "[$label] cached interaction, keep-alive: p50 ${P50[$label/cached]} ms, p99 ${P99[$label/cached]} ms, $hits/$half hits"
+
+  # New connection per request.
+  local new_times=$dir/cached-new-times.txt new_hits=0 new_count=0
+  : >"$new_times"
   while read -r session; do
     resp=$(curl -sS --max-time 30 -o "$dir/interaction.json" -w '%{http_code} %{time_total}' \
       -X POST "$BASE/api/v1/sessions/$session/interactions" "${auth[@]}" \
-      -H 'Content-Type: application/json' \
-      -d '{"prompt":"How should I think about adding up the numbers of a list with a for loop? What should the total start at?"}')
+      -H 'Content-Type: application/json' -d "$prompt")
     if [[ ${resp%% *} != 201 ]]; then
       log "interaction answered ${resp%% *}: $(head -c 300 "$dir/interaction.json")"
       return 1
     fi
-    if ((first)); then
-      first=0
-      continue
-    fi
-    [[ $(jq -r '.data.interaction.cache_hit' "$dir/interaction.json") == true ]] && hits=$((hits + 1))
-    echo "${resp#* }" >>"$times"
-  done <"$dir/sessions.txt"
-  local count
-  count=$(wc -l <"$times")
-  P50[$label/cached]=$(sort -n "$times" | awk -v n="$count" 'NR == int((n + 1) * 0.50) { printf "%.2f", $1 * 1000 }')
-  P99[$label/cached]=$(sort -n "$times" | awk -v n="$count" 'NR == (int(n * 0.99) > 0 ? int(n * 0.99) : 1) { printf "%.2f", $1 * 1000 }')
-  RPS[$label/cached]=$(awk '{ s += $1 } END { if (s > 0) printf "%.0f", NR / s; else print "-" }' "$times")
-  ERR[$label/cached]=0
-  CPU_US[$label/cached]="-"
-  NOTE[$label/cached]="sequential; $hits of $count were cache hits"
-  log "[$label] cached interaction: p50 ${P50[$label/cached]} ms, p99 ${P99[$label/cached]} ms, $hits/$count hits"
+    new_count=$((new_count + 1))
+    [[ $(jq -r '.data.interaction.cache_hit' "$dir/interaction.json") == true ]] && new_hits=$((new_hits + 1))
+    echo "${resp#* }" >>"$new_times"
+  done < <(sed -n "$((half + 2)),\$p" "$dir/sessions.txt")
+  if ((new_count > 0)); then
+    cached_stats "$label/cached_new" "$new_times"
+    NOTE[$label/cached_new]="sequential, a new connection (and curl process) per request; $new_hits of $new_count were cache hits"
+    log "[$label] cached interaction, new connections: p50 ${P50[$label/cached_new]} ms, p99 ${P99[$label/cached_new]} ms"
+  fi
 
   # The login storm: STORM concurrent logins (bcrypt at the configured cost) while a probe
   # measures /health/live; then the probe alone for comparison.
@@ -573,13 +625,14 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
   echo "| config | scenario | req/s | p50 ms | p99 ms | errors | ratio to bare | server CPU µs/req | vs bare µs/req | other processes' CPU | load avg at start |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for cfg in bare $CONFIGS; do
-    for scenario in json_c1 json auth_me_c1 auth_me list live cached live_idle_probe live_storm; do
+    for scenario in json_c1 json auth_me_c1 auth_me list live cached cached_new live_idle_probe live_storm; do
       key=$cfg/$scenario
       [[ -n ${P50[$key]:-} ]] || continue
       case $scenario in
         *_c1) conns=1 label=${scenario%_c1} ;;
         live_idle_probe | live_storm) conns=$PROBE_CONNS label=$scenario ;;
-        cached) conns=1 label="cached interaction (sequential)" ;;
+        cached) conns=1 label="cached interaction (sequential, keep-alive)" ;;
+        cached_new) conns=1 label="cached interaction (sequential, new connections)" ;;
         *) conns=$CONNS label=$scenario ;;
       esac
       echo "| $cfg | $label (c$conns) | ${RPS[$key]} | ${P50[$key]} | ${P99[$key]} | ${ERR[$key]} | $(ratio "$key") | ${CPU_US[$key]} | $(extra_cpu "$key") | ${OTHER[$key]:--} | ${LOAD[$cfg]} |"
