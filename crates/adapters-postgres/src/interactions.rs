@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use ainative_domain::{CognitiveTrace, Interaction, Page, Paginated, Risk, TraceLevel};
-use ainative_ports::{InteractionRecord, InteractionRepository, PortError, PortResult};
+use ainative_ports::{
+    InteractionRecord, InteractionRepository, PortError, PortResult, TraceSelection,
+};
 use async_trait::async_trait;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -272,6 +274,37 @@ impl InteractionRepository for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
+        convert(rows)
+    }
+
+    #[tracing::instrument(name = "db.interactions.selected_traces", level = "debug", skip_all, fields(db.system = "postgresql"))]
+    async fn selected_traces(
+        &self,
+        session_id: Uuid,
+        selection: &TraceSelection,
+    ) -> PortResult<Vec<CognitiveTrace>> {
+        if selection.levels.is_empty() && selection.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Postgres>::new(concat!(
+            "SELECT ",
+            trace_columns!(),
+            " FROM cognitive_traces WHERE session_id = "
+        ));
+        query.push_bind(session_id).push(" AND (");
+        let mut any = query.separated(" OR ");
+        for level in selection.levels {
+            any.push("level = ").push_bind_unseparated(level.as_str());
+        }
+        for kind in selection.kinds {
+            any.push("kind = ").push_bind_unseparated(kind.as_str());
+        }
+        query.push(") ORDER BY created_at, level, position");
+        let rows: Vec<TraceRow> = query
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         convert(rows)
     }
 }

@@ -41,7 +41,7 @@ pub use shared_state::{SharedStateHealth, SharedStateStatus};
 pub use tutoring::{
     ActivityFilter, ActivityRepository, ActivityVisibility, InteractionRecord,
     InteractionRepository, RiskFilter, RiskRepository, RiskScope, SessionFilter, SessionVisibility,
-    StudySessionRepository,
+    StudySessionRepository, TraceSelection,
 };
 pub use users::{NewUser, UserFilter, UserRepository};
 

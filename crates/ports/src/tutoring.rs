@@ -3,7 +3,7 @@
 
 use ainative_domain::{
     Activity, ActivityStatus, CognitiveTrace, Evaluation, Interaction, NewAuditEntry, Page,
-    Paginated, Risk, RiskDimension, RiskLevel, SessionStatus, StudySession, TraceLevel,
+    Paginated, Risk, RiskDimension, RiskLevel, SessionStatus, StudySession, TraceKind, TraceLevel,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -156,6 +156,30 @@ pub trait InteractionRepository: Send + Sync {
 
     /// Every trace of the session, oldest first.
     async fn all_traces(&self, session_id: Uuid) -> PortResult<Vec<CognitiveTrace>>;
+
+    /// The session's traces that `selection` picks, oldest first (in the order of
+    /// [`InteractionRepository::all_traces`]).
+    async fn selected_traces(
+        &self,
+        session_id: Uuid,
+        selection: &TraceSelection,
+    ) -> PortResult<Vec<CognitiveTrace>>;
+}
+
+/// A choice of a session's traces: those at any of `levels` and those of any of `kinds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceSelection {
+    /// Traces at these levels.
+    pub levels: &'static [TraceLevel],
+    /// Traces of these kinds, whatever their level.
+    pub kinds: &'static [TraceKind],
+}
+
+impl TraceSelection {
+    /// Whether `trace` is picked.
+    pub fn picks(&self, trace: &CognitiveTrace) -> bool {
+        self.levels.contains(&trace.level) || self.kinds.contains(&trace.kind)
+    }
 }
 
 /// Which risks a caller may see.

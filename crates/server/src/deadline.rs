@@ -16,7 +16,7 @@ use ainative_ports::{
     ActivityFilter, ActivityRepository, AuditLog, AuthSession, AuthSessionRepository,
     InteractionRecord, InteractionRepository, NewRefreshToken, NewUser, PortError, PortResult,
     RevokedSession, RiskFilter, RiskRepository, RotateOutcome, SessionFilter,
-    StudySessionRepository, UserFilter, UserRepository,
+    StudySessionRepository, TraceSelection, UserFilter, UserRepository,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -263,6 +263,17 @@ impl InteractionRepository for Deadline<dyn InteractionRepository> {
     async fn all_traces(&self, session_id: Uuid) -> PortResult<Vec<CognitiveTrace>> {
         self.run("interactions.all_traces", self.inner.all_traces(session_id))
             .await
+    }
+    async fn selected_traces(
+        &self,
+        session_id: Uuid,
+        selection: &TraceSelection,
+    ) -> PortResult<Vec<CognitiveTrace>> {
+        self.run(
+            "interactions.selected_traces",
+            self.inner.selected_traces(session_id, selection),
+        )
+        .await
     }
 }
 

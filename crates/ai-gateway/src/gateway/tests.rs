@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::llm::{Completed, CompletionStream, MockLanguageModel};
+use crate::pipeline::risk::RISK_TRACES;
 use crate::pipeline::testing::{activity, session, t0};
 
 struct Mocks {
@@ -33,8 +34,9 @@ fn mocks() -> Mocks {
         .expect_recent()
         .returning(|_, _| Ok(Vec::new()));
     interactions
-        .expect_all_traces()
-        .returning(|_| Ok(Vec::new()));
+        .expect_selected_traces()
+        .withf(|_, selection| *selection == RISK_TRACES)
+        .returning(|_, _| Ok(Vec::new()));
     let mut risks = MockRiskRepository::new();
     risks.expect_for_session().returning(|_| Ok(Vec::new()));
     let mut clock = MockClock::new();
@@ -344,8 +346,9 @@ async fn store_conflicts_and_failures_map_to_gateway_errors() {
         .expect_recent()
         .returning(|_, _| Err(PortError::Unavailable("pool timeout".into())));
     m.interactions
-        .expect_all_traces()
-        .returning(|_| Ok(Vec::new()));
+        .expect_selected_traces()
+        .withf(|_, selection| *selection == RISK_TRACES)
+        .returning(|_, _| Ok(Vec::new()));
     m.interactions.expect_record().never();
     m.llm.expect_complete().never();
     let err = gateway(&factory(m))
@@ -558,8 +561,9 @@ async fn the_history_feeds_help_level_and_messages() {
         .withf(|_, limit| *limit == HISTORY_LIMIT)
         .returning(move |_, _| Ok(vec![past.clone()]));
     m.interactions
-        .expect_all_traces()
-        .returning(|_| Ok(Vec::new()));
+        .expect_selected_traces()
+        .withf(|_, selection| *selection == RISK_TRACES)
+        .returning(|_, _| Ok(Vec::new()));
     m.llm
         .expect_complete()
         .withf(|r| {

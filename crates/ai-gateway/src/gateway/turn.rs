@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{GatewayError, RequestContext, Shared, HISTORY_LIMIT};
 use crate::llm::LanguageModel;
+use crate::pipeline::risk::RISK_TRACES;
 use crate::pipeline::{Assessment, Governed, MessageContext, RiskContext, TurnRecord, Verdict};
 
 /// Provider recorded on blocked turns.
@@ -125,7 +126,9 @@ impl PreparedTurn {
         let governed = p.governance.review(ingested, policies);
         let (history, stored_traces, stored_risks) = futures::try_join!(
             shared.interactions.recent(session.id, HISTORY_LIMIT),
-            shared.interactions.all_traces(session.id),
+            shared
+                .interactions
+                .selected_traces(session.id, &RISK_TRACES),
             shared.risks.for_session(session.id),
         )?;
         let assessment = p.cognitive.assess(&governed, &history, session, policies);

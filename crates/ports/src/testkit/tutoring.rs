@@ -139,6 +139,7 @@ macro_rules! tutoring_contract {
             study_session_end_stores_evaluation,
             interaction_record_assigns_seq_and_stores_all,
             interaction_record_many_rows_in_order,
+            interaction_selected_traces,
             interaction_record_concurrent,
             interaction_record_max_interactions,
             interaction_record_rejected_when_inactive_or_unknown,

@@ -19,8 +19,9 @@ mod rules;
 
 use ainative_domain::{
     ActivityPolicies, CognitiveTrace, Interaction, InteractionInput, Risk, RiskKind, RiskLevel,
-    StudySession,
+    StudySession, TraceKind, TraceLevel,
 };
+use ainative_ports::TraceSelection;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -49,7 +50,7 @@ pub struct RiskContext<'a> {
     pub assessment: &'a Assessment,
     /// This turn's traces.
     pub traces: &'a [CognitiveTrace],
-    /// The session's stored traces, oldest first.
+    /// The session's stored traces that [`RISK_TRACES`] picks, oldest first.
     pub stored_traces: &'a [CognitiveTrace],
     /// The session's last stored interactions, oldest first.
     pub history: &'a [Interaction],
@@ -58,6 +59,13 @@ pub struct RiskContext<'a> {
     /// When this turn's request arrived.
     pub received_at: DateTime<Utc>,
 }
+
+/// The stored traces the rules read: the cognitive (n4) trace of every turn and the
+/// student's prompts (n3). A turn reads only these, not every trace of its session.
+pub const RISK_TRACES: TraceSelection = TraceSelection {
+    levels: &[TraceLevel::N4],
+    kinds: &[TraceKind::StudentPrompt],
+};
 
 /// A risk a rule found, before it becomes a [`Risk`].
 #[derive(Debug, Clone, PartialEq)]

@@ -3,17 +3,18 @@
 use std::sync::Arc;
 
 use ainative_domain::{
-    CognitiveTrace, Interaction, Page, RiskKind, RiskLevel, SessionStatus, StudySession, TraceLevel,
+    ActivityStatus, CognitiveTrace, Interaction, Page, RiskKind, RiskLevel, SessionStatus,
+    StudySession, TraceKind, TraceLevel,
 };
 use chrono::{DateTime, Utc};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::fixtures::{active_session, evaluation, record, risk, study_session, trace};
+use super::fixtures::{active_session, activity, evaluation, record, risk, study_session, trace};
 use super::TutoringStores;
 use crate::testkit::{now, plus_secs};
-use crate::{InteractionRecord, PortError};
+use crate::{InteractionRecord, PortError, TraceSelection};
 
 fn seqs(interactions: &[Interaction]) -> Vec<u32> {
     interactions.iter().map(|i| i.seq).collect()
@@ -103,6 +104,88 @@ pub async fn interaction_record_assigns_seq_and_stores_all(s: TutoringStores) {
     expected_traces.sort_by_key(|t| t.id);
     assert_eq!(traces, expected_traces);
     assert_eq!(s.risks.for_session(session.id).await, Ok(expected_risks));
+}
+
+/// `selected_traces` returns exactly the traces of `all_traces` that the selection picks,
+/// in the same order; an empty selection picks nothing.
+pub async fn interaction_selected_traces(s: TutoringStores) {
+    let at = now();
+    let session = active_session(&s, at).await;
+    let levels = [
+        TraceLevel::N1,
+        TraceLevel::N2,
+        TraceLevel::N3,
+        TraceLevel::N4,
+    ];
+    for turn in 0..3i64 {
+        let when = plus_secs(at, turn);
+        let mut rec = record(&session, when, Vec::new());
+        for level in levels {
+            let mut t = trace(&rec.interaction, level, when);
+            if level == TraceLevel::N3 {
+                t.kind = TraceKind::AiResponse;
+            }
+            rec.traces.push(t);
+        }
+        let mut prompt = trace(&rec.interaction, TraceLevel::N3, when);
+        prompt.kind = TraceKind::StudentPrompt;
+        rec.traces.push(prompt);
+        store(&s, rec).await;
+    }
+    let owner = s
+        .activities
+        .find(session.activity_id)
+        .await
+        .expect("find")
+        .expect("the activity exists")
+        .owner_id;
+    let second = activity(owner, "Recursion", ActivityStatus::Published, at);
+    s.activities.create(second.clone()).await.expect("activity");
+    let other = study_session(session.student_id, second.id, at);
+    s.sessions.create(other.clone()).await.expect("session");
+    let mut elsewhere = record(&other, at, Vec::new());
+    elsewhere
+        .traces
+        .push(trace(&elsewhere.interaction, TraceLevel::N4, at));
+    store(&s, elsewhere).await;
+
+    let all = s.interactions.all_traces(session.id).await.expect("all");
+    // Per turn: the fixture's n3 prompt and n4, then n1, n2, an n3 answer, n4, an n3 prompt.
+    assert_eq!(all.len(), 21);
+    let selection = TraceSelection {
+        levels: &[TraceLevel::N4, TraceLevel::N1],
+        kinds: &[TraceKind::StudentPrompt],
+    };
+    let expected: Vec<CognitiveTrace> =
+        all.iter().filter(|t| selection.picks(t)).cloned().collect();
+    assert_eq!(
+        expected.len(),
+        15,
+        "all but the n2 and the n3 answer of each turn"
+    );
+    assert_eq!(
+        s.interactions.selected_traces(session.id, &selection).await,
+        Ok(expected)
+    );
+    let kinds_only = TraceSelection {
+        levels: &[],
+        kinds: &[TraceKind::StudentPrompt],
+    };
+    let prompts = s
+        .interactions
+        .selected_traces(session.id, &kinds_only)
+        .await
+        .expect("prompts");
+    assert_eq!(prompts.len(), 6);
+    assert!(prompts.iter().all(|t| t.kind == TraceKind::StudentPrompt));
+    let nothing = TraceSelection {
+        levels: &[],
+        kinds: &[],
+    };
+    assert_eq!(
+        s.interactions.selected_traces(session.id, &nothing).await,
+        Ok(Vec::new())
+    );
 }
 
 /// A record with more traces and risks than one multi-row insert takes stores them all and
