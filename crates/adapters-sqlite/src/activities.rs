@@ -1,76 +1,31 @@
 //! [`ActivityRepository`] on SQLite.
 
-use ainative_domain::{Activity, ActivityStatus, Page, Paginated};
-use ainative_ports::{
-    ActivityFilter, ActivityRepository, ActivityVisibility, PortError, PortResult,
-};
+use ainative_domain::{Activity, Page, Paginated};
+use ainative_ports::{ActivityFilter, ActivityRepository, ActivityRows, PortError, PortResult};
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use crate::audit::{count, offset};
+use crate::audit::{and, count, offset};
 use crate::error::map_err;
 use crate::rows::id;
 use crate::store::SqliteStore;
 use crate::tutoring_rows::{activity_columns, to_json, ActivityRow};
 
-/// The rows a list selects: visibility and status filter reduced to one case, so that each
-/// case gets SQL of its own and a plan that can use an index.
-#[derive(Debug, Clone, Copy)]
-enum Rows {
-    /// Every activity.
-    All,
-    /// Those in this status.
-    Status(&'static str),
-    /// The published ones.
-    Published,
-    /// The published ones and this owner's unpublished ones.
-    PublishedOrOwnedBy(Uuid),
-    /// This owner's unpublished ones, optionally in one status.
-    OwnUnpublished(Uuid, Option<&'static str>),
-}
-
-impl Rows {
-    /// `None` when the visibility hides the status asked for: nothing can match.
-    fn new(visibility: ActivityVisibility, status: Option<ActivityStatus>) -> Option<Self> {
-        Some(match (visibility, status) {
-            (ActivityVisibility::All, None) => Self::All,
-            (ActivityVisibility::All, Some(status)) => Self::Status(status.as_str()),
-            (_, Some(ActivityStatus::Published)) | (ActivityVisibility::Published, None) => {
-                Self::Published
-            }
-            (ActivityVisibility::Published, Some(_)) => return None,
-            (ActivityVisibility::PublishedOrOwnedBy(owner), None) => {
-                Self::PublishedOrOwnedBy(owner)
-            }
-            (ActivityVisibility::PublishedOrOwnedBy(owner), Some(status)) => {
-                Self::OwnUnpublished(owner, Some(status.as_str()))
-            }
-        })
-    }
-}
-
-/// ` WHERE ` before the first condition, ` AND ` before the others.
-fn and(first: &mut bool) -> &'static str {
-    if std::mem::take(first) {
-        " WHERE "
-    } else {
-        " AND "
-    }
-}
-
 /// Pushes the `WHERE` clause of `rows` carrying `tag` (none when nothing is filtered).
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: Rows, tag: Option<&'a str>) {
+fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: ActivityRows, tag: Option<&'a str>) {
     let mut first = true;
     match rows {
-        Rows::All => {}
-        Rows::Status(status) => {
-            q.push(and(&mut first)).push("status = ").push_bind(status);
+        ActivityRows::All => {}
+        ActivityRows::Status(status) => {
+            q.push(and(&mut first))
+                .push("status = ")
+                .push_bind(status.as_str());
         }
-        Rows::Published => {
+        ActivityRows::Published => {
             q.push(and(&mut first)).push("status = 'published'");
         }
-        Rows::PublishedOrOwnedBy(owner) => {
+        ActivityRows::PublishedOrOwnedBy(owner) => {
             // The unary `+` keeps SQLite from a multi-index OR (every match, then a sort):
             // it walks `activities_created_at_idx` and stops after the page.
             q.push(and(&mut first))
@@ -78,14 +33,14 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: Rows, tag: Option<&'a
                 .push_bind(id(owner))
                 .push(")");
         }
-        Rows::OwnUnpublished(owner, status) => {
+        ActivityRows::OwnUnpublished(owner, status) => {
             // Spelled as the predicate of `activities_unpublished_idx`, so that it applies.
             q.push(and(&mut first))
                 .push("owner_id = ")
                 .push_bind(id(owner))
                 .push(" AND status <> 'published'");
             if let Some(status) = status {
-                q.push(" AND status = ").push_bind(status);
+                q.push(" AND status = ").push_bind(status.as_str());
             }
         }
     }
@@ -99,19 +54,19 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: Rows, tag: Option<&'a
 
 /// Pushes the size of the whole list as an expression. An instructor's list is counted in
 /// two disjoint parts, published and own unpublished, each from an index alone.
-fn push_total<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: Rows, tag: Option<&'a str>) {
+fn push_total<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: ActivityRows, tag: Option<&'a str>) {
     match rows {
-        Rows::PublishedOrOwnedBy(owner) => {
-            push_count(q, Rows::Published, tag);
+        ActivityRows::PublishedOrOwnedBy(owner) => {
+            push_count(q, ActivityRows::Published, tag);
             q.push(" + ");
-            push_count(q, Rows::OwnUnpublished(owner, None), tag);
+            push_count(q, ActivityRows::OwnUnpublished(owner, None), tag);
         }
         rows => push_count(q, rows, tag),
     }
 }
 
 /// Pushes `(SELECT COUNT(*) …)` of `rows` carrying `tag`.
-fn push_count<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: Rows, tag: Option<&'a str>) {
+fn push_count<'a>(q: &mut QueryBuilder<'a, Sqlite>, rows: ActivityRows, tag: Option<&'a str>) {
     q.push("(SELECT COUNT(*) FROM activities");
     push_filter(q, rows, tag);
     q.push(")");
@@ -190,7 +145,7 @@ impl ActivityRepository for SqliteStore {
 
     #[tracing::instrument(name = "db.activities.list", level = "debug", skip_all, fields(db.system = "sqlite"))]
     async fn list(&self, filter: &ActivityFilter, page: Page) -> PortResult<Paginated<Activity>> {
-        let Some(rows) = Rows::new(filter.visibility, filter.status) else {
+        let Some(rows) = filter.rows() else {
             return Ok(Paginated::new(Vec::new(), 0, page));
         };
         let tag = filter.tag.as_deref();

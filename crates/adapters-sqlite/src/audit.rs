@@ -56,6 +56,15 @@ impl AuditLog for SqliteStore {
     }
 }
 
+/// ` WHERE ` before the first condition of a list query, ` AND ` before the others.
+pub(crate) fn and(first: &mut bool) -> &'static str {
+    if std::mem::take(first) {
+        " WHERE "
+    } else {
+        " AND "
+    }
+}
+
 /// The page offset as a bind value.
 pub(crate) fn offset(page: Page) -> i64 {
     i64::try_from(page.offset()).unwrap_or(i64::MAX)

@@ -7,20 +7,11 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use crate::audit::{count, insert_audit, offset};
+use crate::audit::{and, count, insert_audit, offset};
 use crate::error::map_err;
 use crate::rows::id;
 use crate::store::SqliteStore;
 use crate::tutoring_rows::{convert, risk_columns, RiskRow};
-
-/// ` WHERE ` before the first condition, ` AND ` before the others.
-fn and(first: &mut bool) -> &'static str {
-    if std::mem::take(first) {
-        " WHERE "
-    } else {
-        " AND "
-    }
-}
 
 /// Pushes the `WHERE` clause of the filters that are set (none when none is), so that each
 /// combination gets SQL of its own and a plan that can use an index.

@@ -39,7 +39,7 @@ pub use sessions::{
 };
 pub use shared_state::{SharedStateHealth, SharedStateStatus};
 pub use tutoring::{
-    ActivityFilter, ActivityRepository, ActivityVisibility, InteractionRecord,
+    ActivityFilter, ActivityRepository, ActivityRows, ActivityVisibility, InteractionRecord,
     InteractionRepository, RiskFilter, RiskRepository, RiskScope, SessionFilter, SessionVisibility,
     StudySessionRepository, TraceSelection,
 };

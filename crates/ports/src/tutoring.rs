@@ -33,6 +33,44 @@ pub struct ActivityFilter {
     pub tag: Option<String>,
 }
 
+/// The rows an activity list selects: [`ActivityFilter`]'s visibility and status reduced to
+/// one case, so that a store can give each case SQL of its own (and a plan that can use an
+/// index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityRows {
+    /// Every activity.
+    All,
+    /// Those in this status.
+    Status(ActivityStatus),
+    /// The published ones.
+    Published,
+    /// The published ones and this owner's unpublished ones.
+    PublishedOrOwnedBy(Uuid),
+    /// This owner's unpublished ones, optionally in one status.
+    OwnUnpublished(Uuid, Option<ActivityStatus>),
+}
+
+impl ActivityFilter {
+    /// The rows the filter's visibility and status select; `None` when the visibility hides
+    /// the status asked for, so nothing can match.
+    pub fn rows(&self) -> Option<ActivityRows> {
+        Some(match (self.visibility, self.status) {
+            (ActivityVisibility::All, None) => ActivityRows::All,
+            (ActivityVisibility::All, Some(status)) => ActivityRows::Status(status),
+            (_, Some(ActivityStatus::Published)) | (ActivityVisibility::Published, None) => {
+                ActivityRows::Published
+            }
+            (ActivityVisibility::Published, Some(_)) => return None,
+            (ActivityVisibility::PublishedOrOwnedBy(owner), None) => {
+                ActivityRows::PublishedOrOwnedBy(owner)
+            }
+            (ActivityVisibility::PublishedOrOwnedBy(owner), Some(status)) => {
+                ActivityRows::OwnUnpublished(owner, Some(status))
+            }
+        })
+    }
+}
+
 /// Persistence of activities.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
@@ -230,4 +268,55 @@ pub trait RiskRepository: Send + Sync {
         at: DateTime<Utc>,
         audit: NewAuditEntry,
     ) -> PortResult<Risk>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(
+        visibility: ActivityVisibility,
+        status: Option<ActivityStatus>,
+    ) -> Option<ActivityRows> {
+        ActivityFilter {
+            visibility,
+            status,
+            tag: None,
+        }
+        .rows()
+    }
+
+    #[test]
+    fn visibility_and_status_reduce_to_one_case() {
+        let owner = Uuid::new_v4();
+        let mine = ActivityVisibility::PublishedOrOwnedBy(owner);
+        let draft = Some(ActivityStatus::Draft);
+        let published = Some(ActivityStatus::Published);
+        assert_eq!(rows(ActivityVisibility::All, None), Some(ActivityRows::All));
+        assert_eq!(
+            rows(ActivityVisibility::All, draft),
+            Some(ActivityRows::Status(ActivityStatus::Draft))
+        );
+        assert_eq!(
+            rows(ActivityVisibility::Published, None),
+            Some(ActivityRows::Published)
+        );
+        assert_eq!(
+            rows(ActivityVisibility::Published, published),
+            Some(ActivityRows::Published)
+        );
+        assert_eq!(rows(ActivityVisibility::Published, draft), None);
+        assert_eq!(
+            rows(mine, None),
+            Some(ActivityRows::PublishedOrOwnedBy(owner))
+        );
+        assert_eq!(rows(mine, published), Some(ActivityRows::Published));
+        assert_eq!(
+            rows(mine, draft),
+            Some(ActivityRows::OwnUnpublished(
+                owner,
+                Some(ActivityStatus::Draft)
+            ))
+        );
+    }
 }
