@@ -162,7 +162,7 @@ impl RiskRepository for PgStore {
                     .await
                     .map_err(map_err)?;
             return Err(if exists {
-                PortError::Conflict("already_resolved".to_owned())
+                PortError::Conflict(ainative_ports::Conflict::AlreadyResolved)
             } else {
                 PortError::NotFound
             });

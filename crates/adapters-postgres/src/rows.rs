@@ -38,10 +38,9 @@ impl TryFrom<UserRow> for User {
 
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
         let corrupt = |what: &str, err: String| {
-            PortError::Other(format!(
-                "stored user {} has an invalid {what}: {err}",
-                row.id
-            ))
+            PortError::Other(
+                (format!("stored user {} has an invalid {what}: {err}", row.id)).into(),
+            )
         };
         Ok(User {
             email: Email::parse(&row.email).map_err(|e| corrupt("email", e.to_string()))?,
@@ -110,10 +109,13 @@ impl TryFrom<AuditRow> for AuditEntry {
 
     fn try_from(row: AuditRow) -> Result<Self, Self::Error> {
         let action = AuditAction::parse(&row.action).ok_or_else(|| {
-            PortError::Other(format!(
-                "stored audit row {} has an unknown action '{}'",
-                row.id, row.action
-            ))
+            PortError::Other(
+                (format!(
+                    "stored audit row {} has an unknown action '{}'",
+                    row.id, row.action
+                ))
+                .into(),
+            )
         })?;
         Ok(AuditEntry {
             id: row.id,

@@ -161,7 +161,7 @@ impl AuthSessionRepository for PgStore {
                 retired_at,
             }),
             None => Err(PortError::Other(
-                "refresh token changed concurrently during rotation".to_owned(),
+                "refresh token changed concurrently during rotation".into(),
             )),
         }
     }

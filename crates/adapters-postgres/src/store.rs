@@ -23,16 +23,18 @@ impl PgStore {
     /// `Other` for an invalid URL or inconsistent pool bounds.
     pub async fn connect(settings: &PoolSettings) -> Result<Self, PortError> {
         if settings.max_connections == 0 || settings.min_connections > settings.max_connections {
-            return Err(PortError::Other(format!(
-                "invalid pool bounds: min_connections {} and max_connections {}",
-                settings.min_connections, settings.max_connections
-            )));
+            return Err(PortError::Other(
+                (format!(
+                    "invalid pool bounds: min_connections {} and max_connections {}",
+                    settings.min_connections, settings.max_connections
+                ))
+                .into(),
+            ));
         }
         let options = PgConnectOptions::from_str(&settings.url).map_err(|e| {
-            PortError::Other(format!(
-                "invalid database url {}: {e}",
-                redact_url(&settings.url)
-            ))
+            PortError::Other(
+                (format!("invalid database url {}: {e}", redact_url(&settings.url))).into(),
+            )
         })?;
         let mut pool_options = PgPoolOptions::new()
             .max_connections(settings.max_connections)

@@ -32,7 +32,7 @@ async fn not_active_or_missing(conn: &mut PgConnection, id: Uuid) -> PortResult<
             .await
             .map_err(map_err)?;
     Ok(if exists {
-        PortError::Conflict("session_not_active".to_owned())
+        PortError::Conflict(ainative_ports::Conflict::SessionNotActive)
     } else {
         PortError::NotFound
     })
@@ -144,15 +144,18 @@ impl StudySessionRepository for PgStore {
         evaluation: Evaluation,
     ) -> PortResult<StudySession> {
         if status == SessionStatus::Active {
-            return Err(PortError::Other(format!(
-                "session {id} cannot be ended with status active"
-            )));
+            return Err(PortError::Other(
+                (format!("session {id} cannot be ended with status active")).into(),
+            ));
         }
         if evaluation.session_id != id {
-            return Err(PortError::Other(format!(
-                "the evaluation of session {id} names session {}",
-                evaluation.session_id
-            )));
+            return Err(PortError::Other(
+                (format!(
+                    "the evaluation of session {id} names session {}",
+                    evaluation.session_id
+                ))
+                .into(),
+            ));
         }
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         // The row lock taken here serialises concurrent ends: the loser re-checks the status.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 /// A corrupt stored value, reported as `Other`.
 fn corrupt(table: &str, id: Uuid, what: &str, err: impl std::fmt::Display) -> PortError {
-    PortError::Other(format!("stored {table} {id} has an invalid {what}: {err}"))
+    PortError::Other((format!("stored {table} {id} has an invalid {what}: {err}")).into())
 }
 
 /// Parses a stored enumeration name.
@@ -39,7 +39,7 @@ fn small(table: &str, id: Uuid, what: &str, value: i64) -> PortResult<u32> {
 /// Encodes a domain value as a JSON bind value.
 pub(crate) fn to_json<T: serde::Serialize>(what: &str, value: &T) -> PortResult<serde_json::Value> {
     serde_json::to_value(value)
-        .map_err(|e| PortError::Other(format!("cannot encode {what} as JSON: {e}")))
+        .map_err(|e| PortError::Other((format!("cannot encode {what} as JSON: {e}")).into()))
 }
 
 /// A `u64` as a `BIGINT` bind value (saturating).

@@ -1,6 +1,6 @@
 //! The one place where sqlx errors become [`PortError`]s.
 
-use ainative_ports::PortError;
+use ainative_ports::{Conflict, PortError};
 use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx::migrate::MigrateError;
 
@@ -10,17 +10,17 @@ use sqlx::migrate::MigrateError;
 /// `Other`.
 pub(crate) fn map_err(err: sqlx::Error) -> PortError {
     match err {
-        sqlx::Error::PoolTimedOut => {
-            PortError::Unavailable("timed out waiting for a database connection".to_owned())
-        }
-        sqlx::Error::PoolClosed => PortError::Unavailable("database pool is closed".to_owned()),
+        sqlx::Error::PoolTimedOut => PortError::Unavailable(
+            ("timed out waiting for a database connection".to_owned()).into(),
+        ),
+        sqlx::Error::PoolClosed => PortError::Unavailable("database pool is closed".into()),
         sqlx::Error::WorkerCrashed => {
-            PortError::Unavailable("database connection worker crashed".to_owned())
+            PortError::Unavailable("database connection worker crashed".into())
         }
-        sqlx::Error::Io(e) => PortError::Unavailable(format!("database i/o error: {e}")),
-        sqlx::Error::Tls(e) => PortError::Unavailable(format!("database tls error: {e}")),
+        sqlx::Error::Io(e) => PortError::Unavailable((format!("database i/o error: {e}")).into()),
+        sqlx::Error::Tls(e) => PortError::Unavailable((format!("database tls error: {e}")).into()),
         sqlx::Error::Database(db) => map_database_error(db.as_ref()),
-        other => PortError::Other(format!("database error: {other}")),
+        other => PortError::Other((format!("database error: {other}")).into()),
     }
 }
 
@@ -28,19 +28,19 @@ pub(crate) fn map_err(err: sqlx::Error) -> PortError {
 pub(crate) fn map_migrate_err(err: MigrateError) -> PortError {
     match err {
         MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => map_err(e),
-        other => PortError::Other(format!("migration error: {other}")),
+        other => PortError::Other((format!("migration error: {other}")).into()),
     }
 }
 
 fn map_database_error(db: &dyn DatabaseError) -> PortError {
     match db.kind() {
         // SQLite names the columns: "UNIQUE constraint failed: users.email".
-        ErrorKind::UniqueViolation => PortError::Conflict(conflict_key(db.message())),
+        ErrorKind::UniqueViolation => PortError::Conflict(conflict_for(db.message())),
         ErrorKind::ForeignKeyViolation => PortError::NotFound,
         _ if db.code().is_some_and(|code| is_transient(&code)) => {
-            PortError::Unavailable(format!("database unavailable: {}", db.message()))
+            PortError::Unavailable((format!("database unavailable: {}", db.message())).into())
         }
-        _ => PortError::Other(format!("database error: {}", db.message())),
+        _ => PortError::Other((format!("database error: {}", db.message())).into()),
     }
 }
 
@@ -73,6 +73,26 @@ pub(crate) fn conflict_key(constraint: &str) -> String {
     KEYS.iter()
         .find(|(needle, _)| constraint.contains(needle))
         .map_or_else(|| constraint.to_owned(), |(_, key)| (*key).to_owned())
+}
+
+/// The typed conflict of a unique violation.
+fn conflict_for(constraint: &str) -> Conflict {
+    let key = conflict_key(constraint);
+    match key.as_str() {
+        "email" => Conflict::Email,
+        "username" => Conflict::Username,
+        "student_id" => Conflict::StudentId,
+        "active_session" => Conflict::ActiveSession,
+        "study_session" => Conflict::Duplicate("study_session"),
+        "activity" => Conflict::Duplicate("activity"),
+        "interaction" => Conflict::Duplicate("interaction"),
+        "trace" => Conflict::Duplicate("trace"),
+        "risk" => Conflict::Duplicate("risk"),
+        "evaluation" => Conflict::Duplicate("evaluation"),
+        "session" => Conflict::Duplicate("session"),
+        "refresh_token" => Conflict::Duplicate("refresh_token"),
+        _ => Conflict::Unique(key),
+    }
 }
 
 #[cfg(test)]

@@ -29,8 +29,8 @@ async fn rejection(conn: &mut SqliteConnection, session_id: Uuid) -> PortResult<
             .map_err(map_err)?;
     Ok(match status.as_deref() {
         None => PortError::NotFound,
-        Some("active") => PortError::Conflict("max_interactions".to_owned()),
-        Some(_) => PortError::Conflict("session_not_active".to_owned()),
+        Some("active") => PortError::Conflict(ainative_ports::Conflict::InteractionLimit),
+        Some(_) => PortError::Conflict(ainative_ports::Conflict::SessionNotActive),
     })
 }
 

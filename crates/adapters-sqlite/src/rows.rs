@@ -50,7 +50,7 @@ impl TryFrom<UserRow> for User {
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
         let id = row.id.into_uuid();
         let corrupt = |what: &str, err: String| {
-            PortError::Other(format!("stored user {id} has an invalid {what}: {err}"))
+            PortError::Other((format!("stored user {id} has an invalid {what}: {err}")).into())
         };
         let role_names: Vec<String> =
             serde_json::from_str(&row.roles).map_err(|e| corrupt("roles", e.to_string()))?;
@@ -122,13 +122,16 @@ impl TryFrom<AuditRow> for AuditEntry {
     fn try_from(row: AuditRow) -> Result<Self, Self::Error> {
         let id = row.id.into_uuid();
         let action = AuditAction::parse(&row.action).ok_or_else(|| {
-            PortError::Other(format!(
-                "stored audit row {id} has an unknown action '{}'",
-                row.action
-            ))
+            PortError::Other(
+                (format!(
+                    "stored audit row {id} has an unknown action '{}'",
+                    row.action
+                ))
+                .into(),
+            )
         })?;
         let details = serde_json::from_str(&row.details).map_err(|e| {
-            PortError::Other(format!("stored audit row {id} has invalid details: {e}"))
+            PortError::Other((format!("stored audit row {id} has invalid details: {e}")).into())
         })?;
         Ok(AuditEntry {
             id,

@@ -164,7 +164,7 @@ impl AuthSessionRepository for SqliteStore {
                 retired_at,
             }),
             None => Err(PortError::Other(
-                "refresh token changed concurrently during rotation".to_owned(),
+                "refresh token changed concurrently during rotation".into(),
             )),
         }
     }

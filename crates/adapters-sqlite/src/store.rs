@@ -29,17 +29,19 @@ impl SqliteStore {
     /// invalid URL or inconsistent pool bounds.
     pub async fn connect(settings: &PoolSettings) -> Result<Self, PortError> {
         if settings.max_connections == 0 || settings.min_connections > settings.max_connections {
-            return Err(PortError::Other(format!(
-                "invalid pool bounds: min_connections {} and max_connections {}",
-                settings.min_connections, settings.max_connections
-            )));
+            return Err(PortError::Other(
+                (format!(
+                    "invalid pool bounds: min_connections {} and max_connections {}",
+                    settings.min_connections, settings.max_connections
+                ))
+                .into(),
+            ));
         }
         let options = SqliteConnectOptions::from_str(&settings.url)
             .map_err(|e| {
-                PortError::Other(format!(
-                    "invalid database url {}: {e}",
-                    redact_url(&settings.url)
-                ))
+                PortError::Other(
+                    (format!("invalid database url {}: {e}", redact_url(&settings.url))).into(),
+                )
             })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -50,10 +52,10 @@ impl SqliteStore {
             if let Some(dir) = options.get_filename().parent() {
                 if !dir.as_os_str().is_empty() {
                     std::fs::create_dir_all(dir).map_err(|e| {
-                        PortError::Unavailable(format!(
-                            "cannot create database directory {}: {e}",
-                            dir.display()
-                        ))
+                        PortError::Unavailable(
+                            (format!("cannot create database directory {}: {e}", dir.display()))
+                                .into(),
+                        )
                     })?;
                 }
             }

@@ -36,7 +36,7 @@ async fn not_active_or_missing(
             .await
             .map_err(map_err)?;
     Ok(if exists {
-        PortError::Conflict("session_not_active".to_owned())
+        PortError::Conflict(ainative_ports::Conflict::SessionNotActive)
     } else {
         PortError::NotFound
     })
@@ -148,15 +148,18 @@ impl StudySessionRepository for SqliteStore {
         evaluation: Evaluation,
     ) -> PortResult<StudySession> {
         if status == SessionStatus::Active {
-            return Err(PortError::Other(format!(
-                "session {session_id} cannot be ended with status active"
-            )));
+            return Err(PortError::Other(
+                (format!("session {session_id} cannot be ended with status active")).into(),
+            ));
         }
         if evaluation.session_id != session_id {
-            return Err(PortError::Other(format!(
-                "the evaluation of session {session_id} names session {}",
-                evaluation.session_id
-            )));
+            return Err(PortError::Other(
+                (format!(
+                    "the evaluation of session {session_id} names session {}",
+                    evaluation.session_id
+                ))
+                .into(),
+            ));
         }
         let mut tx = self.begin_write().await?;
         // The transaction holds the write lock: of concurrent ends only one finds it active.

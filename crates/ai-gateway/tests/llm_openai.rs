@@ -140,10 +140,10 @@ struct DownCache;
 #[async_trait]
 impl ResponseCache for DownCache {
     async fn get(&self, _key: &str) -> PortResult<Option<String>> {
-        Err(PortError::Unavailable("cache down".to_owned()))
+        Err(PortError::Unavailable("cache down".into()))
     }
     async fn put(&self, _key: &str, _value: &str, _ttl: Duration) -> PortResult<()> {
-        Err(PortError::Unavailable("cache down".to_owned()))
+        Err(PortError::Unavailable("cache down".into()))
     }
 }
 

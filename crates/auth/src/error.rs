@@ -1,5 +1,5 @@
 use ainative_domain::ValidationErrors;
-use ainative_ports::PortError;
+use ainative_ports::{error_chain, Conflict, PortError};
 
 /// Why a token was not accepted. Reported in logs and metrics, never to clients (they all
 /// get the same 401).
@@ -60,9 +60,9 @@ pub enum AuthError {
     /// The addressed resource does not exist or is not visible (404).
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// A unique field is taken (409); names the field.
-    #[error("{0} is already taken")]
-    Conflict(String),
+    /// A unique field is taken (409); says which.
+    #[error("{0}")]
+    Conflict(Conflict),
     /// A dependency is unavailable (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -75,9 +75,9 @@ impl From<PortError> for AuthError {
     fn from(err: PortError) -> Self {
         match err {
             PortError::NotFound => Self::NotFound("resource"),
-            PortError::Conflict(field) => Self::Conflict(field),
-            PortError::Unavailable(msg) => Self::Unavailable(msg),
-            PortError::Other(msg) => Self::Internal(msg),
+            PortError::Conflict(conflict) => Self::Conflict(conflict),
+            err @ PortError::Unavailable(_) => Self::Unavailable(error_chain(&err)),
+            err @ PortError::Other(_) => Self::Internal(error_chain(&err)),
         }
     }
 }

@@ -219,11 +219,12 @@ async fn register_conflict_is_reported_with_field() {
     let mut m = Mocks::new();
     m.users
         .expect_create()
-        .returning(|_, _| Err(PortError::Conflict("email".into())));
+        .returning(|_, _| Err(PortError::Conflict(ainative_ports::Conflict::Email)));
     let (svc, _) = m.service();
-    assert!(
-        matches!(svc.register(input("Correct7Horse")).await, Err(AuthError::Conflict(f)) if f == "email")
-    );
+    assert!(matches!(
+        svc.register(input("Correct7Horse")).await,
+        Err(AuthError::Conflict(ainative_ports::Conflict::Email))
+    ));
 }
 
 fn allow_attempts(m: &mut Mocks) {

@@ -134,7 +134,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidToken(_) => Self::Unauthorized("invalid, expired or revoked token"),
             AuthError::Forbidden => Self::Forbidden("you are not allowed to do this"),
             AuthError::NotFound(what) => Self::not_found(what),
-            AuthError::Conflict(field) => Self::Conflict(format!("{field} is already taken")),
+            AuthError::Conflict(conflict) => Self::Conflict(conflict.to_string()),
             AuthError::Unavailable(msg) => Self::Unavailable(msg),
             AuthError::Internal(msg) => Self::Internal(msg),
         }

@@ -26,7 +26,7 @@ pub mod testkit;
 pub use audit::AuditLog;
 pub use cache::ResponseCache;
 pub use clock::{Clock, SystemClock};
-pub use error::{PortError, PortResult};
+pub use error::{error_chain, Cause, Conflict, PortError, PortResult};
 pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
 pub use llm::{
     ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,

@@ -68,8 +68,8 @@ pub struct RevokedSession {
 pub trait AuthSessionRepository: Send + Sync {
     /// Records a new session and its first refresh token in one transaction.
     ///
-    /// Errors: `NotFound` when the user does not exist; `Conflict("session")` or
-    /// `Conflict("refresh_token")` on a duplicate id.
+    /// Errors: `NotFound` when the user does not exist; `Conflict::Duplicate("session")` or
+    /// `Conflict::Duplicate("refresh_token")` on a duplicate id.
     async fn start(&self, session: AuthSession, first: NewRefreshToken) -> PortResult<()>;
 
     /// Atomically retires the presented token and records `next` in its family, if and only if

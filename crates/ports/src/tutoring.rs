@@ -121,7 +121,7 @@ pub struct SessionFilter {
 pub trait StudySessionRepository: Send + Sync {
     /// Inserts a session.
     ///
-    /// Errors: `Conflict("active_session")` when the student already has an active session on
+    /// Errors: `Conflict::ActiveSession` when the student already has an active session on
     /// the activity (enforced by the store, so concurrent starts cannot both succeed);
     /// `NotFound` when the student or activity does not exist.
     async fn create(&self, session: StudySession) -> PortResult<StudySession>;
@@ -136,7 +136,7 @@ pub trait StudySessionRepository: Send + Sync {
     /// Ends an active session with `status` at `ended_at` and stores its evaluation, in one
     /// transaction.
     ///
-    /// Errors: `NotFound`; `Conflict("session_not_active")` when it is not active.
+    /// Errors: `NotFound`; `Conflict::SessionNotActive` when it is not active.
     async fn end(
         &self,
         id: Uuid,
@@ -170,8 +170,8 @@ pub trait InteractionRepository: Send + Sync {
     /// (session, kind, evidence_key) is already stored is skipped, not duplicated. Returns the
     /// record as stored (with `seq` set and only the risks actually inserted).
     ///
-    /// Errors: `NotFound` (no session); `Conflict("session_not_active")`;
-    /// `Conflict("max_interactions")`. Nothing is written on error.
+    /// Errors: `NotFound` (no session); `Conflict::SessionNotActive`;
+    /// `Conflict::InteractionLimit`. Nothing is written on error.
     async fn record(
         &self,
         record: InteractionRecord,
@@ -259,7 +259,7 @@ pub trait RiskRepository: Send + Sync {
 
     /// Marks a risk resolved and writes the audit row, in one transaction.
     ///
-    /// Errors: `NotFound`; `Conflict("already_resolved")`.
+    /// Errors: `NotFound`; `Conflict::AlreadyResolved`.
     async fn resolve(
         &self,
         id: Uuid,

@@ -51,7 +51,7 @@ pub struct UserFilter {
 pub trait UserRepository: Send + Sync {
     /// Inserts a user, and the audit row when given, in one transaction.
     ///
-    /// Errors: `Conflict("email" | "username" | "student_id")` when a unique key is taken
+    /// Errors: `Conflict::Email`, `Conflict::Username` or `Conflict::StudentId` when a unique key is taken
     /// (email and username compare case-insensitively); nothing is written then.
     async fn create(&self, user: NewUser, audit: Option<NewAuditEntry>) -> PortResult<User>;
 

@@ -61,9 +61,9 @@ impl<T: ?Sized> Deadline<T> {
                     limit_ms = self.limit.as_millis() as u64,
                     "database call exceeded its deadline"
                 );
-                Err(PortError::Unavailable(format!(
-                    "database call {op} timed out"
-                )))
+                Err(PortError::Unavailable(
+                    (format!("database call {op} timed out")).into(),
+                ))
             }
         }
     }

@@ -128,7 +128,7 @@ mod tests {
         fn answer(&self) -> PortResult<bool> {
             self.calls.fetch_add(1, Ordering::Relaxed);
             if self.failing.load(Ordering::Relaxed) {
-                Err(PortError::Unavailable("down".to_owned()))
+                Err(PortError::Unavailable("down".into()))
             } else {
                 Ok(self.answer.load(Ordering::Relaxed))
             }

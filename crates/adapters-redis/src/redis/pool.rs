@@ -121,9 +121,9 @@ impl RedisPool {
             })
             .await?;
         if pong != "PONG" {
-            return Err(PortError::Unavailable(format!(
-                "redis ping: unexpected answer {pong:?}"
-            )));
+            return Err(PortError::Unavailable(
+                (format!("redis ping: unexpected answer {pong:?}")).into(),
+            ));
         }
         Ok(started.elapsed())
     }
@@ -152,10 +152,9 @@ impl RedisPool {
             Err(_) => {
                 // A silent socket is as good as dead: do not reuse it.
                 self.discard(index);
-                Err(PortError::Unavailable(format!(
-                    "redis {what}: timed out after {:?}",
-                    self.inner.timeout
-                )))
+                Err(PortError::Unavailable(
+                    (format!("redis {what}: timed out after {:?}", self.inner.timeout)).into(),
+                ))
             }
         }
     }
@@ -256,7 +255,7 @@ fn is_connection_error(err: &RedisError) -> bool {
 }
 
 fn unavailable(what: &str, err: impl fmt::Display) -> PortError {
-    PortError::Unavailable(format!("redis {what}: {err}"))
+    PortError::Unavailable((format!("redis {what}: {err}")).into())
 }
 
 #[cfg(test)]

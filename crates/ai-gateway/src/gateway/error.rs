@@ -1,7 +1,7 @@
 //! Errors of the AI gateway.
 
 use ainative_domain::ValidationErrors;
-use ainative_ports::{LlmError, PortError};
+use ainative_ports::{Conflict, LlmError, PortError};
 
 /// Why an interaction failed. Nothing is stored when any of these is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,8 +32,8 @@ impl GatewayError {
     /// Maps an error of `InteractionRepository::record` to the gateway's terms.
     pub(crate) fn from_record(error: PortError) -> Self {
         match &error {
-            PortError::Conflict(what) if what == "session_not_active" => Self::SessionNotActive,
-            PortError::Conflict(what) if what == "max_interactions" => Self::LimitReached,
+            PortError::Conflict(Conflict::SessionNotActive) => Self::SessionNotActive,
+            PortError::Conflict(Conflict::InteractionLimit) => Self::LimitReached,
             _ => Self::Storage(error),
         }
     }
@@ -46,11 +46,11 @@ mod tests {
     #[test]
     fn record_conflicts_map_to_gateway_errors() {
         assert_eq!(
-            GatewayError::from_record(PortError::Conflict("session_not_active".into())),
+            GatewayError::from_record(PortError::Conflict(Conflict::SessionNotActive)),
             GatewayError::SessionNotActive
         );
         assert_eq!(
-            GatewayError::from_record(PortError::Conflict("max_interactions".into())),
+            GatewayError::from_record(PortError::Conflict(Conflict::InteractionLimit)),
             GatewayError::LimitReached
         );
         assert_eq!(

@@ -329,7 +329,9 @@ async fn store_conflicts_and_failures_map_to_gateway_errors() {
     });
     m.interactions.expect_record().times(1).returning(|_, max| {
         assert_eq!(max, Some(3));
-        Err(PortError::Conflict("max_interactions".into()))
+        Err(PortError::Conflict(
+            ainative_ports::Conflict::InteractionLimit,
+        ))
     });
     let f = factory(m);
     let mut limited = a.clone();

@@ -1,5 +1,5 @@
 use ainative_domain::ValidationErrors;
-use ainative_ports::{LlmError, PortError};
+use ainative_ports::{error_chain, Conflict, LlmError, PortError};
 
 use crate::gateway::GatewayError;
 
@@ -34,20 +34,10 @@ impl TutoringError {
     pub fn from_port(err: PortError, what: &'static str) -> Self {
         match err {
             PortError::NotFound => Self::NotFound(what),
-            PortError::Conflict(what) => Self::Conflict(conflict_message(&what)),
-            PortError::Unavailable(msg) => Self::Unavailable(msg),
-            PortError::Other(msg) => Self::Internal(msg),
+            PortError::Conflict(conflict) => Self::Conflict(conflict.to_string()),
+            err @ PortError::Unavailable(_) => Self::Unavailable(error_chain(&err)),
+            err @ PortError::Other(_) => Self::Internal(error_chain(&err)),
         }
-    }
-}
-
-fn conflict_message(key: &str) -> String {
-    match key {
-        "active_session" => "you already have an active session on this activity".into(),
-        "session_not_active" => "the session is not active".into(),
-        "max_interactions" => "the activity's interaction limit for this session is reached".into(),
-        "already_resolved" => "the risk is already resolved".into(),
-        other => format!("conflict on {other}"),
     }
 }
 
@@ -56,9 +46,9 @@ impl From<GatewayError> for TutoringError {
         match err {
             GatewayError::Validation(errors) => Self::Validation(errors),
             GatewayError::SessionNotActive => {
-                Self::Conflict(conflict_message("session_not_active"))
+                Self::Conflict(Conflict::SessionNotActive.to_string())
             }
-            GatewayError::LimitReached => Self::Conflict(conflict_message("max_interactions")),
+            GatewayError::LimitReached => Self::Conflict(Conflict::InteractionLimit.to_string()),
             GatewayError::Llm(err) => Self::Llm(err),
             GatewayError::Storage(err) => Self::from_port(err, "session"),
         }

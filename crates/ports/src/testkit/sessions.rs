@@ -43,7 +43,7 @@ async fn rotate(
 }
 
 /// `start` records a session that `find` returns; unknown users are `NotFound`, a duplicate
-/// id is `Conflict("session")` and records nothing.
+/// id is `Conflict::Duplicate("session")` and records nothing.
 pub async fn session_start_and_find(s: Stores) {
     let at = now();
     let (session, _) = started(&s, at, 7 * DAY).await;
@@ -63,7 +63,7 @@ pub async fn session_start_and_find(s: Stores) {
     let token = refresh_token(at);
     assert_eq!(
         s.sessions.start(session.clone(), token.clone()).await,
-        Err(PortError::Conflict("session".to_owned()))
+        Err(PortError::Conflict(crate::Conflict::Duplicate("session")))
     );
     let outcome = rotate(&s, &token, &refresh_token(at), plus_secs(at, 1)).await;
     assert_eq!(

@@ -72,7 +72,7 @@ pub async fn user_create_writes_audit_row(s: Stores) {
     assert_eq!(row.created_at, at);
 }
 
-/// A taken e-mail address is `Conflict("email")` and nothing is written.
+/// A taken e-mail address is `Conflict::Email` and nothing is written.
 pub async fn user_conflict_email(s: Stores) {
     let at = now();
     let first = new_user("first", at);
@@ -80,10 +80,10 @@ pub async fn user_conflict_email(s: Stores) {
 
     let mut dup = new_user("second", at);
     dup.email = first.email.clone();
-    assert_conflict(&s, dup, "email").await;
+    assert_conflict(&s, dup, crate::Conflict::Email).await;
 }
 
-/// A username taken in another case is `Conflict("username")` and nothing is written.
+/// A username taken in another case is `Conflict::Username` and nothing is written.
 pub async fn user_conflict_username(s: Stores) {
     let at = now();
     let first = new_user("Grace", at);
@@ -91,10 +91,10 @@ pub async fn user_conflict_username(s: Stores) {
 
     let mut dup = new_user("someone_else", at);
     dup.username = Username::parse("gRACE").expect("username");
-    assert_conflict(&s, dup, "username").await;
+    assert_conflict(&s, dup, crate::Conflict::Username).await;
 }
 
-/// A taken student id is `Conflict("student_id")` and nothing is written; absent student ids
+/// A taken student id is `Conflict::StudentId` and nothing is written; absent student ids
 /// never conflict.
 pub async fn user_conflict_student_id(s: Stores) {
     let at = now();
@@ -112,13 +112,13 @@ pub async fn user_conflict_student_id(s: Stores) {
 
     let mut dup = new_user("second", at);
     dup.student_id = Some("S-42".to_owned());
-    assert_conflict(&s, dup, "student_id").await;
+    assert_conflict(&s, dup, crate::Conflict::StudentId).await;
 }
 
-async fn assert_conflict(s: &Stores, dup: crate::NewUser, field: &str) {
+async fn assert_conflict(s: &Stores, dup: crate::NewUser, conflict: crate::Conflict) {
     let audit = audit_entry(dup.id, dup.created_at);
     let result = s.users.create(dup.clone(), Some(audit)).await;
-    assert_eq!(result, Err(PortError::Conflict(field.to_owned())));
+    assert_eq!(result, Err(PortError::Conflict(conflict)));
     assert_eq!(s.users.find_by_id(dup.id).await, Ok(None));
     let by_login = s
         .users

@@ -158,10 +158,10 @@ struct DownCache;
 #[async_trait]
 impl ResponseCache for DownCache {
     async fn get(&self, _key: &str) -> PortResult<Option<String>> {
-        Err(PortError::Unavailable("redis down".to_owned()))
+        Err(PortError::Unavailable("redis down".into()))
     }
     async fn put(&self, _key: &str, _value: &str, _ttl: Duration) -> PortResult<()> {
-        Err(PortError::Unavailable("redis down".to_owned()))
+        Err(PortError::Unavailable("redis down".into()))
     }
 }
 

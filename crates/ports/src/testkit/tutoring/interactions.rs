@@ -271,7 +271,7 @@ pub async fn interaction_record_concurrent(s: TutoringStores) {
     assert_eq!(traces.len(), 2 * CONTENDERS as usize);
 }
 
-/// At `max_interactions` a record is `Conflict("max_interactions")` and writes nothing.
+/// At `max_interactions` a record is `Conflict::InteractionLimit` and writes nothing.
 pub async fn interaction_record_max_interactions(s: TutoringStores) {
     let at = now();
     let session = active_session(&s, at).await;
@@ -294,7 +294,7 @@ pub async fn interaction_record_max_interactions(s: TutoringStores) {
     ));
     assert_eq!(
         s.interactions.record(third.clone(), Some(2)).await,
-        Err(PortError::Conflict("max_interactions".to_owned()))
+        Err(PortError::Conflict(crate::Conflict::InteractionLimit))
     );
     assert_not_written(&s, &third).await;
     assert_eq!(stored_count(&s, &session).await, 2);
@@ -309,7 +309,7 @@ pub async fn interaction_record_max_interactions(s: TutoringStores) {
     assert_eq!(stored.risks.len(), 1);
 }
 
-/// A session that is not active rejects records with `Conflict("session_not_active")`, an
+/// A session that is not active rejects records with `Conflict::SessionNotActive`, an
 /// unknown one with `NotFound`; neither writes anything.
 pub async fn interaction_record_rejected_when_inactive_or_unknown(s: TutoringStores) {
     let at = now();
@@ -337,7 +337,7 @@ pub async fn interaction_record_rejected_when_inactive_or_unknown(s: TutoringSto
     ));
     assert_eq!(
         s.interactions.record(late.clone(), None).await,
-        Err(PortError::Conflict("session_not_active".to_owned()))
+        Err(PortError::Conflict(crate::Conflict::SessionNotActive))
     );
     assert_not_written(&s, &late).await;
     assert_eq!(stored_count(&s, &session).await, 1);
@@ -348,7 +348,7 @@ pub async fn interaction_record_rejected_when_inactive_or_unknown(s: TutoringSto
     let rec = record(&paused, when, Vec::new());
     assert_eq!(
         s.interactions.record(rec.clone(), Some(10)).await,
-        Err(PortError::Conflict("session_not_active".to_owned()))
+        Err(PortError::Conflict(crate::Conflict::SessionNotActive))
     );
     assert_not_written(&s, &rec).await;
 

@@ -343,7 +343,7 @@ pub async fn risk_list_totals_for_every_filter(s: TutoringStores) {
 }
 
 /// `resolve` sets the resolution and writes the audit row; a second resolution is
-/// `Conflict("already_resolved")`, an unknown risk `NotFound`, and neither writes anything.
+/// `Conflict::AlreadyResolved`, an unknown risk `NotFound`, and neither writes anything.
 pub async fn risk_resolve_writes_audit_row(s: TutoringStores) {
     let at = now();
     let (inst_a, _, on_a, _) = two_classes(&s, at).await;
@@ -411,7 +411,7 @@ pub async fn risk_resolve_writes_audit_row(s: TutoringStores) {
                 resolution_audit(open.id, inst_a, again)
             )
             .await,
-        Err(PortError::Conflict("already_resolved".to_owned()))
+        Err(PortError::Conflict(crate::Conflict::AlreadyResolved))
     );
     assert_eq!(s.risks.find(open.id).await, Ok(Some(resolved)));
     let ghost = Uuid::new_v4();

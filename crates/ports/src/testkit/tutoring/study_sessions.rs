@@ -27,7 +27,7 @@ fn filter(visibility: SessionVisibility) -> SessionFilter {
 }
 
 fn active_conflict() -> PortError {
-    PortError::Conflict("active_session".to_owned())
+    PortError::Conflict(crate::Conflict::ActiveSession)
 }
 
 /// Creates a published activity of `owner` at `at`; returns its id.
@@ -112,7 +112,7 @@ pub async fn activity_find_for_session(s: TutoringStores) {
 }
 
 /// A student has at most one active session per activity: a second one is
-/// `Conflict("active_session")` until the first ends. Other students and other activities
+/// `Conflict::ActiveSession` until the first ends. Other students and other activities
 /// are unaffected.
 pub async fn study_session_one_active_per_student_and_activity(s: TutoringStores) {
     let at = now();
@@ -161,7 +161,7 @@ pub async fn study_session_one_active_per_student_and_activity(s: TutoringStores
 }
 
 /// Ten concurrent starts of the same student on the same activity: exactly one succeeds,
-/// the others are `Conflict("active_session")`, and only the winner is stored.
+/// the others are `Conflict::ActiveSession`, and only the winner is stored.
 pub async fn study_session_concurrent_creates(s: TutoringStores) {
     const CONTENDERS: usize = 10;
     let at = now();
@@ -290,7 +290,7 @@ pub async fn study_session_list_visibility_and_filters(s: TutoringStores) {
 }
 
 /// `end` sets the status and end time and stores the evaluation (dimensions included) in one
-/// go; ending again is `Conflict("session_not_active")` and stores nothing; an unknown session
+/// go; ending again is `Conflict::SessionNotActive` and stores nothing; an unknown session
 /// is `NotFound`.
 pub async fn study_session_end_stores_evaluation(s: TutoringStores) {
     let at = now();
@@ -335,7 +335,7 @@ pub async fn study_session_end_stores_evaluation(s: TutoringStores) {
                 evaluation(&session, later)
             )
             .await,
-        Err(PortError::Conflict("session_not_active".to_owned()))
+        Err(PortError::Conflict(crate::Conflict::SessionNotActive))
     );
     assert_eq!(s.sessions.find(session.id).await, Ok(Some(ended)));
     assert_eq!(
