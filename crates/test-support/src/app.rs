@@ -79,7 +79,8 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, overrides: &[(&str, &str)]) -> Self {
         let dir = TempDir::create("e2e");
         let pg = match backend {
-            Backend::Postgres => Some(TestDatabase::create().await),
+            // Boxed: the nested futures are otherwise too deep for the compiler's layout queries.
+            Backend::Postgres => Some(Box::pin(TestDatabase::create()).await),
             Backend::Sqlite => None,
         };
         let url = match &pg {
@@ -92,7 +93,7 @@ impl TestApp {
         }
         let settings = Settings::from_layers(env, &dir.join("config"), &dir.join("data"))
             .expect("test settings");
-        let app = Application::build(settings.clone())
+        let app = Box::pin(Application::build(settings.clone()))
             .await
             .expect("application builds");
         let port = app.port();

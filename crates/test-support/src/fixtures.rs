@@ -44,7 +44,6 @@ pub async fn expect_error(res: Response, status: u16, code: &str) -> Value {
     body
 }
 
-
 /// The `data` of a successful envelope with `status`; fails the test otherwise.
 pub async fn data(res: Response, status: u16) -> Value {
     let (actual, body) = json_of(res).await;

@@ -192,7 +192,10 @@ mod tests {
     #[test]
     fn created_at_reads_only_our_names() {
         let id = Uuid::new_v4().simple().to_string();
-        assert_eq!(created_at(&format!("ainative_test_1700000000_{id}")), Some(1_700_000_000));
+        assert_eq!(
+            created_at(&format!("ainative_test_1700000000_{id}")),
+            Some(1_700_000_000)
+        );
         assert_eq!(created_at(&format!("ainative_test_{id}")), None);
         assert_eq!(created_at("ainative_test_12_short"), None);
         assert_eq!(created_at("postgres"), None);

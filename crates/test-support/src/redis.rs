@@ -81,8 +81,8 @@ impl RedisPrefix {
             .get_or_init(|| async {
                 let cutoff = unix_now().saturating_sub(stale_after().as_secs());
                 let cutoff = cutoff.to_string();
-                let _ = redis_command(&addr, &["EVAL", DELETE_STALE, "0", PREFIX_ROOT, &cutoff])
-                    .await;
+                let _ =
+                    redis_command(&addr, &["EVAL", DELETE_STALE, "0", PREFIX_ROOT, &cutoff]).await;
             })
             .await;
         Self {
@@ -124,10 +124,7 @@ impl Drop for RedisPrefix {
             redis_command(&addr, &["EVAL", DELETE_MATCHING, "0", &pattern]).await
         });
         if !matches!(deleted, Some(Ok(Reply::Int(_)))) {
-            eprintln!(
-                "could not delete the keys of {}: {deleted:?}",
-                self.prefix
-            );
+            eprintln!("could not delete the keys of {}: {deleted:?}", self.prefix);
         }
     }
 }
@@ -250,10 +247,18 @@ mod tests {
         let prefix = RedisPrefix::new().await;
         let addr = redis_addr(prefix.url());
         let key = format!("{}k", prefix.prefix());
-        redis_command(&addr, &["SET", &key, "v"]).await.expect("SET");
+        redis_command(&addr, &["SET", &key, "v"])
+            .await
+            .expect("SET");
         assert_eq!(prefix.keys().await, vec![key.clone()]);
         drop(prefix);
-        assert_eq!(redis_command(&addr, &["EXISTS", &key]).await.expect("EXISTS").int(), 0);
+        assert_eq!(
+            redis_command(&addr, &["EXISTS", &key])
+                .await
+                .expect("EXISTS")
+                .int(),
+            0
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,7 +268,9 @@ mod tests {
         let stale = format!("{PREFIX_ROOT}{old}:{}:k", Uuid::new_v4().simple());
         let fresh = format!("{PREFIX_ROOT}{}:{}:k", unix_now(), Uuid::new_v4().simple());
         for key in [&stale, &fresh] {
-            redis_command(&addr, &["SET", key, "v", "EX", "600"]).await.expect("SET");
+            redis_command(&addr, &["SET", key, "v", "EX", "600"])
+                .await
+                .expect("SET");
         }
         let cutoff = (unix_now() - stale_after().as_secs()).to_string();
         redis_command(&addr, &["EVAL", DELETE_STALE, "0", PREFIX_ROOT, &cutoff])
@@ -271,7 +278,12 @@ mod tests {
             .expect("EVAL");
         let exists = |key: String| {
             let addr = addr.clone();
-            async move { redis_command(&addr, &["EXISTS", &key]).await.expect("EXISTS").int() }
+            async move {
+                redis_command(&addr, &["EXISTS", &key])
+                    .await
+                    .expect("EXISTS")
+                    .int()
+            }
         };
         assert_eq!(exists(stale).await, 0);
         assert_eq!(exists(fresh.clone()).await, 1);
