@@ -195,19 +195,17 @@ impl Server {
     /// Polls `/health/live` until it answers 200; panics with the output if the process dies.
     async fn wait_until_live(&mut self, client: &reqwest::Client) {
         let url = self.url("/api/v1/health/live");
-        wait_until(Duration::from_secs(30), "the server is live", || async {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
+        let (child, stdout, stderr) = (&mut self.child, &self.stdout, &self.stderr);
+        wait_until(Duration::from_secs(30), "the server is live", || {
+            if let Some(status) = child.try_wait().expect("try_wait") {
                 panic!(
                     "server exited early ({status}):\n{}\n{}",
-                    self.stdout.so_far(),
-                    self.stderr.so_far()
+                    stdout.so_far(),
+                    stderr.so_far()
                 );
             }
-            client
-                .get(&url)
-                .send()
-                .await
-                .is_ok_and(|res| res.status() == 200)
+            let live = client.get(&url).send();
+            async move { live.await.is_ok_and(|res| res.status() == 200) }
         })
         .await;
     }
