@@ -14,8 +14,8 @@ use ainative_adapters_redis::{
 };
 use ainative_ports::{RateLimiter, RevocationList, ThrottleDecision};
 use ainative_test_support::wait_until;
+use ainative_test_support::RedisServer;
 use chrono::{TimeDelta, Utc};
-use common::RedisServer;
 use uuid::Uuid;
 
 const TIMEOUT: Duration = Duration::from_millis(250);

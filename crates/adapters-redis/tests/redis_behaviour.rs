@@ -14,8 +14,8 @@ use ainative_adapters_redis::{
 use ainative_ports::{
     LoginThrottle, RateDecision, RateLimiter, ResponseCache, RevocationList, ThrottleDecision,
 };
+use ainative_test_support::{redis_url, RedisPrefix};
 use chrono::{TimeDelta, Utc};
-use common::RedisPrefix;
 use deadpool_redis::redis;
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -24,7 +24,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 /// A plain connection to the shared Redis, to look at what the adapters wrote.
 async fn raw() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(common::redis_url())
+    redis::Client::open(redis_url())
         .expect("TEST_REDIS_URL")
         .get_multiplexed_async_connection()
         .await

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 use ainative_adapters_redis::{RedisPool, RedisSettings, SharedState};
-pub use ainative_test_support::{redis_url, RedisPrefix, RedisServer};
+use ainative_test_support::{redis_url, RedisPrefix};
 use uuid::Uuid;
 
 /// Settings for the shared Redis under `space`'s prefix.
