@@ -2,12 +2,14 @@
 //! pagination, OpenAPI and docs), the health endpoints of §7 and the request limits of §5,
 //! spoken to over real HTTP.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::http::{assert_json_csp, assert_security_headers, expect_validation, header};
-use common::{expect_error, json_of, register_body, Backend, TestApp};
+use ainative_test_support::http::{
+    assert_json_csp, assert_security_headers, expect_validation, header,
+};
+use ainative_test_support::{
+    expect_error, json_of, on_both_backends, register_body, Backend, TestApp,
+};
 use reqwest::Method;
 use serde_json::json;
 

@@ -8,17 +8,15 @@
 //!   server would, and resuming lets the same server in again.
 //!
 //! Every wait is bounded: a request that does not complete in time fails the test as a hang.
-
-mod common;
-#[path = "common/faults.rs"]
-mod faults_support;
+//! No phase lasts a fixed time: each ends once the load shows what the phase is about (the
+//! load under way, requests served or refused during the outage, served again after it).
 
 use std::time::{Duration, Instant};
 
-use common::{expect_error, json_of, register_body, Backend, PgTestDb, TestApp, PASSWORD};
-use faults_support::{
-    eventually, free_port, host_port, redis_command, via_port, within, Load, RedisServer, Shot,
-    Tally, TcpProxy,
+use ainative_test_support::{
+    expect_error, free_port, host_port, json_of, redis_command, register_body, via_port,
+    wait_until, within, Backend, Load, RedisServer, Shot, Tally, TcpProxy, TestApp, TestDatabase,
+    PASSWORD,
 };
 use reqwest::Response;
 use serde_json::{json, Value};
@@ -88,6 +86,18 @@ fn access_token(data: &Value) -> String {
     data["access_token"].as_str().expect("token").to_owned()
 }
 
+/// Waits until `phase` of `load` has seen `count` answers with `status`.
+async fn until_answered(load: &Load, phase: usize, status: u16, count: u64) {
+    let what = format!(
+        "{count} answers {status} in phase {}",
+        ainative_test_support::PHASES[phase]
+    );
+    load.until(Duration::from_secs(15), &what, |t| {
+        t.of(phase, status) >= count
+    })
+    .await;
+}
+
 /// Asserts that the load saw no 5xx and no failed or timed-out request.
 fn assert_no_server_errors(tally: &Tally) {
     assert_eq!(
@@ -138,7 +148,7 @@ async fn assert_limited_by_redis(app: &TestApp, redis_addr: &str) {
     let flushed = redis_command(redis_addr, &["FLUSHDB"])
         .await
         .expect("FLUSHDB");
-    assert_eq!(flushed, faults_support::Reply::Status("OK".into()));
+    assert_eq!(flushed, ainative_test_support::Reply::Status("OK".into()));
     let (mut allowed, mut limited) = (0, 0);
     for _ in 0..ANON_LIMIT + 5 {
         let res = app
@@ -169,12 +179,11 @@ async fn redis_killed_under_load_degrades_without_errors_and_recovers() {
     assert!(health_is(&app, "healthy", "healthy", "redis").await);
 
     let load = mixed_load(&app, &users, Duration::from_secs(5));
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    until_answered(&load, 0, 200, 20).await;
 
     load.enter(1);
     redis.kill();
-    let outage = Instant::now();
-    eventually(
+    wait_until(
         Duration::from_secs(1),
         "health reports degraded (200) while Redis is down",
         || health_is(&app, "degraded", "degraded", "memory"),
@@ -189,25 +198,27 @@ async fn redis_killed_under_load_degrades_without_errors_and_recovers() {
     .await;
     assert_eq!(res.status(), 200);
     expect_error(app.get(ME, Some(&leaver)).await, 401, "UNAUTHORIZED").await;
-    tokio::time::sleep(Duration::from_secs(2).saturating_sub(outage.elapsed())).await;
+    // Served, and limited in process, while Redis is down.
+    until_answered(&load, 1, 200, 20).await;
+    until_answered(&load, 1, 429, 1).await;
 
     load.enter(2);
     redis.restart().await;
     // Back to Redis by itself (the background probe, not a health check): the limiter's and
     // the revocation sync's keys reappear in the empty, restarted Redis.
     let addr = redis.addr();
-    let back = eventually(Duration::from_secs(5), "Redis in use again", || {
+    let back = wait_until(Duration::from_secs(5), "Redis in use again", || {
         let addr = addr.clone();
         async move { dbsize(&addr).await > 0 }
     })
     .await;
-    eventually(
+    wait_until(
         Duration::from_secs(5).saturating_sub(back),
         "health healthy again within 5 s of Redis' return",
         || health_is(&app, "healthy", "healthy", "redis"),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_answered(&load, 2, 200, 10).await;
     let tally = load.finish().await;
     eprintln!(
         "load: {:?}, slowest {:?}; Redis in use {back:?} after its return",
@@ -239,28 +250,28 @@ async fn frozen_redis_costs_one_timeout_not_errors() {
         users.push(app.token_of(&format!("load{i}")).await);
     }
     let load = mixed_load(&app, &users, Duration::from_secs(5));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_answered(&load, 0, 200, 10).await;
 
     // SIGSTOP: connections are accepted by the kernel, but nothing ever answers.
     load.enter(1);
     redis.freeze();
-    eventually(
+    wait_until(
         Duration::from_secs(2),
         "health reports degraded while Redis does not answer",
         || health_is(&app, "degraded", "degraded", "memory"),
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    until_answered(&load, 1, 200, 20).await;
 
     load.enter(2);
     redis.thaw();
-    eventually(
+    wait_until(
         Duration::from_secs(5),
         "health healthy again within 5 s of Redis answering",
         || health_is(&app, "healthy", "healthy", "redis"),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_answered(&load, 2, 200, 10).await;
     let tally = load.finish().await;
     eprintln!("load: {:?}, slowest {:?}", tally.counts, tally.slowest);
 
@@ -292,7 +303,7 @@ async fn redis_absent_at_start_is_used_once_it_arrives() {
     let redis = RedisServer::start_on(port).await;
     let addr = redis.addr();
     // No request needed: the background probe finds it.
-    eventually(
+    wait_until(
         Duration::from_secs(5),
         "Redis in use once it arrives",
         || {
@@ -321,13 +332,13 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 struct CutOff {
     app: TestApp,
     proxy: TcpProxy,
-    _db: PgTestDb,
+    _db: TestDatabase,
 }
 
 async fn behind_proxy() -> CutOff {
-    let db = PgTestDb::create().await;
-    let proxy = TcpProxy::start(&host_port(&db.url)).await;
-    let url = via_port(&db.url, proxy.port());
+    let db = TestDatabase::create().await;
+    let proxy = TcpProxy::start(&host_port(db.url())).await;
+    let url = via_port(db.url(), proxy.port());
     let timeout = POOL_TIMEOUT.as_secs().to_string();
     let app = TestApp::spawn_with(
         Backend::Sqlite,
@@ -346,7 +357,7 @@ async fn behind_proxy() -> CutOff {
 }
 
 async fn wait_ready(app: &TestApp, limit: Duration) {
-    eventually(limit, "readiness 200", || async {
+    wait_until(limit, "readiness 200", || async {
         let (res, _) = within(Duration::from_secs(3), "GET /ready", app.get(READY, None)).await;
         res.status() == 200
     })
@@ -440,14 +451,16 @@ async fn postgres_lost_under_load_gives_503_never_500_or_a_hang() {
     }
     // A request may wait for the pool (2 s) and then some: 4 s means it hung.
     let load = Load::start(&app.base, shots, POOL_TIMEOUT + Duration::from_secs(2));
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    until_answered(&load, 0, 200, 10).await;
     load.enter(1);
     proxy.cut();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Database reads refused (one per reading task) while liveness goes on.
+    until_answered(&load, 1, 503, 4).await;
+    until_answered(&load, 1, 200, 1).await;
     load.enter(2);
     proxy.resume();
     wait_ready(&app, Duration::from_secs(5)).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    until_answered(&load, 2, 200, 10).await;
     let tally = load.finish().await;
     eprintln!("load: {:?}, slowest {:?}", tally.counts, tally.slowest);
 
@@ -513,7 +526,7 @@ async fn unresponsive_postgres_gives_503_within_the_pool_timeout_never_a_hang() 
     }
     // Generous, so that the slowest request is measured rather than cut short.
     let load = Load::start(&app.base, shots, Duration::from_secs(15));
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    until_answered(&load, 0, 200, 10).await;
     load.enter(1);
     // The server's connections stay open but nothing answers, queries in flight included.
     proxy.freeze();
@@ -525,11 +538,14 @@ async fn unresponsive_postgres_gives_503_within_the_pool_timeout_never_a_hang() 
         "{:?}",
         frozen.elapsed()
     );
-    tokio::time::sleep(Duration::from_secs(5).saturating_sub(frozen.elapsed())).await;
+    // Silent long enough for each of the 4 tasks to meet it twice on average (a 503 each
+    // time, every ~2 s): a request that hung instead would outlast the bound asserted below,
+    // and if they all hung this wait itself would fail.
+    until_answered(&load, 1, 503, 8).await;
     load.enter(2);
     proxy.thaw();
     wait_ready(&app, Duration::from_secs(5)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_answered(&load, 2, 200, 4).await;
     let tally = load.finish().await;
     eprintln!("load: {:?}, slowest {:?}", tally.counts, tally.slowest);
 

@@ -1,12 +1,10 @@
 //! Observability end to end: `/metrics` only on the internal listener, route templates as
 //! labels, the SPEC §7 series, and no secrets in logs.
 
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use common::{json_of, Backend, TestApp, PASSWORD};
+use ainative_test_support::{json_of, Backend, TestApp, PASSWORD};
 use serde_json::json;
 
 /// Log output captured by this test binary's subscriber.

@@ -3,36 +3,23 @@
 //! one LLM response cache, and health says Redis is in use.
 //!
 //! Needs Redis at `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`) and PostgreSQL at
-//! `TEST_DATABASE_URL`. Every test uses its own key prefix, so tests never see each other's
-//! keys.
+//! `TEST_DATABASE_URL`. Every test uses its own key prefix (`RedisPrefix`, whose keys go
+//! with it), so tests never see each other's keys.
 
-mod common;
-#[path = "common/faults.rs"]
-mod faults_support;
-
-use common::{expect_error, json_of, Backend, TestApp, PASSWORD};
-use faults_support::{redis_addr, redis_keys, require_redis};
+use ainative_test_support::RedisPrefix;
+use ainative_test_support::{expect_error, json_of, Backend, TestApp, PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 const LOGIN: &str = "/api/v1/auth/login";
 
-fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// A key prefix no other test uses.
-fn unique_prefix() -> String {
-    format!("ainative-e2e:{}:", Uuid::new_v4().simple())
-}
-
-/// Two instances on one fresh PostgreSQL database and one Redis key space (`prefix`), with
+/// Two instances on one fresh PostgreSQL database and one Redis key space (`space`), with
 /// `overrides` on both.
-async fn two_instances(prefix: &str, overrides: &[(&str, &str)]) -> (TestApp, TestApp) {
-    let redis = redis_url();
-    require_redis(&redis).await;
-    let mut env = vec![("REDIS_URL", redis.as_str()), ("REDIS_KEY_PREFIX", prefix)];
+async fn two_instances(space: &RedisPrefix, overrides: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let mut env = vec![
+        ("REDIS_URL", space.url()),
+        ("REDIS_KEY_PREFIX", space.prefix()),
+    ];
     env.extend_from_slice(overrides);
     let first = TestApp::spawn_with(Backend::Postgres, &env).await;
     let url = secrecy::ExposeSecret::expose_secret(&first.settings.database.url).to_owned();
@@ -51,8 +38,9 @@ fn int_header(res: &reqwest::Response, name: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_hold_one_global_anonymous_limit() {
-    let prefix = unique_prefix();
-    let (a, b) = two_instances(&prefix, &[("RATE_LIMIT_ANONYMOUS", "10")]).await;
+    let space = RedisPrefix::new().await;
+    let prefix = space.prefix();
+    let (a, b) = two_instances(&space, &[("RATE_LIMIT_ANONYMOUS", "10")]).await;
     let mut remaining = Vec::new();
     let mut limited = 0;
     for i in 0..20 {
@@ -73,7 +61,7 @@ async fn two_instances_hold_one_global_anonymous_limit() {
     assert_eq!(remaining, (0..10).rev().collect::<Vec<u64>>());
     assert_eq!(limited, 10);
     // The counters live in Redis, under this deployment's prefix.
-    let keys = redis_keys(&redis_addr(&redis_url()), &prefix).await;
+    let keys = space.keys().await;
     assert!(
         keys.iter()
             .any(|k| k.starts_with(&format!("{prefix}rl:")) && k.ends_with("ip:127.0.0.1")),
@@ -83,8 +71,9 @@ async fn two_instances_hold_one_global_anonymous_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_are_throttled_across_instances() {
-    let prefix = unique_prefix();
-    let (a, b) = two_instances(&prefix, &[("RATE_LIMIT_LOGIN", "3")]).await;
+    let space = RedisPrefix::new().await;
+    let prefix = space.prefix();
+    let (a, b) = two_instances(&space, &[("RATE_LIMIT_LOGIN", "3")]).await;
     a.register("thea").await;
     let wrong = json!({"username": "thea", "password": "Wrong-password-1"});
     for _ in 0..3 {
@@ -96,7 +85,7 @@ async fn failed_logins_are_throttled_across_instances() {
     assert!((1..=900).contains(&int_header(&res, "retry-after")));
     expect_error(res, 429, "RATE_LIMITED").await;
     expect_error(a.post(LOGIN, None, &right).await, 429, "RATE_LIMITED").await;
-    let keys = redis_keys(&redis_addr(&redis_url()), &prefix).await;
+    let keys = space.keys().await;
     assert!(
         keys.iter().any(|k| k.starts_with(&format!("{prefix}lt:"))),
         "{keys:?}"
@@ -105,12 +94,13 @@ async fn failed_logins_are_throttled_across_instances() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_redis_in_use() {
-    let redis = redis_url();
-    require_redis(&redis).await;
-    let prefix = unique_prefix();
+    let space = RedisPrefix::new().await;
     let app = TestApp::spawn_with(
         Backend::Postgres,
-        &[("REDIS_URL", &redis), ("REDIS_KEY_PREFIX", &prefix)],
+        &[
+            ("REDIS_URL", space.url()),
+            ("REDIS_KEY_PREFIX", space.prefix()),
+        ],
     )
     .await;
     let res = app.get("/api/v1/health", None).await;
@@ -191,8 +181,9 @@ async fn session(app: &TestApp, token: &str, activity: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_share_the_llm_response_cache() {
-    let prefix = unique_prefix();
-    let (a, b) = two_instances(&prefix, &[]).await;
+    let space = RedisPrefix::new().await;
+    let prefix = space.prefix();
+    let (a, b) = two_instances(&space, &[]).await;
     let admin = a.admin("root").await["access_token"]
         .as_str()
         .expect("token")
@@ -233,7 +224,7 @@ async fn instances_share_the_llm_response_cache() {
         first["interaction"]["response"],
         second["interaction"]["response"]
     );
-    let keys = redis_keys(&redis_addr(&redis_url()), &prefix).await;
+    let keys = space.keys().await;
     assert!(
         keys.iter()
             .any(|k| k.starts_with(&format!("{prefix}cache:"))),

@@ -4,17 +4,17 @@
 //! checks that a request's `traceparent` is honoured, that the trace reaches the upstream
 //! call, that database and LLM spans join it, and that no secret lands in a span.
 
-mod common;
-
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{json_of, Backend, TestApp, PASSWORD};
+use ainative_test_support::fake::openai_completion as completion;
+use ainative_test_support::fixtures::{data, instructor, published_activity};
+use ainative_test_support::{wait_for, Backend, TestApp, PASSWORD};
 use opentelemetry::trace::{SpanId, SpanKind, TraceId, TracerProvider as _};
 use opentelemetry::Value as OtelValue;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use serde_json::{json, Value};
+use serde_json::json;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -86,83 +86,20 @@ fn recorded_strings(span: &SpanData) -> Vec<String> {
 
 /// The finished spans of `trace_id`, waiting (a little) for `name` to be among them.
 async fn spans_of(exporter: &InMemorySpanExporter, trace_id: TraceId, name: &str) -> Vec<SpanData> {
-    for _ in 0..100 {
-        let spans: Vec<SpanData> = exporter
-            .get_finished_spans()
-            .expect("finished spans")
-            .into_iter()
-            .filter(|s| s.span_context.trace_id() == trace_id)
-            .collect();
-        if spans.iter().any(|s| s.name == name) {
-            return spans;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no {name} span in trace {trace_id}");
-}
-
-async fn data(res: reqwest::Response, status: u16) -> Value {
-    let (actual, body) = json_of(res).await;
-    assert_eq!(actual.as_u16(), status, "{body}");
-    body["data"].clone()
-}
-
-async fn login(app: &TestApp, username: &str) -> String {
-    let body = json!({"username": username, "password": PASSWORD});
-    data(app.post("/api/v1/auth/login", None, &body).await, 200).await["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned()
-}
-
-/// An instructor's token: registered, promoted by the admin, logged in again.
-async fn instructor(app: &TestApp, admin: &str, username: &str) -> String {
-    let user = app.register(username).await;
-    let id = user["user"]["id"].as_str().expect("id");
-    let res = app
-        .call(
-            reqwest::Method::PATCH,
-            &format!("/api/v1/admin/users/{id}"),
-            Some(admin),
-            Some(&json!({"roles": ["instructor"]})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    login(app, username).await
-}
-
-async fn published_activity(app: &TestApp, owner: &str) -> String {
-    let body = json!({
-        "title": "Loops in Python",
-        "instructions": "Write a function that sums a list with a for loop.",
-        "subject": "python",
-        "difficulty": "beginner",
-    });
-    let activity = data(
-        app.post("/api/v1/activities", Some(owner), &body).await,
-        201,
+    wait_for(
+        Duration::from_secs(5),
+        &format!("a {name} span is exported in trace {trace_id}"),
+        || async move {
+            let spans: Vec<SpanData> = exporter
+                .get_finished_spans()
+                .expect("finished spans")
+                .into_iter()
+                .filter(|s| s.span_context.trace_id() == trace_id)
+                .collect();
+            spans.iter().any(|s| s.name == name).then_some(spans)
+        },
     )
-    .await;
-    let id = activity["id"].as_str().expect("id").to_owned();
-    data(
-        app.post(
-            &format!("/api/v1/activities/{id}/publish"),
-            Some(owner),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    id
-}
-
-fn completion(text: &str) -> Value {
-    json!({
-        "id": "x", "object": "chat.completion", "model": "test-model",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49}
-    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,7 +130,7 @@ async fn a_turn_is_one_trace_from_the_caller_to_the_upstream_model() {
     let admin = app.admin("root").await;
     let admin_token = admin["access_token"].as_str().expect("token").to_owned();
     let teacher = instructor(&app, &admin_token, "teacher").await;
-    let activity = published_activity(&app, &teacher).await;
+    let activity = published_activity(&app, &teacher, json!({})).await;
     let student = app.register("student").await;
     let student_token = student["access_token"].as_str().expect("token").to_owned();
     let refresh_token = student["refresh_token"].as_str().unwrap_or("").to_owned();
@@ -320,22 +257,21 @@ async fn a_request_without_traceparent_starts_a_trace_of_its_own() {
         .await
         .expect("request sent");
     assert_eq!(res.status(), 200);
-    let mut root = None;
-    for _ in 0..100 {
-        root = exporter
-            .get_finished_spans()
-            .expect("finished spans")
-            .into_iter()
-            .find(|s| {
-                s.name == "http.request"
-                    && attribute(s, "request_id").as_deref() == Some("no-parent-here")
-            });
-        if root.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let root = root.expect("http.request span");
+    let root = wait_for(
+        Duration::from_secs(5),
+        "the root http.request span is exported",
+        || async {
+            exporter
+                .get_finished_spans()
+                .expect("finished spans")
+                .into_iter()
+                .find(|s| {
+                    s.name == "http.request"
+                        && attribute(s, "request_id").as_deref() == Some("no-parent-here")
+                })
+        },
+    )
+    .await;
     assert_eq!(root.parent_span_id, SpanId::INVALID, "a root span");
     assert!(root.span_context.is_sampled());
     assert_eq!(attribute(&root, "status").as_deref(), Some("200"));

@@ -2,9 +2,8 @@
 //! ownership matrix, the AI gateway pipeline through HTTP, streaming, caching and upstream
 //! failures of an OpenAI-compatible provider.
 
-mod common;
-
-use common::{expect_error, json_of, Backend, TestApp, PASSWORD};
+use ainative_test_support::fixtures::{data, instructor, published_activity, start, turn};
+use ainative_test_support::{expect_error, on_both_backends, Backend, TestApp};
 use serde_json::{json, Value};
 
 /// Users of a scenario, with access tokens.
@@ -14,35 +13,6 @@ struct Cast {
     other_instructor: String,
     student: String,
     other_student: String,
-}
-
-async fn login(app: &TestApp, username: &str) -> String {
-    let res = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            &json!({"username": username, "password": PASSWORD}),
-        )
-        .await;
-    let (status, body) = json_of(res).await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn instructor(app: &TestApp, admin: &str, username: &str) -> String {
-    let user = app.register(username).await;
-    let id = user["user"]["id"].as_str().unwrap();
-    let res = app
-        .call(
-            reqwest::Method::PATCH,
-            &format!("/api/v1/admin/users/{id}"),
-            Some(admin),
-            Some(&json!({"roles": ["instructor"]})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    // The role change ended the old session: log in again for a token with the new role.
-    login(app, username).await
 }
 
 async fn cast(app: &TestApp) -> Cast {
@@ -57,69 +27,6 @@ async fn cast(app: &TestApp) -> Cast {
         other_student: app.token_of("stranger").await,
         admin,
     }
-}
-
-async fn data(res: reqwest::Response, status: u16) -> Value {
-    let (actual, body) = json_of(res).await;
-    assert_eq!(actual.as_u16(), status, "{body}");
-    assert_eq!(body["success"], true, "{body}");
-    body["data"].clone()
-}
-
-async fn published_activity(app: &TestApp, owner: &str, policies: Value) -> String {
-    let body = json!({
-        "title": "Loops in Python",
-        "instructions": "Write a function that sums a list with a for loop.",
-        "subject": "python",
-        "difficulty": "beginner",
-        "tags": ["Loops", "python"],
-        "evaluation_criteria": ["correctness", "clarity"],
-        "policies": policies,
-    });
-    let activity = data(
-        app.post("/api/v1/activities", Some(owner), &body).await,
-        201,
-    )
-    .await;
-    assert_eq!(activity["status"], "draft");
-    assert_eq!(activity["tags"], json!(["loops", "python"]));
-    let id = activity["id"].as_str().unwrap().to_owned();
-    let published = data(
-        app.post(
-            &format!("/api/v1/activities/{id}/publish"),
-            Some(owner),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(published["status"], "published");
-    assert!(published["published_at"].is_string());
-    id
-}
-
-async fn start(app: &TestApp, token: &str, activity: &str) -> String {
-    let session = data(
-        app.post(
-            "/api/v1/sessions",
-            Some(token),
-            &json!({"activity_id": activity}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    session["id"].as_str().unwrap().to_owned()
-}
-
-async fn turn(app: &TestApp, token: &str, session: &str, body: Value) -> reqwest::Response {
-    app.post(
-        &format!("/api/v1/sessions/{session}/interactions"),
-        Some(token),
-        &body,
-    )
-    .await
 }
 
 async fn activity_access_matrix(app: TestApp) {
@@ -701,6 +608,7 @@ on_both_backends!(
 
 mod upstream {
     use super::*;
+    use ainative_test_support::fake::openai_completion as completion;
     use std::time::Duration;
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -719,14 +627,6 @@ mod upstream {
             ],
         )
         .await
-    }
-
-    fn completion(text: &str) -> Value {
-        json!({
-            "id": "x", "object": "chat.completion", "model": "test-model",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49}
-        })
     }
 
     async fn session_of(app: &TestApp) -> (Cast, String) {

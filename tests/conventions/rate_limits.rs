@@ -1,8 +1,8 @@
 //! Request limits (SPEC §5) over HTTP: anonymous per IP, users per tier, the limit headers,
 //! `/auth/rate-limit`, exempt health endpoints and `X-Forwarded-For` trust.
 
-use crate::common::http::{assert_limit_headers, expect_limited, header, int_header};
-use crate::common::{json_of, TestApp};
+use ainative_test_support::http::{assert_limit_headers, expect_limited, header, int_header};
+use ainative_test_support::{json_of, TestApp};
 
 use super::{sqlite_with, ME};
 

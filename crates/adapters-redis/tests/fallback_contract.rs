@@ -5,13 +5,13 @@ mod common;
 
 ainative_ports::limits_contract! {
     real_clock;
-    rate_limiter: async { common::shared_state().await.limiter },
-    throttle: async { common::shared_state().await.throttle },
-    revocations: async { common::shared_state().await.revocations },
+    rate_limiter: async { common::kept_shared_state().await.limiter },
+    throttle: async { common::kept_shared_state().await.throttle },
+    revocations: async { common::kept_shared_state().await.revocations },
 }
 
 mod cache {
     use super::common;
 
-    ainative_ports::cache_contract!(async { common::shared_state().await.cache });
+    ainative_ports::cache_contract!(async { common::kept_shared_state().await.cache });
 }

@@ -13,8 +13,9 @@ use ainative_adapters_redis::{
     RedisPool, RedisRateLimiter, RedisRevocationList, RedisSettings, SharedState,
 };
 use ainative_ports::{RateLimiter, RevocationList, ThrottleDecision};
+use ainative_test_support::wait_until;
+use ainative_test_support::RedisServer;
 use chrono::{TimeDelta, Utc};
-use common::PrivateRedis;
 use uuid::Uuid;
 
 const TIMEOUT: Duration = Duration::from_millis(250);
@@ -27,7 +28,7 @@ const IN_PROCESS: Duration = Duration::from_millis(100);
 /// SPEC §9: back to Redis within five seconds of its return.
 const RECOVERY: Duration = Duration::from_secs(5);
 
-fn settings(server: &PrivateRedis, prefix: &str) -> RedisSettings {
+fn settings(server: &RedisServer, prefix: &str) -> RedisSettings {
     RedisSettings::new(server.url())
         .with_timeout(TIMEOUT)
         .with_key_prefix(prefix)
@@ -83,25 +84,22 @@ async fn use_every_port(shared: &SharedState) -> Duration {
 /// Waits until the shared state uses Redis again; returns how long that took.
 async fn wait_for_recovery(shared: &SharedState) -> Duration {
     let monitor = shared.monitor.as_ref().expect("a Redis monitor");
-    let started = Instant::now();
-    while monitor.is_degraded() {
-        assert!(
-            started.elapsed() < RECOVERY,
-            "still degraded {RECOVERY:?} after Redis returned"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    started.elapsed()
+    wait_until(
+        RECOVERY,
+        "the shared state uses Redis again (SPEC §9: within 5 s of its return)",
+        || async { !monitor.is_degraded() },
+    )
+    .await
 }
 
 /// A direct (undecorated) limiter on the private server, to see what reached Redis.
-fn direct_limiter(server: &PrivateRedis, prefix: &str) -> RedisRateLimiter {
+fn direct_limiter(server: &RedisServer, prefix: &str) -> RedisRateLimiter {
     RedisRateLimiter::new(RedisPool::connect(&settings(server, prefix)).expect("settings"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_is_served_in_process_and_redis_is_used_again_after_it() {
-    let mut server = PrivateRedis::start();
+    let mut server = RedisServer::start().await;
     let prefix = common::unique_prefix();
     let shared = SharedState::redis(&settings(&server, &prefix), 100)
         .await
@@ -192,7 +190,7 @@ async fn an_outage_is_served_in_process_and_redis_is_used_again_after_it() {
         .expect("check"));
 
     // Back: Redis is used again within five seconds.
-    server.restart();
+    server.restart().await;
     let took = wait_for_recovery(&shared).await;
     assert!(took < RECOVERY, "recovered after {took:?}");
     assert_eq!(monitor.recoveries(), 1);
@@ -236,7 +234,7 @@ async fn an_outage_is_served_in_process_and_redis_is_used_again_after_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_up_with_redis_down_starts_degraded_and_recovers() {
-    let mut server = PrivateRedis::stopped();
+    let mut server = RedisServer::stopped();
     let prefix = common::unique_prefix();
     let started = Instant::now();
     let shared = SharedState::redis(&settings(&server, &prefix), 100)
@@ -249,7 +247,7 @@ async fn start_up_with_redis_down_starts_degraded_and_recovers() {
     let slowest = use_every_port(&shared).await;
     assert!(slowest < IN_PROCESS, "a degraded call took {slowest:?}");
 
-    server.restart();
+    server.restart().await;
     wait_for_recovery(&shared).await;
     assert_eq!(shared.health.check().await.status, "healthy");
     shared.limiter.check("k", 5, MINUTE).await.expect("check");
@@ -259,7 +257,7 @@ async fn start_up_with_redis_down_starts_degraded_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_redis_costs_at_most_one_timeout() {
-    let server = PrivateRedis::start();
+    let server = RedisServer::start().await;
     let prefix = common::unique_prefix();
     let shared = SharedState::redis(&settings(&server, &prefix), 100)
         .await
@@ -269,7 +267,7 @@ async fn a_hung_redis_costs_at_most_one_timeout() {
     assert!(!monitor.is_degraded());
 
     // Paused: connections stay open but nothing answers.
-    server.signal("STOP");
+    server.freeze();
     let (decision, took) = timed("check", shared.limiter.check("k", 5, MINUTE)).await;
     assert!(decision.allowed);
     assert!(
@@ -287,7 +285,7 @@ async fn a_hung_redis_costs_at_most_one_timeout() {
         started.elapsed()
     );
 
-    server.signal("CONT");
+    server.thaw();
     wait_for_recovery(&shared).await;
     let slowest = use_every_port(&shared).await;
     assert!(slowest < TIMEOUT, "a call took {slowest:?} after recovery");

@@ -14,6 +14,7 @@ use ainative_adapters_redis::{
 use ainative_ports::{
     LoginThrottle, RateDecision, RateLimiter, ResponseCache, RevocationList, ThrottleDecision,
 };
+use ainative_test_support::{redis_url, RedisPrefix};
 use chrono::{TimeDelta, Utc};
 use deadpool_redis::redis;
 use tokio::task::JoinSet;
@@ -23,8 +24,8 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 /// A plain connection to the shared Redis, to look at what the adapters wrote.
 async fn raw() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(common::redis_url())
-        .expect("REDIS_URL")
+    redis::Client::open(redis_url())
+        .expect("TEST_REDIS_URL")
         .get_multiplexed_async_connection()
         .await
         .expect("Redis is required by these tests")
@@ -40,13 +41,16 @@ async fn pttl(key: &str) -> i64 {
 
 #[tokio::test]
 async fn no_double_burst_at_a_window_boundary() {
-    let limiter = RedisRateLimiter::new(common::pool().await);
+    let space = RedisPrefix::new().await;
+    let limiter = RedisRateLimiter::new(common::pool(&space).await);
     let window = Duration::from_secs(2);
     for _ in 0..5 {
         assert!(limiter.check("k", 5, window).await.expect("check").allowed);
     }
     // Past half the window (where a fixed window of one second would have reset), and past
     // the end of a fixed window aligned on the first request's second: still full.
+    // Real time on purpose: the window runs on Redis' clock, which no test can pause, and
+    // there is nothing to poll for (the point is that nothing changes).
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     for _ in 0..5 {
         let decision = limiter.check("k", 5, window).await.expect("check");
@@ -60,7 +64,7 @@ async fn no_double_burst_at_a_window_boundary() {
             }
         );
     }
-    // A whole window after the burst, the whole limit is back, once.
+    // A whole window after the burst, the whole limit is back, once (Redis' clock again).
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     for remaining in (0..5).rev() {
         let decision = limiter.check("k", 5, window).await.expect("check");
@@ -73,7 +77,8 @@ async fn no_double_burst_at_a_window_boundary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_one_global_limit() {
     // Two pools (two "instances") on one Redis and one prefix.
-    let settings = common::settings();
+    let space = RedisPrefix::new().await;
+    let settings = common::settings(&space);
     let instances = [
         Arc::new(RedisRateLimiter::new(common::pool_with(&settings).await)),
         Arc::new(RedisRateLimiter::new(common::pool_with(&settings).await)),
@@ -100,7 +105,8 @@ async fn two_instances_share_one_global_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_one_login_throttle() {
-    let settings = common::settings();
+    let space = RedisPrefix::new().await;
+    let settings = common::settings(&space);
     let instances = [
         Arc::new(RedisLoginThrottle::new(common::pool_with(&settings).await)),
         Arc::new(RedisLoginThrottle::new(common::pool_with(&settings).await)),
@@ -129,7 +135,8 @@ async fn two_instances_share_one_login_throttle() {
 
 #[tokio::test]
 async fn revocations_are_shared_and_never_shortened_across_instances() {
-    let settings = common::settings();
+    let space = RedisPrefix::new().await;
+    let settings = common::settings(&space);
     let a = RedisRevocationList::new(common::pool_with(&settings).await);
     let b = RedisRevocationList::new(common::pool_with(&settings).await);
     let session = Uuid::new_v4();
@@ -151,7 +158,8 @@ async fn revocations_are_shared_and_never_shortened_across_instances() {
 
 #[tokio::test]
 async fn keys_live_under_the_prefix_and_expire() {
-    let settings = common::settings();
+    let space = RedisPrefix::new().await;
+    let settings = common::settings(&space);
     let pool = common::pool_with(&settings).await;
     let prefix = &settings.key_prefix;
     RedisRateLimiter::new(pool.clone())
@@ -200,7 +208,8 @@ async fn keys_live_under_the_prefix_and_expire() {
 
 #[tokio::test]
 async fn windows_run_on_the_redis_clock() {
-    let settings = common::settings();
+    let space = RedisPrefix::new().await;
+    let settings = common::settings(&space);
     RedisRateLimiter::new(common::pool_with(&settings).await)
         .check("clock", 5, MINUTE)
         .await
@@ -229,7 +238,8 @@ async fn windows_run_on_the_redis_clock() {
 
 #[tokio::test]
 async fn health_reports_redis_and_its_latency() {
-    let shared = common::shared_state().await;
+    let space = RedisPrefix::new().await;
+    let shared = common::shared_state(&space).await;
     assert_eq!(shared.backend(), "redis");
     let status = shared.health.check().await;
     assert_eq!(status.backend, "redis");
@@ -260,7 +270,8 @@ async fn in_memory_state_reports_disabled() {
 async fn only_invalid_settings_fail_start_up() {
     let invalid = SharedState::redis(&RedisSettings::new("http://not-redis"), 100).await;
     assert!(matches!(invalid, Err(RedisSetupError::InvalidUrl(_))));
-    let zero = SharedState::redis(&common::settings().with_pool_size(0), 100).await;
+    let space = RedisPrefix::new().await;
+    let zero = SharedState::redis(&common::settings(&space).with_pool_size(0), 100).await;
     assert!(matches!(zero, Err(RedisSetupError::InvalidSettings(_))));
     // A URL with credentials that does not parse must not leak them in the error.
     let leaky = RedisPool::connect(&RedisSettings::new("redis://u:s3cret@host:notaport"));
@@ -270,7 +281,8 @@ async fn only_invalid_settings_fail_start_up() {
 
 #[tokio::test]
 async fn huge_windows_and_lifetimes_are_accepted() {
-    let pool = common::pool().await;
+    let space = RedisPrefix::new().await;
+    let pool = common::pool(&space).await;
     let limiter = RedisRateLimiter::new(pool.clone());
     let decision = limiter.check("forever", 1, Duration::MAX).await;
     assert_eq!(decision.map(|decision| decision.allowed), Ok(true));

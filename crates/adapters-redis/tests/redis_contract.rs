@@ -1,5 +1,5 @@
 //! The Redis implementations, used directly (no fallback), pass the limiting, revocation
-//! and cache contract suites against a real Redis (`REDIS_URL`, default
+//! and cache contract suites against a real Redis (`TEST_REDIS_URL`, default
 //! `redis://127.0.0.1:6379`), each case under its own key prefix.
 
 mod common;
@@ -12,15 +12,15 @@ use ainative_adapters_redis::{
 
 ainative_ports::limits_contract! {
     real_clock;
-    rate_limiter: async { Arc::new(RedisRateLimiter::new(common::pool().await)) },
-    throttle: async { Arc::new(RedisLoginThrottle::new(common::pool().await)) },
-    revocations: async { Arc::new(RedisRevocationList::new(common::pool().await)) },
+    rate_limiter: async { Arc::new(RedisRateLimiter::new(common::kept_pool().await)) },
+    throttle: async { Arc::new(RedisLoginThrottle::new(common::kept_pool().await)) },
+    revocations: async { Arc::new(RedisRevocationList::new(common::kept_pool().await)) },
 }
 
 mod cache {
     use super::*;
 
     ainative_ports::cache_contract!(async {
-        Arc::new(RedisResponseCache::new(common::pool().await))
+        Arc::new(RedisResponseCache::new(common::kept_pool().await))
     });
 }

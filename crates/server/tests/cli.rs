@@ -3,12 +3,14 @@
 //! own empty directory with a clean environment, so no `.env` or shell variable leaks in.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use ainative_test_support::{free_port, wait_for, wait_until, TempDir};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ainative");
@@ -17,14 +19,14 @@ const STRONG_PASSWORD: &str = "Analytical7Engine";
 
 /// An empty working directory, removed afterwards.
 struct Sandbox {
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl Sandbox {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("ainative-cli-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self { dir }
+        Self {
+            dir: TempDir::create("cli"),
+        }
     }
 
     fn path(&self, relative: &str) -> PathBuf {
@@ -35,7 +37,7 @@ impl Sandbox {
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.args(args)
-            .current_dir(&self.dir)
+            .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default());
         for (k, v) in env {
@@ -63,12 +65,6 @@ impl Sandbox {
 
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         self.run_with_stdin(args, env, None)
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -115,26 +111,52 @@ impl Run {
     }
 }
 
-/// A free TCP port on the loopback interface (bound, read, released).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
+/// A pipe read to its end on a thread of its own; what was read so far can be looked at.
+struct Drained {
+    seen: Arc<Mutex<Vec<u8>>>,
+    reader: Option<JoinHandle<()>>,
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = pipe.read_to_end(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    })
+impl Drained {
+    fn new(mut pipe: impl Read + Send + 'static) -> Self {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let reader = std::thread::spawn(move || {
+            let mut chunk = [0_u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend_from_slice(&chunk[..n]);
+            }
+        });
+        Self {
+            seen,
+            reader: Some(reader),
+        }
+    }
+
+    /// What was read so far.
+    fn so_far(&self) -> String {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&seen).into_owned()
+    }
+
+    /// Everything, once the pipe is closed (the process exited).
+    fn all(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.so_far()
+    }
 }
 
 /// A running `ainative serve`.
 struct Server {
     child: Child,
     port: u16,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<String>>,
+    metrics_port: u16,
+    stdout: Drained,
+    stderr: Drained,
 }
 
 impl Server {
@@ -143,7 +165,8 @@ impl Server {
         let port_text = port.to_string();
         // The internal metrics listener needs a port of its own too (default 9100 would
         // collide between tests running in parallel).
-        let metrics = format!("127.0.0.1:{}", free_port());
+        let metrics_port = free_port();
+        let metrics = format!("127.0.0.1:{metrics_port}");
         let mut env = env.to_vec();
         env.push(("APP_PORT", &port_text));
         env.push(("METRICS_ADDR", &metrics));
@@ -154,11 +177,12 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("server starts");
-        let stdout = child.stdout.take().map(drain);
-        let stderr = child.stderr.take().map(drain);
+        let stdout = Drained::new(child.stdout.take().expect("piped stdout"));
+        let stderr = Drained::new(child.stderr.take().expect("piped stderr"));
         Self {
             child,
             port,
+            metrics_port,
             stdout,
             stderr,
         }
@@ -170,20 +194,30 @@ impl Server {
 
     /// Polls `/health/live` until it answers 200; panics with the output if the process dies.
     async fn wait_until_live(&mut self, client: &reqwest::Client) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(res) = client.get(self.url("/api/v1/health/live")).send().await {
-                if res.status() == 200 {
-                    return;
-                }
+        let url = self.url("/api/v1/health/live");
+        let (child, stdout, stderr) = (&mut self.child, &self.stdout, &self.stderr);
+        wait_until(Duration::from_secs(30), "the server is live", || {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                panic!(
+                    "server exited early ({status}):\n{}\n{}",
+                    stdout.so_far(),
+                    stderr.so_far()
+                );
             }
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                let (out, err) = self.output();
-                panic!("server exited early ({status}):\n{out}\n{err}");
-            }
-            assert!(Instant::now() < deadline, "server not live within 30 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            let live = client.get(&url).send();
+            async move { live.await.is_ok_and(|res| res.status() == 200) }
+        })
+        .await;
+    }
+
+    /// The value of `http_requests_in_flight` on the internal metrics listener.
+    async fn requests_in_flight(&self, client: &reqwest::Client) -> Option<u64> {
+        let url = format!("http://127.0.0.1:{}/metrics", self.metrics_port);
+        let text = client.get(url).send().await.ok()?.text().await.ok()?;
+        text.lines()
+            .find_map(|line| line.strip_prefix("http_requests_in_flight "))
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .map(|value| value as u64)
     }
 
     fn sigterm(&self) {
@@ -200,26 +234,17 @@ impl Server {
 
     /// Waits for the process to exit, at most `limit`.
     async fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server still running after {limit:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let child = &mut self.child;
+        wait_for(limit, "the server exits", || {
+            let exited = child.try_wait().expect("try_wait");
+            async move { exited }
+        })
+        .await
     }
 
     /// Standard output and error (after exit).
     fn output(&mut self) -> (String, String) {
-        let join = |h: Option<JoinHandle<String>>| h.map(|h| h.join().unwrap_or_default());
-        (
-            join(self.stdout.take()).unwrap_or_default(),
-            join(self.stderr.take()).unwrap_or_default(),
-        )
+        (self.stdout.all(), self.stderr.all())
     }
 }
 
@@ -658,9 +683,19 @@ async fn serve_runs_on_the_embedded_default_and_stops_gracefully_on_sigterm() {
     // A request in flight when SIGTERM arrives is finished, not cut off.
     let port = server.port;
     let (mut stream, rest) = start_slow_request(port);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until(
+        Duration::from_secs(5),
+        "the half-sent login is in flight",
+        || async { server.requests_in_flight(&http).await >= Some(1) },
+    )
+    .await;
     server.sigterm();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until(
+        Duration::from_secs(5),
+        "the server logs that shutdown began",
+        || async { server.stdout.so_far().contains("shutdown requested") },
+    )
+    .await;
     assert!(server.is_running(), "exited with a request in flight");
     let answer = tokio::task::spawn_blocking(move || {
         stream.write_all(&rest).expect("rest of the body");

@@ -7,8 +7,8 @@
 //! ainative_ports::cache_contract!(async { Arc::new(InMemoryResponseCache::new(1_000)) });
 //! ```
 //!
-//! The expiry cases wait in real time (about half a second each), with margins of at least
-//! 200 ms around every boundary, since caches keep their own clocks. Every case uses keys of
+//! The expiry cases poll in real time until the entry is gone (about a third of a second
+//! each), since caches keep their own clocks. Every case uses keys of
 //! its own, so cases may share one backing store.
 //!
 //! The cases panic (through `assert!`/`expect`) on failure, as tests do.
@@ -37,9 +37,17 @@ async fn put(cache: &dyn ResponseCache, key: &str, value: &str, ttl: Duration) {
     cache.put(key, value, ttl).await.expect("put");
 }
 
-/// Waits in real time.
-async fn wait(millis: u64) {
-    tokio::time::sleep(Duration::from_millis(millis)).await;
+/// Polls until `key` is a miss (every 20 ms, real time: caches keep their own clocks, which a
+/// paused Tokio clock cannot move); fails the case after `limit`.
+async fn until_gone(cache: &dyn ResponseCache, key: &str, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while get(cache, key).await.is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{key} still cached {limit:?} later"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A key never put is a miss.
@@ -97,8 +105,8 @@ pub async fn cache_entry_expires_after_its_ttl(cache: Arc<dyn ResponseCache>) {
     put(&*cache, &short, "brief", Duration::from_millis(300)).await;
     put(&*cache, &long, "lasting", HOUR).await;
     assert_eq!(get(&*cache, &short).await.as_deref(), Some("brief"));
-    wait(600).await;
-    assert_eq!(get(&*cache, &short).await, None);
+    until_gone(&*cache, &short, Duration::from_secs(2)).await;
+    assert_eq!(get(&*cache, &short).await, None, "gone for good");
     assert_eq!(get(&*cache, &long).await.as_deref(), Some("lasting"));
 }
 
@@ -109,9 +117,10 @@ pub async fn cache_put_restarts_the_ttl(cache: Arc<dyn ResponseCache>) {
     put(&*cache, &extended, "v2", HOUR).await;
     put(&*cache, &shortened, "v1", HOUR).await;
     put(&*cache, &shortened, "v2", Duration::from_millis(300)).await;
-    wait(600).await;
+    // `extended` was first put (with 300 ms) before `shortened`: had its TTL not restarted,
+    // it would be gone by the time `shortened` is.
+    until_gone(&*cache, &shortened, Duration::from_secs(2)).await;
     assert_eq!(get(&*cache, &extended).await.as_deref(), Some("v2"));
-    assert_eq!(get(&*cache, &shortened).await, None);
 }
 
 /// A put with a zero time to live leaves nothing cached under its key.

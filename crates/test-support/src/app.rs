@@ -1,17 +1,18 @@
-#![allow(dead_code)] // shared by several test binaries; each uses a part
-//! The end-to-end harness: starts the real application on a random port, on SQLite or on a
-//! fresh PostgreSQL database per test, and talks to it over HTTP.
-
-pub mod http;
+//! The real application on a random port (`Application::build`, `APP_PORT=0`,
+//! `METRICS_ADDR=127.0.0.1:0`), on a SQLite file or a fresh PostgreSQL database per test,
+//! spoken to over HTTP.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use actix_web::dev::ServerHandle;
 use ainative_server::{Application, Settings};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
-use uuid::Uuid;
+
+use crate::aside::block_on_aside;
+use crate::fixtures::{json_of, register_body, PASSWORD};
+use crate::postgres::TestDatabase;
+use crate::sqlite::TempDir;
 
 /// The database behind a test server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,70 +21,6 @@ pub enum Backend {
     Sqlite,
     /// A fresh PostgreSQL database, dropped afterwards.
     Postgres,
-}
-
-/// The admin connection used to create per-test PostgreSQL databases.
-pub fn postgres_admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A PostgreSQL database that is dropped when this guard is.
-pub struct PgTestDb {
-    name: String,
-    /// URL of the database.
-    pub url: String,
-}
-
-impl PgTestDb {
-    /// Creates a fresh database.
-    pub async fn create() -> Self {
-        let admin = postgres_admin_url();
-        let name = format!("ainative_e2e_{}", Uuid::new_v4().simple());
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL must be running at {admin} (set TEST_DATABASE_URL): {e}")
-            });
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let base = admin
-            .rsplit_once('/')
-            .map_or(admin.as_str(), |(b, _)| b)
-            .to_owned();
-        Self {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgTestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let admin = postgres_admin_url();
-        // Drop cannot be async: use a private runtime on a plain thread.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                if let Ok(mut conn) =
-                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
-                {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
 }
 
 /// A running server and a client for it.
@@ -101,8 +38,9 @@ pub struct TestApp {
     /// Which backend.
     pub backend: Backend,
     handle: ServerHandle,
-    _pg: Option<PgTestDb>,
-    dir: PathBuf,
+    // Dropped after the server is stopped (see `Drop`), in this order.
+    _pg: Option<TestDatabase>,
+    _dir: TempDir,
 }
 
 /// Settings every test server starts from; limits are high so tests do not trip them unless
@@ -139,15 +77,15 @@ impl TestApp {
 
     /// Starts a server with some variables overridden.
     pub async fn spawn_with(backend: Backend, overrides: &[(&str, &str)]) -> Self {
-        let dir = std::env::temp_dir().join(format!("ainative-e2e-{}", Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = TempDir::create("e2e");
         let pg = match backend {
-            Backend::Postgres => Some(PgTestDb::create().await),
+            // Boxed: the nested futures are otherwise too deep for the compiler's layout queries.
+            Backend::Postgres => Some(Box::pin(TestDatabase::create()).await),
             Backend::Sqlite => None,
         };
         let url = match &pg {
-            Some(db) => db.url.clone(),
-            None => format!("sqlite://{}/test.db", dir.display()),
+            Some(db) => db.url().to_owned(),
+            None => format!("sqlite://{}", dir.join("test.db").display()),
         };
         let mut env = base_env(&url);
         for (k, v) in overrides {
@@ -155,7 +93,7 @@ impl TestApp {
         }
         let settings = Settings::from_layers(env, &dir.join("config"), &dir.join("data"))
             .expect("test settings");
-        let app = Application::build(settings.clone())
+        let app = Box::pin(Application::build(settings.clone()))
             .await
             .expect("application builds");
         let port = app.port();
@@ -175,7 +113,7 @@ impl TestApp {
             backend,
             handle,
             _pg: pg,
-            dir,
+            _dir: dir,
         }
     }
 
@@ -257,56 +195,9 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let handle = self.handle.clone();
-        // Stop the server before its database is dropped.
-        let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                rt.block_on(handle.stop(false));
-            }
-        })
-        .join();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // Stop the server before its database and directory go (the fields, after this).
+        let _ = block_on_aside(async move { handle.stop(false).await });
     }
-}
-
-/// The password every test user has.
-pub const PASSWORD: &str = "Analytical7Engine";
-
-/// A valid registration body.
-pub fn register_body(username: &str) -> Value {
-    json!({
-        "email": format!("{username}@example.com"),
-        "username": username,
-        "password": PASSWORD,
-        "full_name": format!("User {username}"),
-    })
-}
-
-/// Status and JSON body of a response.
-pub async fn json_of(res: Response) -> (StatusCode, Value) {
-    let status = res.status();
-    let text = res.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, body)
-}
-
-/// Asserts the SPEC error envelope with this status and code; returns the body.
-pub async fn expect_error(res: Response, status: u16, code: &str) -> Value {
-    let headers = res.headers().clone();
-    let (actual, body) = json_of(res).await;
-    assert_eq!(actual.as_u16(), status, "{body}");
-    assert_eq!(body["success"], false, "{body}");
-    assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(body["error"]["message"].is_string(), "{body}");
-    assert!(body["error"]["details"].is_array(), "{body}");
-    let request_id = body["error"]["request_id"].as_str().expect("request_id");
-    assert_eq!(
-        headers.get("x-request-id").and_then(|v| v.to_str().ok()),
-        Some(request_id)
-    );
-    body
 }
 
 /// Generates one test per backend for an async case `fn(TestApp)`.
@@ -317,11 +208,11 @@ macro_rules! on_both_backends {
             mod $case {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    super::$case($crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await).await;
+                    super::$case($crate::TestApp::spawn($crate::Backend::Sqlite).await).await;
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    super::$case($crate::common::TestApp::spawn($crate::common::Backend::Postgres).await).await;
+                    super::$case($crate::TestApp::spawn($crate::Backend::Postgres).await).await;
                 }
             }
         )+

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{expect_error, TestApp};
+use crate::app::TestApp;
+use crate::fixtures::expect_error;
 
 /// The value of a header as text, if present.
 pub fn header(headers: &HeaderMap, name: &str) -> Option<String> {
