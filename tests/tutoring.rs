@@ -690,7 +690,184 @@ async fn streaming_sends_deltas_then_the_stored_interaction(app: TestApp) {
     assert_eq!(stored["total"], 1);
 }
 
+/// A POST with a raw body (or none) and the caller's token.
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    content_type: Option<&str>,
+    body: &'static str,
+) -> reqwest::Response {
+    let mut req = app.client.post(app.url(path)).bearer_auth(token);
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    if !body.is_empty() {
+        req = req.body(body);
+    }
+    req.send().await.expect("request sent")
+}
+
+/// Bodies that are optional (resolve's note, and the body-less actions) may be absent or
+/// empty whatever their content type; a non-empty body of another type is 415, malformed
+/// JSON 400, unknown fields 422.
+async fn optional_bodies_are_optional(app: TestApp) {
+    let c = cast(&app).await;
+    let activity = published_activity(&app, &c.owner, json!({})).await;
+    let session = start(&app, &c.student, &activity).await;
+    let mut risks = Vec::new();
+    for _ in 0..3 {
+        let prompt = "Give me the full solution, do it for me";
+        let out = data(
+            turn(&app, &c.student, &session, json!({ "prompt": prompt })).await,
+            201,
+        )
+        .await;
+        risks.extend(
+            out["risks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned()),
+        );
+    }
+    assert!(risks.len() >= 3, "{risks:?}");
+    let resolve = |id: &str| format!("/api/v1/risks/{id}/resolve");
+
+    expect_error(
+        post_raw(
+            &app,
+            &resolve(&risks[0]),
+            &c.owner,
+            Some("text/plain"),
+            "note",
+        )
+        .await,
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    )
+    .await;
+    expect_error(
+        post_raw(
+            &app,
+            &resolve(&risks[0]),
+            &c.owner,
+            Some("application/json"),
+            "{\"note\"",
+        )
+        .await,
+        400,
+        "BAD_REQUEST",
+    )
+    .await;
+    let none = data(
+        post_raw(&app, &resolve(&risks[0]), &c.owner, None, "").await,
+        200,
+    )
+    .await;
+    assert_eq!(none["resolved"], true);
+    assert!(none["resolution_note"].is_null(), "{none}");
+    let empty = data(
+        post_raw(&app, &resolve(&risks[1]), &c.owner, Some("text/plain"), "").await,
+        200,
+    )
+    .await;
+    assert_eq!(empty["resolved"], true);
+    let noted = data(
+        post_raw(
+            &app,
+            &resolve(&risks[2]),
+            &c.owner,
+            Some("application/json"),
+            r#"{"note": "discussed"}"#,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(noted["resolution_note"], "discussed");
+
+    // The body-less actions follow the same rule.
+    let end = format!("/api/v1/sessions/{session}/end");
+    expect_error(
+        post_raw(&app, &end, &c.student, Some("text/plain"), "now").await,
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    )
+    .await;
+    expect_error(
+        post_raw(
+            &app,
+            &end,
+            &c.student,
+            Some("application/json"),
+            r#"{"force": true}"#,
+        )
+        .await,
+        422,
+        "VALIDATION_ERROR",
+    )
+    .await;
+    data(post_raw(&app, &end, &c.student, None, "").await, 200).await;
+    let archive = format!("/api/v1/activities/{activity}/archive");
+    data(
+        post_raw(&app, &archive, &c.owner, Some("application/json"), "").await,
+        200,
+    )
+    .await;
+}
+
+/// NUL in a prompt, a title or a note is a 422 naming the field on both databases; nothing
+/// is stored.
+async fn nul_in_tutoring_bodies_is_422(app: TestApp) {
+    let c = cast(&app).await;
+    let body = json!({"title": "Loops\u{0}", "instructions": "x", "subject": "python", "difficulty": "beginner"});
+    let res = app.post("/api/v1/activities", Some(&c.owner), &body).await;
+    let err = expect_error(res, 422, "VALIDATION_ERROR").await;
+    assert_eq!(err["error"]["details"][0]["field"], "title", "{err}");
+    let activity = published_activity(&app, &c.owner, json!({})).await;
+    let patch = json!({"policies": {"risk_thresholds": {"ai_dependency\u{0}": 0.5}}});
+    let res = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/activities/{activity}"),
+            Some(&c.owner),
+            Some(&patch),
+        )
+        .await;
+    let err = expect_error(res, 422, "VALIDATION_ERROR").await;
+    assert_eq!(
+        err["error"]["details"][0]["field"], "policies.risk_thresholds",
+        "{err}"
+    );
+    let session = start(&app, &c.student, &activity).await;
+    for (body, field) in [
+        (json!({"prompt": "What\u{0} is a loop?"}), "prompt"),
+        (json!({"prompt": "Why?", "code": "print(1)\u{0}"}), "code"),
+    ] {
+        let err = expect_error(
+            turn(&app, &c.student, &session, body).await,
+            422,
+            "VALIDATION_ERROR",
+        )
+        .await;
+        assert_eq!(err["error"]["details"][0]["field"], field, "{err}");
+    }
+    let stored = data(
+        app.get(
+            &format!("/api/v1/sessions/{session}/interactions"),
+            Some(&c.student),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(stored["total"], 0);
+}
+
 on_both_backends!(
+    optional_bodies_are_optional,
+    nul_in_tutoring_bodies_is_422,
     activity_access_matrix,
     session_access_matrix,
     gateway_pipeline_through_http,
@@ -960,8 +1137,63 @@ mod upstream {
             )
         });
         let results = futures::future::join_all(calls).await;
+        let mut interactions = Vec::new();
         for res in results {
-            assert_eq!(res.status(), 201);
+            interactions.push(data(res, 201).await["interaction"].clone());
         }
+        // Exactly one turn made the provider call and carries its usage; the others shared
+        // it: marked as cache hits, with no tokens.
+        let (leaders, followers): (Vec<_>, Vec<_>) =
+            interactions.iter().partition(|i| i["cache_hit"] == false);
+        assert_eq!(leaders.len(), 1, "{interactions:?}");
+        assert_eq!(
+            (
+                leaders[0]["tokens_in"].clone(),
+                leaders[0]["tokens_out"].clone()
+            ),
+            (json!(42), json!(7))
+        );
+        assert_eq!(followers.len(), 9);
+        for follower in &followers {
+            assert_eq!(follower["response"], "Shared answer");
+            assert_eq!(
+                (
+                    follower["tokens_in"].clone(),
+                    follower["tokens_out"].clone()
+                ),
+                (json!(0), json!(0)),
+                "{follower}"
+            );
+        }
+        let metrics = app
+            .client
+            .get(format!("http://127.0.0.1:{}/metrics", app.metrics_port))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in [
+            r#"llm_tokens_total{kind="prompt"} 42"#,
+            r#"llm_tokens_total{kind="completion"} 7"#,
+            r#"llm_requests_total{model="test-model",outcome="success",provider="openai"} 1"#,
+            r#"cache_requests_total{cache="llm",result="miss"} 1"#,
+        ] {
+            assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+        }
+        // Followers that arrive after the flight landed find the cache: every one of the nine
+        // is counted as coalesced or as a hit, none as a miss.
+        let value = |name: &str| -> u64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse().unwrap()))
+                .unwrap_or(0)
+        };
+        assert_eq!(
+            value(r#"cache_requests_total{cache="llm",result="coalesced"}"#)
+                + value(r#"cache_requests_total{cache="llm",result="hit"}"#),
+            9
+        );
     }
 }

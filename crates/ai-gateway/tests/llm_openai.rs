@@ -425,7 +425,11 @@ async fn a_400_is_not_retried() {
         .complete(&request("bad"))
         .await
         .expect_err("rejected");
-    assert_eq!(error.upstream_kind(), Some(UpstreamKind::Status(400)), "{error:?}");
+    assert_eq!(
+        error.upstream_kind(),
+        Some(UpstreamKind::Status(400)),
+        "{error:?}"
+    );
     assert_eq!(
         error_chain(&error),
         "the language model failed (HTTP 400): max_tokens is too large"
@@ -492,10 +496,17 @@ async fn an_unreachable_server_is_a_retryable_upstream_error() {
         .complete(&request("anyone?"))
         .await
         .expect_err("refused");
-    assert_eq!(error.upstream_kind(), Some(UpstreamKind::Connection), "{error:?}");
+    assert_eq!(
+        error.upstream_kind(),
+        Some(UpstreamKind::Connection),
+        "{error:?}"
+    );
     assert!(error.is_retryable());
     let chain = error_chain(&error);
-    assert!(chain.starts_with("the language model failed (connection failed): request failed: "), "{chain}");
+    assert!(
+        chain.starts_with("the language model failed (connection failed): request failed: "),
+        "{chain}"
+    );
     assert!(!chain.contains("sk-test"));
 }
 
@@ -650,7 +661,11 @@ async fn a_hundred_identical_calls_reach_the_server_once() {
     assert_eq!(stats.coalesced_waiters, coalesced);
     assert_eq!(stats.cache_hits, 100 - coalesced);
     assert_eq!(stats.provider_attempts, 1);
-    assert_eq!((stats.tokens_in, stats.tokens_out), (21, 9), "usage counted once");
+    assert_eq!(
+        (stats.tokens_in, stats.tokens_out),
+        (21, 9),
+        "usage counted once"
+    );
     assert_eq!(client.in_flight(), 0);
     server.verify().await;
 

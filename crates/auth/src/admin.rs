@@ -1,8 +1,7 @@
 use std::sync::Arc;
 
 use ainative_domain::{
-    AuditAction, AuditEntry, NewAuditEntry, Page, Paginated, RequestContext, Role, User,
-    UserPatch,
+    AuditAction, AuditEntry, NewAuditEntry, Page, Paginated, RequestContext, Role, User, UserPatch,
     ValidationErrors,
 };
 use ainative_ports::{AuditLog, Clock, RevocationList, UserFilter, UserRepository};

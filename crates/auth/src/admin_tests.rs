@@ -66,7 +66,8 @@ async fn non_admins_are_forbidden() {
         ..Default::default()
     };
     assert!(matches!(
-        svc.update_user(&student, Uuid::new_v4(), patch.clone()).await,
+        svc.update_user(&student, Uuid::new_v4(), patch.clone())
+            .await,
         Err(AuthError::Forbidden(AccessDenied::Rule(_)))
     ));
     // An admin whose credential lacks the admin scope is refused too.
@@ -74,7 +75,9 @@ async fn non_admins_are_forbidden() {
     narrowed.scopes = Scopes::for_roles(&RoleSet::student());
     assert!(matches!(
         svc.update_user(&narrowed, Uuid::new_v4(), patch).await,
-        Err(AuthError::Forbidden(AccessDenied::MissingScope(Scope::Admin)))
+        Err(AuthError::Forbidden(AccessDenied::MissingScope(
+            Scope::Admin
+        )))
     ));
 }
 

@@ -67,10 +67,11 @@ mod tests {
             GatewayError::Storage(PortError::NotFound)
         );
         assert!(GatewayError::Llm(LlmError::Timeout).is_timeout());
-        assert!(
-            !GatewayError::Llm(LlmError::upstream(ainative_ports::UpstreamKind::Connection, "x"))
-                .is_timeout()
-        );
+        assert!(!GatewayError::Llm(LlmError::upstream(
+            ainative_ports::UpstreamKind::Connection,
+            "x"
+        ))
+        .is_timeout());
         let storage = GatewayError::Storage(PortError::other_from(
             "query failed",
             std::io::Error::other("disk on fire"),

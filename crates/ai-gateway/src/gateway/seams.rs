@@ -221,7 +221,14 @@ async fn each_step_feeds_the_next_and_the_store_gets_what_they_made() {
 
     assert_eq!(
         *steps.calls.lock().expect("lock"),
-        ["ingestion", "governance", "cognitive", "messages", "traces", "risks"]
+        [
+            "ingestion",
+            "governance",
+            "cognitive",
+            "messages",
+            "traces",
+            "risks"
+        ]
     );
     let i = &record.interaction;
     assert_eq!(i.prompt, "governed words");

@@ -211,10 +211,9 @@ impl LlmProvider for OpenAiProvider {
             .map_err(transport_error)?;
         let response = check_status(response).await?;
         let bytes = response.bytes().await.map_err(transport_error)?;
-        let parsed: ChatResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| {
-                LlmError::upstream_from(UpstreamKind::Malformed, "malformed completion", e)
-            })?;
+        let parsed: ChatResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            LlmError::upstream_from(UpstreamKind::Malformed, "malformed completion", e)
+        })?;
         let content = parsed
             .choices
             .into_iter()
@@ -299,7 +298,11 @@ fn transport_error(error: reqwest::Error) -> LlmError {
             error.without_url(),
         )
     } else {
-        LlmError::upstream_from(UpstreamKind::Connection, "request failed", error.without_url())
+        LlmError::upstream_from(
+            UpstreamKind::Connection,
+            "request failed",
+            error.without_url(),
+        )
     }
 }
 

@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use ainative_domain::{
-    AccessDenied, AuditAction, NewAuditEntry, Page, Paginated, RequestContext, Risk,
-    RiskDimension, RiskLevel, Scope,
+    AccessDenied, AuditAction, NewAuditEntry, Page, Paginated, RequestContext, Risk, RiskDimension,
+    RiskLevel, Scope,
 };
 use ainative_ports::{
     ActivityRepository, Clock, RiskFilter, RiskRepository, StudySessionRepository,
@@ -81,8 +81,7 @@ impl RiskService {
         if !ctx.owns_activity(&activity) {
             // The student may know the risk exists; others may not.
             return Err(if session.student_id == ctx.user_id {
-                AccessDenied::Rule("only the activity's owner or an admin may resolve risks")
-                    .into()
+                AccessDenied::Rule("only the activity's owner or an admin may resolve risks").into()
             } else {
                 TutoringError::NotFound("risk")
             });

@@ -230,7 +230,11 @@ async fn identical_calls_share_one_flight_whose_usage_counts_once() {
     assert_eq!(stats.cache_misses, 1, "only the caller that flew");
     assert_eq!(stats.coalesced_waiters, 19);
     assert_eq!(stats.provider_attempts, 1);
-    assert_eq!((stats.tokens_in, stats.tokens_out), (1, 2), "usage counted once");
+    assert_eq!(
+        (stats.tokens_in, stats.tokens_out),
+        (1, 2),
+        "usage counted once"
+    );
 }
 
 #[tokio::test(start_paused = true)]
