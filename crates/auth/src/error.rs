@@ -108,7 +108,7 @@ pub enum AuthError {
     #[error("token rejected: {}", .0.as_str())]
     InvalidToken(TokenRejection),
     /// Authenticated but not allowed (403).
-    #[error("forbidden: {0}")]
+    #[error("forbidden")]
     Forbidden(#[from] AccessDenied),
     /// The addressed resource does not exist or is not visible (404).
     #[error("{0} not found")]

@@ -245,6 +245,20 @@ async fn login_unknown_account_spends_a_dummy_verification() {
 }
 
 #[tokio::test]
+async fn a_login_holding_nul_names_no_account_and_reaches_no_store() {
+    let mut m = Mocks::new();
+    allow_attempts(&mut m);
+    m.users.expect_find_by_login().never();
+    let (svc, hasher) = m.service();
+    let err = svc
+        .login("ada@example.com\0", "Correct7Horse", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::InvalidCredentials));
+    assert_eq!(hasher.dummy_calls.load(Ordering::SeqCst), 1, "same timing");
+}
+
+#[tokio::test]
 async fn login_wrong_password_is_the_same_error() {
     let mut m = Mocks::new();
     allow_attempts(&mut m);

@@ -236,8 +236,8 @@ async fn each_step_feeds_the_next_and_the_store_gets_what_they_made() {
         (i.intent, i.agent, i.help_level),
         (Intent::Debugging, Agent::Simulator, HelpLevel::High)
     );
-    assert_eq!(record.traces, [steps.trace.clone()]);
-    assert_eq!(record.risks, [steps.risk.clone()]);
+    assert_eq!(record.traces, std::slice::from_ref(&steps.trace));
+    assert_eq!(record.risks, std::slice::from_ref(&steps.risk));
     assert_eq!(recorded.lock().expect("lock")[0], record);
 }
 
@@ -261,5 +261,5 @@ async fn a_blocked_turn_skips_the_messages_and_the_model() {
     );
     assert!(record.interaction.blocked);
     assert_eq!(record.interaction.response, "Reformulate, please.");
-    assert_eq!(record.risks, [steps.risk.clone()]);
+    assert_eq!(record.risks, std::slice::from_ref(&steps.risk));
 }

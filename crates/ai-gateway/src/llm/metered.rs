@@ -96,6 +96,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_outcome_is_listed() {
+        let results: [Result<(), LlmError>; 4] = [
+            Ok(()),
+            Err(LlmError::Timeout),
+            Err(LlmError::upstream(
+                ainative_ports::UpstreamKind::Connection,
+                "x",
+            )),
+            Err(LlmError::CircuitOpen),
+        ];
+        let outcomes: Vec<_> = results.iter().map(outcome_of).collect();
+        assert_eq!(outcomes, OUTCOMES);
+    }
+
     #[tokio::test]
     async fn reports_each_call_with_its_outcome() {
         let mut inner = ainative_ports::MockLlmProvider::new();

@@ -14,7 +14,7 @@ pub enum TutoringError {
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
     /// The caller may see the resource but not do this (403).
-    #[error("forbidden: {0}")]
+    #[error("forbidden")]
     Forbidden(#[from] AccessDenied),
     /// Absent, or not visible to the caller (404).
     #[error("{0} not found")]
