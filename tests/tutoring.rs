@@ -1068,6 +1068,62 @@ mod upstream {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_failing_midway_ends_with_an_error_event_of_the_request() {
+        let server = MockServer::start().await;
+        let sse = [
+            r#"data: {"choices":[{"index":0,"delta":{"content":"Think "}}]}"#,
+            r#"data: {"error":{"message":"model overloaded at gpu-7"}}"#,
+        ]
+        .join("\n\n")
+            + "\n\n";
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "text/event-stream")
+                    .set_body_string(sse),
+            )
+            .mount(&server)
+            .await;
+        let app = app_against(&server).await;
+        let (c, session) = session_of(&app).await;
+        let res = app
+            .client
+            .post(app.url(&format!("/api/v1/sessions/{session}/interactions/stream")))
+            .bearer_auth(&c.student)
+            .header("x-request-id", "sse-failure-1")
+            .json(&json!({"prompt": "How do loops work?"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap();
+        let error = text
+            .split("event: error\ndata: ")
+            .nth(1)
+            .expect("an error event")
+            .split("\n\n")
+            .next()
+            .unwrap();
+        let error: Value = serde_json::from_str(error).unwrap();
+        assert_eq!(error["code"], "UPSTREAM_ERROR");
+        assert_eq!(
+            error["request_id"], "sse-failure-1",
+            "the caller's context carries it"
+        );
+        assert!(!error.to_string().contains("gpu-7"), "{error}");
+        let stored = data(
+            app.get(
+                &format!("/api/v1/sessions/{session}/interactions"),
+                Some(&c.student),
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(stored["total"], 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_evaluation_is_llm_assisted_with_a_provider() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
