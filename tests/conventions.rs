@@ -704,6 +704,62 @@ async fn health_reports_components_without_internals(app: TestApp) {
 on_both_backends!(health_reports_components_without_internals);
 
 // ---------------------------------------------------------------------------------------------
+// The NUL character
+
+/// U+0000 in any JSON string or query parameter is a 422 naming the field, on both databases
+/// (PostgreSQL cannot store it): never a 500, and nothing reaches the store.
+async fn nul_characters_are_422_naming_the_field(app: TestApp) {
+    let token = app.token_of("nulled").await;
+    let login =
+        json!({"email": "nulled@example.com\u{0}", "password": ainative_test_support::PASSWORD});
+    expect_validation(app.post("/api/v1/auth/login", None, &login).await, "email").await;
+    let mut register = register_body("zero");
+    register["full_name"] = json!("Zero\u{0}Cool");
+    expect_validation(app.post(REGISTER, None, &register).await, "full_name").await;
+    let refresh = json!({"refresh_token": "\u{0}"});
+    expect_validation(
+        app.post("/api/v1/auth/refresh", None, &refresh).await,
+        "refresh_token",
+    )
+    .await;
+    let change = json!({"current_password": ainative_test_support::PASSWORD, "new_password": "Better8\u{0}Horse"});
+    expect_validation(
+        app.post("/api/v1/auth/change-password", Some(&token), &change)
+            .await,
+        "new_password",
+    )
+    .await;
+    expect_validation(
+        app.get("/api/v1/activities?tag=loops%00", Some(&token))
+            .await,
+        "tag",
+    )
+    .await;
+    // The OAuth form: a NUL login names no account.
+    let res = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/auth/token",
+            Some("application/x-www-form-urlencoded"),
+            "grant_type=password&username=nulled%00&password=x",
+        )
+        .await;
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    // Nothing was registered.
+    let login = json!({"username": "zero", "password": ainative_test_support::PASSWORD});
+    expect_error(
+        app.post("/api/v1/auth/login", None, &login).await,
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+}
+
+on_both_backends!(nul_characters_are_422_naming_the_field);
+
+// ---------------------------------------------------------------------------------------------
 // Robustness
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -597,7 +597,13 @@ async fn streaming_sends_deltas_then_the_stored_interaction(app: TestApp) {
     assert_eq!(stored["total"], 1);
 }
 
+#[path = "tutoring/bodies.rs"]
+mod bodies;
+use bodies::{nul_in_tutoring_bodies_is_422, optional_bodies_are_optional};
+
 on_both_backends!(
+    optional_bodies_are_optional,
+    nul_in_tutoring_bodies_is_422,
     activity_access_matrix,
     session_access_matrix,
     gateway_pipeline_through_http,
@@ -791,6 +797,62 @@ mod upstream {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_failing_midway_ends_with_an_error_event_of_the_request() {
+        let server = MockServer::start().await;
+        let sse = [
+            r#"data: {"choices":[{"index":0,"delta":{"content":"Think "}}]}"#,
+            r#"data: {"error":{"message":"model overloaded at gpu-7"}}"#,
+        ]
+        .join("\n\n")
+            + "\n\n";
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "text/event-stream")
+                    .set_body_string(sse),
+            )
+            .mount(&server)
+            .await;
+        let app = app_against(&server).await;
+        let (c, session) = session_of(&app).await;
+        let res = app
+            .client
+            .post(app.url(&format!("/api/v1/sessions/{session}/interactions/stream")))
+            .bearer_auth(&c.student)
+            .header("x-request-id", "sse-failure-1")
+            .json(&json!({"prompt": "How do loops work?"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap();
+        let error = text
+            .split("event: error\ndata: ")
+            .nth(1)
+            .expect("an error event")
+            .split("\n\n")
+            .next()
+            .unwrap();
+        let error: Value = serde_json::from_str(error).unwrap();
+        assert_eq!(error["code"], "UPSTREAM_ERROR");
+        assert_eq!(
+            error["request_id"], "sse-failure-1",
+            "the caller's context carries it"
+        );
+        assert!(!error.to_string().contains("gpu-7"), "{error}");
+        let stored = data(
+            app.get(
+                &format!("/api/v1/sessions/{session}/interactions"),
+                Some(&c.student),
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(stored["total"], 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_evaluation_is_llm_assisted_with_a_provider() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
@@ -860,8 +922,63 @@ mod upstream {
             )
         });
         let results = futures::future::join_all(calls).await;
+        let mut interactions = Vec::new();
         for res in results {
-            assert_eq!(res.status(), 201);
+            interactions.push(data(res, 201).await["interaction"].clone());
         }
+        // Exactly one turn made the provider call and carries its usage; the others shared
+        // it: marked as cache hits, with no tokens.
+        let (leaders, followers): (Vec<_>, Vec<_>) =
+            interactions.iter().partition(|i| i["cache_hit"] == false);
+        assert_eq!(leaders.len(), 1, "{interactions:?}");
+        assert_eq!(
+            (
+                leaders[0]["tokens_in"].clone(),
+                leaders[0]["tokens_out"].clone()
+            ),
+            (json!(42), json!(7))
+        );
+        assert_eq!(followers.len(), 9);
+        for follower in &followers {
+            assert_eq!(follower["response"], "Shared answer");
+            assert_eq!(
+                (
+                    follower["tokens_in"].clone(),
+                    follower["tokens_out"].clone()
+                ),
+                (json!(0), json!(0)),
+                "{follower}"
+            );
+        }
+        let metrics = app
+            .client
+            .get(format!("http://127.0.0.1:{}/metrics", app.metrics_port))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in [
+            r#"llm_tokens_total{kind="prompt"} 42"#,
+            r#"llm_tokens_total{kind="completion"} 7"#,
+            r#"llm_requests_total{model="test-model",outcome="success",provider="openai"} 1"#,
+            r#"cache_requests_total{cache="llm",result="miss"} 1"#,
+        ] {
+            assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+        }
+        // Followers that arrive after the flight landed find the cache: every one of the nine
+        // is counted as coalesced or as a hit, none as a miss.
+        let value = |name: &str| -> u64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse().unwrap()))
+                .unwrap_or(0)
+        };
+        assert_eq!(
+            value(r#"cache_requests_total{cache="llm",result="coalesced"}"#)
+                + value(r#"cache_requests_total{cache="llm",result="hit"}"#),
+            9
+        );
     }
 }

@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
 use ainative_domain::{
-    AuditAction, AuditEntry, NewAuditEntry, Page, Paginated, Role, User, UserPatch,
+    AuditAction, AuditEntry, NewAuditEntry, Page, Paginated, RequestContext, Role, User, UserPatch,
     ValidationErrors,
 };
 use ainative_ports::{AuditLog, Clock, RevocationList, UserFilter, UserRepository};
 use uuid::Uuid;
 
-use crate::{AuthError, Principal, UserCache};
+use crate::{AuthError, UserCache};
 
 /// User administration, for callers with the admin role.
 pub struct AdminService {
@@ -51,11 +51,11 @@ impl AdminService {
     /// A page of users.
     pub async fn list_users(
         &self,
-        actor: &Principal,
+        ctx: &RequestContext,
         filter: &UserFilter,
         page: Page,
     ) -> Result<Paginated<User>, AuthError> {
-        actor.require_role(Role::Admin)?;
+        ctx.require_admin()?;
         Ok(self.users.list(filter, page).await?)
     }
 
@@ -63,11 +63,11 @@ impl AdminService {
     /// that make the user's tokens stale (roles, tier, deactivation) end their sessions.
     pub async fn update_user(
         &self,
-        actor: &Principal,
+        ctx: &RequestContext,
         id: Uuid,
         patch: UserPatch,
     ) -> Result<User, AuthError> {
-        actor.require_role(Role::Admin)?;
+        ctx.require_admin()?;
         if patch.is_empty() {
             return Err(ValidationErrors::single(
                 "body",
@@ -75,7 +75,7 @@ impl AdminService {
             )
             .into());
         }
-        if id == actor.user_id {
+        if id == ctx.user_id {
             if patch
                 .roles
                 .as_ref()
@@ -112,7 +112,7 @@ impl AdminService {
         }
         let now = self.clock.now();
         let audit = NewAuditEntry {
-            actor_id: Some(actor.user_id),
+            actor_id: Some(ctx.user_id),
             action: AuditAction::UserUpdated,
             target_type: "user".into(),
             target_id: id,
@@ -140,10 +140,10 @@ impl AdminService {
     /// A page of the audit log, newest first.
     pub async fn list_audit(
         &self,
-        actor: &Principal,
+        ctx: &RequestContext,
         page: Page,
     ) -> Result<Paginated<AuditEntry>, AuthError> {
-        actor.require_role(Role::Admin)?;
+        ctx.require_admin()?;
         Ok(self.audit.list(page).await?)
     }
 }

@@ -8,7 +8,9 @@ use ainative_ports::{MockAuditLog, MockClock, MockRevocationList, MockUserReposi
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{AdminService, AuthError, Principal};
+use ainative_domain::{AccessDenied, RequestContext, Scope, Scopes};
+
+use crate::{AdminService, AuthError};
 
 fn user() -> User {
     User {
@@ -29,14 +31,16 @@ fn user() -> User {
     }
 }
 
-fn admin() -> Principal {
-    Principal {
-        user_id: Uuid::new_v4(),
-        session_id: Uuid::new_v4(),
-        token_id: Uuid::new_v4(),
-        roles: RoleSet::new([Role::Admin]).unwrap(),
-        tier: Tier::Admin,
-    }
+fn admin() -> RequestContext {
+    RequestContext::for_access_token(
+        Uuid::new_v4(),
+        RoleSet::new([Role::Admin]).unwrap(),
+        Tier::Admin,
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        "req-admin",
+        None,
+    )
 }
 
 fn service(users: MockUserRepository, revocations: MockRevocationList) -> AdminService {
@@ -62,8 +66,18 @@ async fn non_admins_are_forbidden() {
         ..Default::default()
     };
     assert!(matches!(
-        svc.update_user(&student, Uuid::new_v4(), patch).await,
-        Err(AuthError::Forbidden)
+        svc.update_user(&student, Uuid::new_v4(), patch.clone())
+            .await,
+        Err(AuthError::Forbidden(AccessDenied::Rule(_)))
+    ));
+    // An admin whose credential lacks the admin scope is refused too.
+    let mut narrowed = admin();
+    narrowed.scopes = Scopes::for_roles(&RoleSet::student());
+    assert!(matches!(
+        svc.update_user(&narrowed, Uuid::new_v4(), patch).await,
+        Err(AuthError::Forbidden(AccessDenied::MissingScope(
+            Scope::Admin
+        )))
     ));
 }
 

@@ -115,7 +115,7 @@ impl TokenCodec {
     /// Signs claims.
     pub fn encode(&self, claims: &Claims) -> Result<String, AuthError> {
         encode(&Header::new(Self::ALGORITHM), claims, &self.encoding)
-            .map_err(|e| AuthError::Internal(format!("token signing failed: {e}")))
+            .map_err(|e| AuthError::Internal(Box::new(e)))
     }
 
     /// Verifies signature, algorithm, issuer, audience, expiry and kind.

@@ -9,17 +9,15 @@ mod config;
 mod error;
 mod jwt;
 mod password;
-mod principal;
 mod revocation_sync;
 mod service;
 mod user_cache;
 
 pub use admin::AdminService;
 pub use config::{AuthConfig, JwtSettings};
-pub use error::{AuthError, TokenRejection};
+pub use error::{AuthError, AuthFailure, InternalError, TokenRejection};
 pub use jwt::{Claims, TokenCodec, TokenKind};
 pub use password::{BcryptHasher, PasswordHasher};
-pub use principal::Principal;
 pub use revocation_sync::RevocationSync;
 pub use service::{AuthDeps, AuthService, LoginOutcome, RegisterInput, TokenPair};
 pub use user_cache::UserCache;

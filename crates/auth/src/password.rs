@@ -46,11 +46,11 @@ impl BcryptHasher {
             .permits
             .acquire()
             .await
-            .map_err(|_| AuthError::Internal("password hasher closed".into()))?;
+            .map_err(|e| AuthError::Internal(Box::new(e)))?;
         tokio::task::spawn_blocking(work)
             .await
-            .map_err(|e| AuthError::Internal(format!("hashing task failed: {e}")))?
-            .map_err(|e| AuthError::Internal(format!("bcrypt: {e}")))
+            .map_err(|e| AuthError::Internal(Box::new(e)))?
+            .map_err(|e| AuthError::Internal(Box::new(e)))
     }
 }
 

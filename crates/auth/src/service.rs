@@ -2,8 +2,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ainative_domain::{
-    AuditAction, Email, FullName, NewAuditEntry, Role, RoleSet, StudentId, Tier, User, Username,
-    ValidationErrors,
+    AuditAction, Email, FullName, NewAuditEntry, RequestContext, Role, RoleSet, StudentId, Tier,
+    TraceParent, User, Username, ValidationErrors,
 };
 use ainative_ports::{
     AuthSession, AuthSessionRepository, Clock, LoginThrottle, NewRefreshToken, NewUser,
@@ -15,8 +15,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
-    AuthConfig, AuthError, PasswordHasher, Principal, TokenCodec, TokenKind, TokenRejection,
-    UserCache,
+    AuthConfig, AuthError, PasswordHasher, TokenCodec, TokenKind, TokenRejection, UserCache,
 };
 
 /// The ports the identity core needs.
@@ -194,8 +193,13 @@ impl AuthService {
         client_ip: Option<IpAddr>,
     ) -> Result<LoginOutcome, AuthError> {
         let login = login.trim();
-        // Look the account up first so that its e-mail and username share one budget.
-        let found = self.deps.users.find_by_login(login).await?;
+        // Look the account up first so that its e-mail and username share one budget. No
+        // e-mail address or username holds NUL: such a login names no account.
+        let found = if ainative_domain::contains_nul(login) {
+            None
+        } else {
+            self.deps.users.find_by_login(login).await?
+        };
         let account_key = match &found {
             Some(user) => format!("login:account:{}", user.id),
             None => format!("login:account:{}", login.to_lowercase()),
@@ -387,34 +391,43 @@ impl AuthService {
         Ok(())
     }
 
-    /// Verifies an access token and checks that its session is not revoked. Touches no
-    /// database: revocations are mirrored in the fast [`RevocationList`].
-    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+    /// Verifies an access token and checks that its session is not revoked; the caller's
+    /// context for the request `request_id` (which carried `trace`), holding every scope the
+    /// token's roles allow. Touches no database: revocations are mirrored in the fast
+    /// [`RevocationList`].
+    pub async fn authenticate(
+        &self,
+        access_token: &str,
+        request_id: &str,
+        trace: Option<TraceParent>,
+    ) -> Result<RequestContext, AuthError> {
         let claims = self.codec.decode(access_token, TokenKind::Access)?;
         if self.deps.revocations.is_session_revoked(claims.sid).await? {
             return Err(AuthError::InvalidToken(TokenRejection::Revoked));
         }
         let roles = RoleSet::new(claims.roles)
             .map_err(|_| AuthError::InvalidToken(TokenRejection::Malformed))?;
-        Ok(Principal {
-            user_id: claims.sub,
-            session_id: claims.sid,
-            token_id: claims.jti,
+        Ok(RequestContext::for_access_token(
+            claims.sub,
             roles,
-            tier: claims.tier,
-        })
+            claims.tier,
+            claims.sid,
+            claims.jti,
+            request_id,
+            trace,
+        ))
     }
 
     /// Ends the caller's session: its access tokens and refresh family stop working.
-    pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
+    pub async fn logout(&self, ctx: &RequestContext) -> Result<(), AuthError> {
         let now = self.deps.clock.now();
         let until = now + to_chrono(self.config.jwt.refresh_ttl);
-        self.revoke_session(principal.session_id, until, now).await
+        self.revoke_session(ctx.session_id(), until, now).await
     }
 
     /// The caller's user record. An inactive or deleted user's token is no longer accepted.
-    pub async fn current_user(&self, principal: &Principal) -> Result<User, AuthError> {
-        self.active_user(principal.user_id).await
+    pub async fn current_user(&self, ctx: &RequestContext) -> Result<User, AuthError> {
+        self.active_user(ctx.user_id).await
     }
 
     async fn active_user(&self, id: Uuid) -> Result<User, AuthError> {
@@ -438,12 +451,12 @@ impl AuthService {
     /// pair belongs to a new one.
     pub async fn change_password(
         &self,
-        principal: &Principal,
+        ctx: &RequestContext,
         current_password: &str,
         new_password: &str,
     ) -> Result<TokenPair, AuthError> {
         // Fresh from the store: the password hash must not come from a cache.
-        let user = match self.deps.users.find_by_id(principal.user_id).await? {
+        let user = match self.deps.users.find_by_id(ctx.user_id).await? {
             Some(user) if user.is_active => user,
             _ => return Err(AuthError::InvalidToken(TokenRejection::UserGone)),
         };

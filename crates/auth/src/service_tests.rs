@@ -245,6 +245,20 @@ async fn login_unknown_account_spends_a_dummy_verification() {
 }
 
 #[tokio::test]
+async fn a_login_holding_nul_names_no_account_and_reaches_no_store() {
+    let mut m = Mocks::new();
+    allow_attempts(&mut m);
+    m.users.expect_find_by_login().never();
+    let (svc, hasher) = m.service();
+    let err = svc
+        .login("ada@example.com\0", "Correct7Horse", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::InvalidCredentials));
+    assert_eq!(hasher.dummy_calls.load(Ordering::SeqCst), 1, "same timing");
+}
+
+#[tokio::test]
 async fn login_wrong_password_is_the_same_error() {
     let mut m = Mocks::new();
     allow_attempts(&mut m);
@@ -525,12 +539,27 @@ async fn authenticate_consults_the_revocation_list() {
             .unwrap()
     };
     assert!(matches!(
-        svc.authenticate(&make(s.id)).await,
+        svc.authenticate(&make(s.id), "req-1", None).await,
         Err(AuthError::InvalidToken(TokenRejection::Revoked))
     ));
-    let p = svc.authenticate(&make(Uuid::new_v4())).await.unwrap();
-    assert_eq!(p.user_id, u.id);
-    assert!(p.has_role(Role::Student));
+    let sid = Uuid::new_v4();
+    let trace = ainative_domain::TraceParent::parse(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    );
+    let ctx = svc
+        .authenticate(&make(sid), "req-7", trace.clone())
+        .await
+        .unwrap();
+    assert_eq!(ctx.user_id, u.id);
+    assert!(ctx.has_role(Role::Student));
+    assert_eq!(ctx.session_id(), sid);
+    assert_eq!(ctx.request_id, "req-7");
+    assert_eq!(ctx.trace, trace);
+    assert_eq!(
+        ctx.scopes,
+        ainative_domain::Scopes::for_roles(&ainative_domain::RoleSet::student()),
+        "a token holds every scope its roles allow"
+    );
 }
 
 #[tokio::test]
@@ -555,19 +584,21 @@ async fn authenticate_fails_closed_when_revocations_are_unavailable() {
         ))
         .unwrap();
     assert!(matches!(
-        svc.authenticate(&token).await,
+        svc.authenticate(&token, "req-1", None).await,
         Err(AuthError::Unavailable(_))
     ));
 }
 
-fn principal_of(u: &User) -> Principal {
-    Principal {
-        user_id: u.id,
-        session_id: Uuid::new_v4(),
-        token_id: Uuid::new_v4(),
-        roles: u.roles.clone(),
-        tier: u.tier,
-    }
+fn principal_of(u: &User) -> ainative_domain::RequestContext {
+    ainative_domain::RequestContext::for_access_token(
+        u.id,
+        u.roles.clone(),
+        u.tier,
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        "req-1",
+        None,
+    )
 }
 
 #[tokio::test]
@@ -633,7 +664,7 @@ async fn logout_revokes_durably_then_in_the_fast_list() {
     let mut m = Mocks::new();
     let u = user(true);
     let p = principal_of(&u);
-    let sid = p.session_id;
+    let sid = p.session_id();
     let mut seq = mockall::Sequence::new();
     m.sessions
         .expect_revoke()

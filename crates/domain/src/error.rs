@@ -2,6 +2,15 @@
 
 use std::fmt;
 
+/// The message of a field that contains the NUL character.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (\\u0000)";
+
+/// True when `text` holds U+0000, which no text value accepts: PostgreSQL cannot store it,
+/// and C libraries read it as the end of the string.
+pub fn contains_nul(text: &str) -> bool {
+    text.contains('\0')
+}
+
 /// One field that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {

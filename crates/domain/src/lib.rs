@@ -4,13 +4,15 @@
 //! [`Email`] or a [`Username`] exists, it is valid.
 
 pub mod audit;
+pub mod context;
 pub mod error;
 pub mod identity;
 pub mod pagination;
 pub mod tutoring;
 
 pub use audit::{AuditAction, AuditEntry, NewAuditEntry};
-pub use error::{FieldError, ValidationErrors};
+pub use context::{AccessDenied, Credential, RequestContext, Scope, Scopes, TraceParent};
+pub use error::{contains_nul, FieldError, ValidationErrors, NUL_MESSAGE};
 pub use identity::{
     Email, FullName, PasswordPolicy, PasswordRuleViolation, Role, RoleSet, StudentId, Tier, User,
     UserPatch, Username,

@@ -1,14 +1,19 @@
 //! The one place where errors become HTTP: status, code string and the SPEC error envelope.
 
+use std::borrow::Cow;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use ainative_ai_gateway::tutoring::TutoringError;
-use ainative_auth::AuthError;
-use ainative_domain::{FieldError, ValidationErrors};
-use ainative_ports::LlmError;
+use ainative_auth::{AuthError, AuthFailure};
+use ainative_domain::{AccessDenied, FieldError, ValidationErrors};
+use ainative_ports::{error_chain, Cause, LlmError};
 use serde::Serialize;
 
 use crate::middleware::request_id::current_request_id;
+
+/// The underlying error of a 500 or 503, kept as the source so the log line shows the chain.
+pub type ErrorSource = Box<dyn std::error::Error + Send + Sync>;
 
 /// Every error the API answers with.
 #[derive(Debug, thiserror::Error)]
@@ -19,16 +24,19 @@ pub enum ApiError {
     /// Field rules failed (422).
     #[error("{0}")]
     Validation(ValidationErrors),
-    /// Missing or unacceptable credentials (401).
-    #[error("{0}")]
-    Unauthorized(&'static str),
+    /// Missing or unacceptable credentials (401); the reason feeds `auth_failures_total`.
+    #[error("{}", unauthorized_message(.0))]
+    Unauthorized(AuthFailure),
     /// Authenticated but not allowed (403).
     #[error("{0}")]
-    Forbidden(&'static str),
+    Forbidden(Cow<'static, str>),
+    /// The account is deactivated (403; an authentication failure).
+    #[error("account is inactive")]
+    AccountInactive,
     /// No such resource, or not visible to the caller (404).
     #[error("{0}")]
     NotFound(String),
-    /// A unique field is taken (409).
+    /// A unique field is taken, or the resource's state forbids the change (409).
     #[error("{0}")]
     Conflict(String),
     /// Body larger than the limit (413).
@@ -48,31 +56,38 @@ pub enum ApiError {
     /// Method not allowed on an existing route (405); carries the `Allow` value.
     #[error("method not allowed")]
     MethodNotAllowed(&'static str),
-    /// A dependency is unavailable (503).
+    /// A dependency is unavailable (503). The source is logged, never sent.
     #[error("service temporarily unavailable")]
-    Unavailable(String),
+    Unavailable(#[source] ErrorSource),
     /// The language model did not answer in time (504).
     #[error("the language model did not answer in time")]
     UpstreamTimeout,
-    /// The language model failed (502).
+    /// The language model failed (502). The source is logged, never sent.
     #[error("the language model failed; try again later")]
-    UpstreamError(String),
-    /// Anything else (500). The payload is logged, never sent.
+    UpstreamError(#[source] LlmError),
+    /// Anything else (500). The source is logged, never sent.
     #[error("internal server error")]
-    Internal(String),
+    Internal(#[source] ErrorSource),
 }
 
-/// Internal detail of a 5xx, kept in the response extensions for logs and `/admin/errors`.
+fn unauthorized_message(reason: &AuthFailure) -> &'static str {
+    match reason {
+        AuthFailure::MissingToken => "missing bearer token",
+        AuthFailure::InvalidCredentials | AuthFailure::InactiveAccount => {
+            "invalid login or password"
+        }
+        AuthFailure::Token(_) => "invalid, expired or revoked token",
+    }
+}
+
+/// The whole error chain of a 5xx (logged and kept for `/admin/errors`; never sent to the
+/// client), in the response extensions.
 #[derive(Debug, Clone)]
 pub struct ErrorDetail(pub String);
 
 /// The SPEC code of an error response, kept in its extensions for metrics.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorCode(pub &'static str);
-
-/// Why authentication failed, kept in the response extensions for `auth_failures_total`.
-#[derive(Debug, Clone, Copy)]
-pub struct AuthFailure(pub &'static str);
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
@@ -89,13 +104,31 @@ struct ErrorInfo<'a> {
 }
 
 impl ApiError {
+    /// Every SPEC code an error response can carry (the label values of `http_errors_total`).
+    pub const CODES: [&'static str; 14] = [
+        "BAD_REQUEST",
+        "VALIDATION_ERROR",
+        "UNAUTHORIZED",
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "CONFLICT",
+        "PAYLOAD_TOO_LARGE",
+        "UNSUPPORTED_MEDIA_TYPE",
+        "RATE_LIMITED",
+        "METHOD_NOT_ALLOWED",
+        "SERVICE_UNAVAILABLE",
+        "UPSTREAM_TIMEOUT",
+        "UPSTREAM_ERROR",
+        "INTERNAL",
+    ];
+
     /// The SPEC code string.
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::Validation(_) => "VALIDATION_ERROR",
             Self::Unauthorized(_) => "UNAUTHORIZED",
-            Self::Forbidden(_) => "FORBIDDEN",
+            Self::Forbidden(_) | Self::AccountInactive => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
@@ -113,6 +146,29 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         Self::NotFound(format!("{what} not found"))
     }
+
+    /// A 503 whose cause is only a message (for logs).
+    pub fn unavailable(message: &'static str) -> Self {
+        Self::Unavailable(Box::new(Cause::new(message)))
+    }
+
+    /// The `auth_failures_total` reason of this error, when it is an authentication failure.
+    pub fn auth_failure(&self) -> Option<AuthFailure> {
+        match self {
+            Self::Unauthorized(reason) => Some(*reason),
+            Self::AccountInactive => Some(AuthFailure::InactiveAccount),
+            _ => None,
+        }
+    }
+
+    /// The chain of causes of a 5xx, for logs and `/admin/errors`; `None` for other errors.
+    pub fn internal_detail(&self) -> Option<String> {
+        matches!(
+            self,
+            Self::Internal(_) | Self::Unavailable(_) | Self::UpstreamError(_)
+        )
+        .then(|| error_chain(self))
+    }
 }
 
 impl From<ValidationErrors> for ApiError {
@@ -121,22 +177,31 @@ impl From<ValidationErrors> for ApiError {
     }
 }
 
+impl From<AccessDenied> for ApiError {
+    fn from(denied: AccessDenied) -> Self {
+        match denied {
+            AccessDenied::Rule(rule) => Self::Forbidden(Cow::Borrowed(rule)),
+            other => Self::Forbidden(Cow::Owned(other.to_string())),
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
         match err {
             AuthError::Validation(errors) => Self::Validation(errors),
-            AuthError::InvalidCredentials => Self::Unauthorized("invalid login or password"),
-            AuthError::AccountInactive => Self::Forbidden("account is inactive"),
+            AuthError::InvalidCredentials => Self::Unauthorized(AuthFailure::InvalidCredentials),
+            AuthError::AccountInactive => Self::AccountInactive,
+            AuthError::InvalidToken(rejection) => Self::Unauthorized(AuthFailure::Token(rejection)),
             AuthError::Throttled { retry_after_secs } => Self::RateLimited {
                 message: "too many failed login attempts; try again later",
                 retry_after_secs,
             },
-            AuthError::InvalidToken(_) => Self::Unauthorized("invalid, expired or revoked token"),
-            AuthError::Forbidden => Self::Forbidden("you are not allowed to do this"),
+            AuthError::Forbidden(denied) => denied.into(),
             AuthError::NotFound(what) => Self::not_found(what),
             AuthError::Conflict(conflict) => Self::Conflict(conflict.to_string()),
-            AuthError::Unavailable(msg) => Self::Unavailable(msg),
-            AuthError::Internal(msg) => Self::Internal(msg),
+            AuthError::Unavailable(err) => Self::Unavailable(Box::new(err)),
+            AuthError::Internal(source) => Self::Internal(source),
         }
     }
 }
@@ -145,13 +210,13 @@ impl From<TutoringError> for ApiError {
     fn from(err: TutoringError) -> Self {
         match err {
             TutoringError::Validation(errors) => Self::Validation(errors),
-            TutoringError::Forbidden(msg) => Self::Forbidden(msg),
+            TutoringError::Forbidden(denied) => denied.into(),
             TutoringError::NotFound(what) => Self::not_found(what),
-            TutoringError::Conflict(msg) => Self::Conflict(msg),
+            TutoringError::Conflict(conflict) => Self::Conflict(conflict.to_string()),
             TutoringError::Llm(LlmError::Timeout) => Self::UpstreamTimeout,
-            TutoringError::Llm(other) => Self::UpstreamError(other.to_string()),
-            TutoringError::Unavailable(msg) => Self::Unavailable(msg),
-            TutoringError::Internal(msg) => Self::Internal(msg),
+            TutoringError::Llm(other) => Self::UpstreamError(other),
+            TutoringError::Unavailable(err) => Self::Unavailable(Box::new(err)),
+            TutoringError::Internal(source) => Self::Internal(source),
         }
     }
 }
@@ -162,7 +227,7 @@ impl ResponseError for ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::AccountInactive => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -217,22 +282,12 @@ impl ResponseError for ApiError {
         };
         let mut response = builder.json(body);
         response.extensions_mut().insert(ErrorCode(self.code()));
-        let auth_failure = match self {
-            Self::Unauthorized("invalid login or password") => Some("invalid_credentials"),
-            Self::Unauthorized("missing bearer token") => Some("missing_token"),
-            Self::Forbidden("account is inactive") => Some("inactive_account"),
-            _ => None,
-        };
-        if let Some(reason) = auth_failure {
-            response.extensions_mut().insert(AuthFailure(reason));
+        if let Some(reason) = self.auth_failure() {
+            response.extensions_mut().insert(reason);
         }
-        if let Self::Internal(detail) | Self::Unavailable(detail) | Self::UpstreamError(detail) =
-            self
-        {
+        if let Some(detail) = self.internal_detail() {
             tracing::error!(%request_id, code = self.code(), error = %detail, "request failed");
-            response
-                .extensions_mut()
-                .insert(ErrorDetail(detail.clone()));
+            response.extensions_mut().insert(ErrorDetail(detail));
         }
         response
     }
@@ -256,79 +311,4 @@ pub(crate) fn from_json_error(err: &serde_json::Error) -> ApiError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use actix_web::body::to_bytes;
-
-    async fn body_of(err: ApiError) -> (StatusCode, serde_json::Value, HttpResponse) {
-        let resp = err.error_response();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = to_bytes(resp.into_body()).await.unwrap();
-        let mut rebuilt = HttpResponse::build(status);
-        for (k, v) in headers.iter() {
-            rebuilt.insert_header((k.clone(), v.clone()));
-        }
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap(),
-            rebuilt.finish(),
-        )
-    }
-
-    #[actix_web::test]
-    async fn internal_errors_never_leak_their_detail() {
-        let (status, body, _) = body_of(ApiError::Internal(
-            "password=hunter2 at db.internal:5432".into(),
-        ))
-        .await;
-        assert_eq!(status, 500);
-        assert_eq!(body["error"]["code"], "INTERNAL");
-        assert!(!body.to_string().contains("hunter2"));
-        assert!(!body.to_string().contains("5432"));
-    }
-
-    #[actix_web::test]
-    async fn each_kind_has_its_status_code_and_headers() {
-        let (s, b, r) = body_of(ApiError::Unauthorized("x")).await;
-        assert_eq!(
-            (s.as_u16(), b["error"]["code"].as_str()),
-            (401, Some("UNAUTHORIZED"))
-        );
-        assert_eq!(r.headers().get("www-authenticate").unwrap(), "Bearer");
-        let (s, _, r) = body_of(ApiError::RateLimited {
-            message: "x",
-            retry_after_secs: 0,
-        })
-        .await;
-        assert_eq!(s, 429);
-        assert_eq!(r.headers().get("retry-after").unwrap(), "1");
-        let (s, _, r) = body_of(ApiError::MethodNotAllowed("GET, POST")).await;
-        assert_eq!(s, 405);
-        assert_eq!(r.headers().get("allow").unwrap(), "GET, POST");
-        let (s, b, _) = body_of(ValidationErrors::single("email", "bad").into()).await;
-        assert_eq!(s, 422);
-        assert_eq!(b["error"]["details"][0]["field"], "email");
-        assert_eq!(b["success"], false);
-    }
-
-    #[test]
-    fn json_errors_are_classified() {
-        #[derive(Debug, serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        #[allow(dead_code)]
-        struct Body {
-            a: i32,
-        }
-        let cases = [
-            (r#"{"a": 1, "roles": ["admin"]}"#, "VALIDATION_ERROR"),
-            (r#"{}"#, "VALIDATION_ERROR"),
-            (r#"{"a": "x"}"#, "BAD_REQUEST"),
-            (r#"{"a": 1"#, "BAD_REQUEST"),
-        ];
-        for (json, code) in cases {
-            let err = serde_json::from_str::<Body>(json).unwrap_err();
-            assert_eq!(from_json_error(&err).code(), code, "{json}");
-        }
-    }
-}
+mod tests;

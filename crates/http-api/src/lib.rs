@@ -77,9 +77,8 @@ pub fn app(
         .app_data(web::Data::new(state.errors))
         .app_data(web::Data::from(state.metrics))
         .app_data(web::Data::from(state.settings))
-        .app_data(extract::json_config(settings.max_body_bytes))
+        // The JSON and query extractors of `extract` read bodies within this limit.
         .app_data(web::PayloadConfig::new(settings.max_body_bytes))
-        .app_data(extract::query_config())
         .app_data(extract::path_config())
         .service(
             web::scope("/api/v1")

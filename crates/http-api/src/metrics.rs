@@ -3,9 +3,15 @@
 //! Request series are recorded by the request-context middleware; figures owned by other
 //! layers (pool, LLM, gateway, shared state) are sampled at scrape time through a
 //! [`ScrapeHook`], so no layer below depends on Prometheus.
+//!
+//! Every series exists from the start, at zero, for each of its known label values (the
+//! documented operations and their statuses, every error code and failure reason, every risk
+//! dimension and level…), so rates and alerts never see a missing series.
 
 use std::sync::Arc;
 
+use ainative_auth::AuthFailure;
+use ainative_domain::{RiskDimension, RiskLevel};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -64,6 +70,16 @@ const OVERHEAD_BUCKETS: &[f64] = &[
     0.000_005, 0.00001, 0.000_025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005,
 ];
 const LLM_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// `rate_limit_rejections_total{scope}`: per IP, per user, failed-login throttling.
+pub const RATE_LIMIT_SCOPES: [&str; 3] = ["ip", "user", "login"];
+/// `cache_requests_total{cache="llm",result}`: answered from the cache, called the provider,
+/// shared an identical call in flight.
+pub const CACHE_RESULTS: [&str; 3] = ["hit", "miss", "coalesced"];
+/// `llm_tokens_total{kind}`.
+pub const TOKEN_KINDS: [&str; 2] = ["prompt", "completion"];
+/// `db_pool_connections{state}`.
+pub const POOL_STATES: [&str; 3] = ["idle", "in_use", "max"];
 
 fn counter_vec(
     registry: &Registry,
@@ -216,7 +232,53 @@ impl Metrics {
             )?,
             hooks: parking_lot::RwLock::new(Vec::new()),
             registry: r,
-        })
+        }
+        .with_known_series())
+    }
+
+    /// Creates every series whose label values are known at start, at zero.
+    fn with_known_series(self) -> Self {
+        for (method, route, statuses) in crate::openapi::operations() {
+            self.http_duration.with_label_values(&[method, &route]);
+            for status in statuses {
+                self.http_requests
+                    .with_label_values(&[method, &route, &status]);
+            }
+        }
+        for code in crate::error::ApiError::CODES {
+            self.http_errors.with_label_values(&[code]);
+        }
+        for reason in AuthFailure::ALL {
+            self.auth_failures.with_label_values(&[reason.as_str()]);
+        }
+        for scope in RATE_LIMIT_SCOPES {
+            self.rate_limit_rejections.with_label_values(&[scope]);
+        }
+        for result in CACHE_RESULTS {
+            self.cache_requests.with_label_values(&["llm", result]);
+        }
+        for kind in TOKEN_KINDS {
+            self.llm_tokens.with_label_values(&[kind]);
+        }
+        for dimension in RiskDimension::ALL {
+            for level in RiskLevel::ALL {
+                self.risks_detected
+                    .with_label_values(&[dimension.as_str(), level.as_str()]);
+            }
+        }
+        for state in POOL_STATES {
+            self.db_pool.with_label_values(&[state]);
+        }
+        self.db_query.with_label_values(&["ping"]);
+        self
+    }
+
+    /// Creates the `llm_requests_total` series of a provider and model, one per outcome.
+    pub fn register_llm(&self, provider: &str, model: &str, outcomes: &[&str]) {
+        for outcome in outcomes {
+            self.llm_requests
+                .with_label_values(&[provider, model, outcome]);
+        }
     }
 
     /// Adds a source sampled at every scrape.
@@ -319,6 +381,30 @@ mod tests {
             "shared_state_fallbacks_total",
         ] {
             assert!(text.contains(name), "{name} missing");
+        }
+    }
+
+    #[test]
+    fn known_series_exist_at_zero_before_any_event() {
+        let m = Metrics::new().unwrap();
+        m.register_llm("openai", "m-1", &["success", "timeout"]);
+        let text = m.render();
+        for series in [
+            r#"http_requests_total{method="GET",route="/api/v1/auth/me",status="200"} 0"#,
+            r#"http_requests_total{method="POST",route="/api/v1/sessions/{id}/interactions",status="201"} 0"#,
+            r#"http_request_duration_seconds_count{method="POST",route="/api/v1/risks/{id}/resolve"} 0"#,
+            r#"http_errors_total{code="INTERNAL"} 0"#,
+            r#"auth_failures_total{reason="replayed"} 0"#,
+            r#"auth_failures_total{reason="missing_token"} 0"#,
+            r#"rate_limit_rejections_total{scope="login"} 0"#,
+            r#"cache_requests_total{cache="llm",result="coalesced"} 0"#,
+            r#"llm_tokens_total{kind="completion"} 0"#,
+            r#"risks_detected_total{dimension="governance",level="critical"} 0"#,
+            r#"db_pool_connections{state="in_use"} 0"#,
+            r#"db_query_duration_seconds_count{op="ping"} 0"#,
+            r#"llm_requests_total{model="m-1",outcome="timeout",provider="openai"} 0"#,
+        ] {
+            assert!(text.contains(series), "{series} missing");
         }
     }
 

@@ -59,3 +59,25 @@ pub struct ApiDoc;
 pub fn swagger_ui() -> SwaggerUi {
     SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi())
 }
+
+/// Every documented operation: (method, route template, documented response statuses). The
+/// metrics show these series from the start.
+pub fn operations() -> Vec<(&'static str, String, Vec<String>)> {
+    let doc = ApiDoc::openapi();
+    let mut out = Vec::new();
+    for (path, item) in doc.paths.paths {
+        for (method, operation) in [
+            ("GET", item.get),
+            ("POST", item.post),
+            ("PATCH", item.patch),
+            ("PUT", item.put),
+            ("DELETE", item.delete),
+        ] {
+            if let Some(operation) = operation {
+                let statuses = operation.responses.responses.into_keys().collect();
+                out.push((method, path.clone(), statuses));
+            }
+        }
+    }
+    out
+}

@@ -66,6 +66,10 @@ pub enum Conflict {
     InteractionLimit,
     /// The risk is already resolved.
     AlreadyResolved,
+    /// Sessions start only on published activities.
+    ActivityNotPublished,
+    /// A published or archived activity cannot return to draft.
+    BackToDraft,
     /// A record with this id exists already (a replayed insert); names the record kind.
     Duplicate(&'static str),
     /// Another unique key, named by its constraint (an adapter that cannot tell better).
@@ -98,6 +102,10 @@ impl fmt::Display for Conflict {
                 f.write_str("the activity's interaction limit for this session is reached")
             }
             Self::AlreadyResolved => f.write_str("the risk is already resolved"),
+            Self::ActivityNotPublished => {
+                f.write_str("sessions can be started only on published activities")
+            }
+            Self::BackToDraft => f.write_str("an activity cannot return to draft"),
             Self::Duplicate(kind) => write!(f, "this {kind} exists already"),
             Self::Unique(key) => write!(f, "conflict on {key}"),
         }

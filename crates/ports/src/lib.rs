@@ -30,7 +30,7 @@ pub use error::{error_chain, Cause, Conflict, PortError, PortResult};
 pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
 pub use llm::{
     ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
-    StreamEvent,
+    StreamEvent, UpstreamKind,
 };
 pub use rate_limit::{LoginThrottle, RateDecision, RateLimiter, ThrottleDecision};
 pub use revocation::RevocationList;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use ainative_adapters_redis::RedisMonitor;
-use ainative_ai_gateway::llm::{LlmClient, LlmObserver};
+use ainative_ai_gateway::llm::{LlmClient, LlmObserver, OUTCOMES};
 use ainative_ai_gateway::GatewayFactory;
 use ainative_http_api::{Metrics, ScrapeHook};
 use ainative_ports::DatabaseHealth;
@@ -43,6 +43,10 @@ impl ScrapeHook for ServerScrapeHook {
             &m.cache_requests.with_label_values(&["llm", "miss"]),
             llm.cache_misses,
         );
+        Metrics::set_counter(
+            &m.cache_requests.with_label_values(&["llm", "coalesced"]),
+            llm.coalesced_waiters,
+        );
         Metrics::set_counter(&m.llm_tokens.with_label_values(&["prompt"]), llm.tokens_in);
         Metrics::set_counter(
             &m.llm_tokens.with_label_values(&["completion"]),
@@ -70,6 +74,10 @@ impl ScrapeHook for ServerScrapeHook {
 pub struct LlmMetrics(pub Arc<Metrics>);
 
 impl LlmObserver for LlmMetrics {
+    fn register(&self, provider: &str, model: &str) {
+        self.0.register_llm(provider, model, &OUTCOMES);
+    }
+
     fn observe(
         &self,
         provider: &str,

@@ -1,6 +1,6 @@
 //! Errors of the AI gateway.
 
-use ainative_domain::ValidationErrors;
+use ainative_domain::{TurnRefused, ValidationErrors};
 use ainative_ports::{Conflict, LlmError, PortError};
 
 /// Why an interaction failed. Nothing is stored when any of these is returned.
@@ -19,8 +19,17 @@ pub enum GatewayError {
     #[error(transparent)]
     Llm(#[from] LlmError),
     /// A repository failed (`Unavailable` maps to 503).
-    #[error("storage failed: {0}")]
+    #[error("storage failed")]
     Storage(#[from] PortError),
+}
+
+impl From<TurnRefused> for GatewayError {
+    fn from(refused: TurnRefused) -> Self {
+        match refused {
+            TurnRefused::NotActive => Self::SessionNotActive,
+            TurnRefused::LimitReached => Self::LimitReached,
+        }
+    }
 }
 
 impl GatewayError {
@@ -58,6 +67,18 @@ mod tests {
             GatewayError::Storage(PortError::NotFound)
         );
         assert!(GatewayError::Llm(LlmError::Timeout).is_timeout());
-        assert!(!GatewayError::Llm(LlmError::Upstream("x".into())).is_timeout());
+        assert!(!GatewayError::Llm(LlmError::upstream(
+            ainative_ports::UpstreamKind::Connection,
+            "x"
+        ))
+        .is_timeout());
+        let storage = GatewayError::Storage(PortError::other_from(
+            "query failed",
+            std::io::Error::other("disk on fire"),
+        ));
+        assert_eq!(
+            ainative_ports::error_chain(&storage),
+            "storage failed: storage failure: query failed: disk on fire"
+        );
     }
 }

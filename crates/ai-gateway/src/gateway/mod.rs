@@ -3,7 +3,12 @@
 //! A [`GatewayFactory`] (one per process) owns the long-lived parts: the language model, the
 //! repositories, the clock, the pipeline components and the counters.
 //! [`GatewayFactory::for_request`] builds an [`AIGateway`] for one request with that request's
-//! [`RequestContext`]; a gateway keeps no mutable state of its own.
+//! [`RequestContext`] (the domain's: caller, scopes, request id, trace context); a gateway
+//! keeps no mutable state of its own.
+//!
+//! The pipeline steps are components behind traits (SPEC §6) with one rule-based
+//! implementation each; [`GatewayFactory::with_pipeline`] replaces them, which the gateway's
+//! orchestration tests do to check what flows between the steps independently of the rules.
 //!
 //! [`AIGateway::interact`] runs ingestion → governance → cognitive engine → messages → language
 //! model (skipped when governance blocks) → traces → risks, and persists the interaction, its
@@ -18,13 +23,14 @@ mod stream;
 mod turn;
 
 #[cfg(test)]
+mod seams;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 
-use ainative_domain::{Activity, InteractionInput, StudySession};
+use ainative_domain::{Activity, InteractionInput, RequestContext, StudySession};
 use ainative_ports::{Clock, InteractionRecord, InteractionRepository, RiskRepository};
-use uuid::Uuid;
 
 use crate::llm::LanguageModel;
 use crate::pipeline::Pipeline;
@@ -35,15 +41,6 @@ pub use stream::{GatewayEvent, InteractionStream};
 
 /// Interactions of the session read as history by the cognitive engine and the risk rules.
 pub const HISTORY_LIMIT: u32 = 10;
-
-/// Who is asking, for one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestContext {
-    /// The authenticated user.
-    pub user_id: Uuid,
-    /// The request id (logs and traces).
-    pub request_id: String,
-}
 
 /// The long-lived parts every gateway of the process shares.
 #[derive(Clone)]
@@ -91,7 +88,8 @@ impl GatewayFactory {
         }
     }
 
-    /// The same factory with other pipeline components (counters are kept).
+    /// The same factory with other pipeline components (counters are kept); tests use it to
+    /// replace steps.
     pub fn with_pipeline(self, pipeline: Pipeline) -> Self {
         let mut shared = (*self.shared).clone();
         shared.pipeline = pipeline;
@@ -160,7 +158,7 @@ impl AIGateway {
                 let completed = self.shared.llm.complete(request).await?;
                 turn::Answer::from_response(
                     completed.response,
-                    completed.cache_hit,
+                    completed.source,
                     self.shared.llm.as_ref(),
                 )
             }

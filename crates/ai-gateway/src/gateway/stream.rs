@@ -3,12 +3,12 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ainative_ports::{InteractionRecord, LlmError, LlmStream, StreamEvent};
+use ainative_ports::{InteractionRecord, LlmError, LlmStream, StreamEvent, UpstreamKind};
 use futures::stream::{BoxStream, Stream, StreamExt};
 
 use super::turn::{Answer, Plan, PreparedTurn};
 use super::GatewayError;
-use crate::llm::CompletionStream;
+use crate::llm::{AnswerSource, CompletionStream};
 
 /// One event of a streamed interaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +44,7 @@ enum State {
     Streaming {
         upstream: LlmStream,
         turn: Box<PreparedTurn>,
-        cache_hit: bool,
+        source: AnswerSource,
     },
     Finish {
         turn: Box<PreparedTurn>,
@@ -75,15 +75,15 @@ impl InteractionStream {
 
     /// A turn answered by the language model's stream.
     pub(crate) fn streaming(turn: PreparedTurn, upstream: CompletionStream) -> Self {
-        let cache_hit = upstream.cache_hit;
+        let source = upstream.source;
         let state = State::Streaming {
             upstream: upstream.events,
             turn: Box::new(turn),
-            cache_hit,
+            source,
         };
         Self {
             inner: drive(state).boxed(),
-            cache_hit,
+            cache_hit: source.is_shared(),
             blocked: false,
         }
     }
@@ -121,20 +121,20 @@ fn drive(state: State) -> impl Stream<Item = Result<GatewayEvent, GatewayError>>
             State::Streaming {
                 mut upstream,
                 turn,
-                cache_hit,
+                source,
             } => match upstream.next().await {
                 Some(Ok(StreamEvent::Delta(text))) => Some((
                     Ok(GatewayEvent::Delta(text)),
                     State::Streaming {
                         upstream,
                         turn,
-                        cache_hit,
+                        source,
                     },
                 )),
                 Some(Ok(StreamEvent::Done(response))) => {
                     drop(upstream);
                     let answer =
-                        Answer::from_response(response, cache_hit, turn.shared_llm().as_ref());
+                        Answer::from_response(response, source, turn.shared_llm().as_ref());
                     let event = turn
                         .finish(answer)
                         .await
@@ -143,8 +143,9 @@ fn drive(state: State) -> impl Stream<Item = Result<GatewayEvent, GatewayError>>
                 }
                 Some(Err(error)) => Some((Err(GatewayError::Llm(error)), State::Ended)),
                 None => Some((
-                    Err(GatewayError::Llm(LlmError::Upstream(
-                        "the stream ended without a final answer".to_owned(),
+                    Err(GatewayError::Llm(LlmError::upstream(
+                        UpstreamKind::Interrupted,
+                        "the stream ended without a final answer",
                     ))),
                     State::Ended,
                 )),

@@ -2,8 +2,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ainative_domain::{
-    Activity, Agent, Intent, InteractionInput, RiskKind, RiskLevel, SessionMode, SessionStatus,
-    StudySession, TraceKind, TraceLevel,
+    Activity, Agent, Intent, InteractionInput, RequestContext, RiskKind, RiskLevel, RoleSet,
+    SessionMode, SessionStatus, StudySession, Tier, TraceKind, TraceLevel,
 };
 use ainative_ports::{
     InteractionRecord, LlmError, LlmResponse, MockClock, MockInteractionRepository,
@@ -13,19 +13,19 @@ use futures::StreamExt;
 use uuid::Uuid;
 
 use super::*;
-use crate::llm::{Completed, CompletionStream, MockLanguageModel};
+use crate::llm::{AnswerSource, Completed, CompletionStream, MockLanguageModel};
 use crate::pipeline::risk::RISK_TRACES;
 use crate::pipeline::testing::{activity, session, t0};
 
-struct Mocks {
-    llm: MockLanguageModel,
-    interactions: MockInteractionRepository,
-    risks: MockRiskRepository,
-    clock: MockClock,
+pub(super) struct Mocks {
+    pub(super) llm: MockLanguageModel,
+    pub(super) interactions: MockInteractionRepository,
+    pub(super) risks: MockRiskRepository,
+    pub(super) clock: MockClock,
 }
 
 /// Mocks with an empty session history; no `record` and no language-model calls expected.
-fn mocks() -> Mocks {
+pub(super) fn mocks() -> Mocks {
     let mut llm = MockLanguageModel::new();
     llm.expect_provider().return_const("mock".to_owned());
     llm.expect_model().return_const("mock-model".to_owned());
@@ -49,10 +49,10 @@ fn mocks() -> Mocks {
     }
 }
 
-type Recorded = Arc<Mutex<Vec<InteractionRecord>>>;
+pub(super) type Recorded = Arc<Mutex<Vec<InteractionRecord>>>;
 
 /// Expects exactly one `record` call; the store assigns `seq` 1.
-fn expect_one_record(m: &mut Mocks) -> Recorded {
+pub(super) fn expect_one_record(m: &mut Mocks) -> Recorded {
     let recorded: Recorded = Arc::default();
     let sink = Arc::clone(&recorded);
     m.interactions
@@ -66,7 +66,7 @@ fn expect_one_record(m: &mut Mocks) -> Recorded {
     recorded
 }
 
-fn factory(m: Mocks) -> GatewayFactory {
+pub(super) fn factory(m: Mocks) -> GatewayFactory {
     GatewayFactory::new(
         Arc::new(m.llm),
         Arc::new(m.interactions),
@@ -75,25 +75,30 @@ fn factory(m: Mocks) -> GatewayFactory {
     )
 }
 
-fn gateway(f: &GatewayFactory) -> AIGateway {
-    f.for_request(RequestContext {
-        user_id: Uuid::new_v4(),
-        request_id: "req-1".into(),
-    })
+pub(super) fn gateway(f: &GatewayFactory) -> AIGateway {
+    f.for_request(RequestContext::for_access_token(
+        Uuid::new_v4(),
+        RoleSet::student(),
+        Tier::Free,
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        "req-1",
+        None,
+    ))
 }
 
-fn fixtures() -> (Activity, StudySession) {
+pub(super) fn fixtures() -> (Activity, StudySession) {
     let a = activity();
     let s = session(&a, SessionMode::Tutor);
     (a, s)
 }
 
-fn input(prompt: &str, code: Option<&str>, error: Option<&str>) -> InteractionInput {
+pub(super) fn input(prompt: &str, code: Option<&str>, error: Option<&str>) -> InteractionInput {
     InteractionInput::new(prompt.into(), code.map(Into::into), error.map(Into::into))
         .expect("valid input")
 }
 
-fn answer(text: &str) -> LlmResponse {
+pub(super) fn answer(text: &str) -> LlmResponse {
     LlmResponse {
         content: text.into(),
         model: "mock-model-v2".into(),
@@ -182,7 +187,10 @@ async fn prompt_injection_is_blocked_with_a_policy_violation() {
 async fn a_provider_failure_records_nothing_and_keeps_timeout_apart() {
     for (error, timeout) in [
         (LlmError::Timeout, true),
-        (LlmError::Upstream("502 from upstream".into()), false),
+        (
+            LlmError::upstream(ainative_ports::UpstreamKind::Status(502), "bad gateway"),
+            false,
+        ),
         (LlmError::CircuitOpen, false),
     ] {
         let mut m = mocks();
@@ -223,7 +231,7 @@ async fn the_whole_pipeline_records_everything_in_one_call() {
         .returning(|_| {
             Ok(Completed {
                 response: answer("What happens when n is 0?"),
-                cache_hit: true,
+                source: AnswerSource::Provider,
             })
         });
     let recorded = expect_one_record(&mut m);
@@ -260,7 +268,7 @@ async fn the_whole_pipeline_records_everything_in_one_call() {
     assert_eq!(i.intent, Intent::Debugging);
     assert_eq!(i.agent, Agent::Tutor);
     assert!(!i.blocked);
-    assert!(i.cache_hit);
+    assert!(!i.cache_hit, "this turn made the provider call");
     assert_eq!(i.provider, "mock");
     assert_eq!(i.model, "mock-model-v2");
     assert_eq!((i.tokens_in, i.tokens_out), (120, 30));
@@ -278,6 +286,30 @@ async fn the_whole_pipeline_records_everything_in_one_call() {
     );
     assert!(n4.ai_involvement > 0.0 && n4.ai_involvement < 1.0);
     assert_eq!(f.metrics().traces_created, 5);
+}
+
+#[tokio::test]
+async fn an_answer_without_its_own_provider_call_is_a_cache_hit_without_tokens() {
+    for source in [AnswerSource::Cache, AnswerSource::Coalesced] {
+        let mut m = mocks();
+        m.llm.expect_complete().times(1).returning(move |_| {
+            Ok(Completed {
+                response: answer("What happens when n is 0?"),
+                source,
+            })
+        });
+        expect_one_record(&mut m);
+        let f = factory(m);
+        let (a, s) = fixtures();
+        let record = gateway(&f)
+            .interact(&s, &a, input("What is a loop?", None, None))
+            .await
+            .expect("stored");
+        let i = &record.interaction;
+        assert!(i.cache_hit, "{source:?}");
+        assert_eq!((i.tokens_in, i.tokens_out), (0, 0), "{source:?}");
+        assert_eq!(i.response, "What happens when n is 0?");
+    }
 }
 
 #[tokio::test]
@@ -324,7 +356,7 @@ async fn store_conflicts_and_failures_map_to_gateway_errors() {
     m.llm.expect_complete().returning(|_| {
         Ok(Completed {
             response: answer("ok"),
-            cache_hit: false,
+            source: AnswerSource::Provider,
         })
     });
     m.interactions.expect_record().times(1).returning(|_, max| {
@@ -384,7 +416,7 @@ async fn an_empty_prompt_after_normalisation_is_invalid() {
 fn upstream(events: Vec<Result<StreamEvent, LlmError>>) -> CompletionStream {
     CompletionStream {
         events: futures::stream::iter(events).boxed(),
-        cache_hit: false,
+        source: AnswerSource::Provider,
     }
 }
 
@@ -444,7 +476,7 @@ async fn dropping_the_stream_cancels_upstream_and_writes_nothing() {
             });
         Ok(CompletionStream {
             events: events.boxed(),
-            cache_hit: false,
+            source: AnswerSource::Provider,
         })
     });
     m.interactions.expect_record().never();
@@ -504,7 +536,7 @@ async fn a_mid_stream_failure_ends_with_an_error_and_writes_nothing() {
         .await;
     assert!(matches!(
         events.last(),
-        Some(Err(GatewayError::Llm(LlmError::Upstream(_))))
+        Some(Err(GatewayError::Llm(LlmError::Upstream { .. })))
     ));
 }
 
@@ -575,7 +607,7 @@ async fn the_history_feeds_help_level_and_messages() {
         .returning(|_| {
             Ok(Completed {
                 response: answer("Hint"),
-                cache_hit: false,
+                source: AnswerSource::Provider,
             })
         });
     let _recorded = expect_one_record(&mut m);

@@ -4,15 +4,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ainative_domain::{
-    Activity, ActivityPolicies, CognitiveTrace, Interaction, InteractionInput, Risk, SessionStatus,
-    StudySession, ValidationErrors,
+    Activity, ActivityPolicies, CognitiveTrace, Interaction, InteractionInput, RequestContext,
+    Risk, StudySession, ValidationErrors,
 };
 use ainative_ports::{InteractionRecord, LlmRequest, LlmResponse};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{GatewayError, RequestContext, Shared, HISTORY_LIMIT};
-use crate::llm::LanguageModel;
+use super::{GatewayError, Shared, HISTORY_LIMIT};
+use crate::llm::{AnswerSource, LanguageModel};
 use crate::pipeline::risk::RISK_TRACES;
 use crate::pipeline::{Assessment, Governed, MessageContext, RiskContext, TurnRecord, Verdict};
 
@@ -45,12 +45,15 @@ impl Answer {
         }
     }
 
-    /// A language model's answer.
+    /// A language model's answer. One that cost no provider call of its own (from the cache
+    /// or an identical call in flight) is a `cache_hit` and records no tokens, so summing the
+    /// interactions' tokens gives the provider's usage.
     pub(crate) fn from_response(
         response: LlmResponse,
-        cache_hit: bool,
+        source: AnswerSource,
         llm: &dyn LanguageModel,
     ) -> Self {
+        let shared = source.is_shared();
         let model = if response.model.is_empty() {
             llm.model().to_owned()
         } else {
@@ -60,9 +63,9 @@ impl Answer {
             content: response.content,
             provider: llm.provider().to_owned(),
             model,
-            tokens_in: response.tokens_in,
-            tokens_out: response.tokens_out,
-            cache_hit,
+            tokens_in: if shared { 0 } else { response.tokens_in },
+            tokens_out: if shared { 0 } else { response.tokens_out },
+            cache_hit: shared,
         }
     }
 }
@@ -95,6 +98,10 @@ pub(crate) enum Plan {
 impl PreparedTurn {
     /// Checks the session and runs ingestion, governance, the cognitive engine and the
     /// message builder; reads the session's history, traces and risks.
+    ///
+    /// The check of the session's status and limit here is the interaction path's only early
+    /// one: it spares a provider call for a turn that cannot be stored. The store repeats it
+    /// atomically when recording, which settles races between concurrent turns.
     pub(crate) async fn prepare(
         shared: &Arc<Shared>,
         ctx: &RequestContext,
@@ -109,16 +116,8 @@ impl PreparedTurn {
             )
             .into());
         }
-        if session.status != SessionStatus::Active {
-            return Err(GatewayError::SessionNotActive);
-        }
         let policies = &activity.content.policies;
-        if policies
-            .max_interactions
-            .is_some_and(|max| session.interaction_count >= max)
-        {
-            return Err(GatewayError::LimitReached);
-        }
+        session.accepts_turn(policies.max_interactions)?;
         let started = Instant::now();
         let received_at = shared.clock.now();
         let p = &shared.pipeline;
@@ -145,6 +144,7 @@ impl PreparedTurn {
         tracing::debug!(
             request_id = %ctx.request_id,
             user_id = %ctx.user_id,
+            trace_id = ctx.trace.as_ref().map_or("-", |t| t.trace_id()),
             session_id = %session.id,
             intent = %governed.intent,
             state = %assessment.state,

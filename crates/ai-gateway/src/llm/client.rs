@@ -6,7 +6,9 @@
 //!   shared only where the conversation is truly identical.
 //! - Coalescing: on a miss, the first caller starts a *flight* (a spawned task that calls the
 //!   provider once and stores the answer); identical calls arriving meanwhile await the same
-//!   flight and get the same answer or the same error. The flight is keyed in a map and
+//!   flight and get the same answer or the same error. Only the first caller's answer has
+//!   [`AnswerSource::Provider`]; the others are [`AnswerSource::Coalesced`], so the provider's
+//!   usage is accounted once. The flight is keyed in a map and
 //!   removed when it ends. Because the flight is a task of its own, a caller that goes away
 //!   does not cancel it: the answer still reaches the cache and the other waiters.
 //! - The cache is best effort: a failed read is a miss, a failed write is logged; a request
@@ -23,7 +25,7 @@ use std::time::Duration;
 
 use ainative_ports::{
     ChatMessage, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, ResponseCache,
-    StreamEvent,
+    StreamEvent, UpstreamKind,
 };
 use async_trait::async_trait;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -33,15 +35,16 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use super::{
-    CircuitState, Completed, CompletionStream, LanguageModel, LlmStats, LlmStatsSnapshot,
-    ResilientProvider,
+    AnswerSource, CircuitState, Completed, CompletionStream, LanguageModel, LlmStats,
+    LlmStatsSnapshot, ResilientProvider,
 };
 
 /// Version of the key material; bump it when the format of cached values changes.
 const KEY_VERSION: u32 = 1;
 
-/// The answer of one flight and whether it came from the cache.
-type FlightResult = Result<(LlmResponse, bool), LlmError>;
+/// The answer of one flight: from the provider, or from the cache (filled by an identical
+/// flight that landed just before this one took off).
+type FlightResult = Result<(LlmResponse, AnswerSource), LlmError>;
 type Flight = Shared<BoxFuture<'static, FlightResult>>;
 type Flights = Arc<Mutex<HashMap<String, Flight>>>;
 
@@ -155,9 +158,11 @@ impl LlmClient {
         let handle = tokio::spawn(task.run().in_current_span());
         let flight = async move {
             handle.await.unwrap_or_else(|e| {
-                Err(LlmError::Upstream(format!(
-                    "language model task failed: {e}"
-                )))
+                Err(LlmError::upstream_from(
+                    UpstreamKind::Interrupted,
+                    "language model task failed",
+                    e,
+                ))
             })
         }
         .boxed()
@@ -166,10 +171,11 @@ impl LlmClient {
         (flight, false)
     }
 
+    /// Counts the outcome of a call that started (not joined) a flight.
     fn count(&self, result: &FlightResult) {
         match result {
-            Ok((_, true)) => self.stats.cache_hit(),
-            Ok((_, false)) => self.stats.cache_miss(),
+            Ok((_, AnswerSource::Cache)) => self.stats.cache_hit(),
+            Ok(_) => self.stats.cache_miss(),
             Err(error) => {
                 self.stats.cache_miss();
                 self.stats.failure(error);
@@ -210,11 +216,11 @@ impl FlightTask {
         // Checked again: an identical flight may have landed (and filled the cache) between
         // the caller's miss and this flight's start.
         if let Some(response) = read(&*self.cache, &self.key, &self.stats).await {
-            return Ok((response, true));
+            return Ok((response, AnswerSource::Cache));
         }
         let response = self.provider.complete(&self.request).await?;
         write(&*self.cache, &self.key, &response, self.ttl, &self.stats).await;
-        Ok((response, false))
+        Ok((response, AnswerSource::Provider))
     }
 }
 
@@ -280,30 +286,36 @@ impl LanguageModel for LlmClient {
     async fn complete(&self, request: &LlmRequest) -> Result<Completed, LlmError> {
         self.stats.call();
         let Some(key) = self.key_of(request) else {
-            let result = self.provider.complete(request).await.map(|r| (r, false));
+            let result = self
+                .provider
+                .complete(request)
+                .await
+                .map(|r| (r, AnswerSource::Provider));
             self.count(&result);
-            return result.map(|(response, _)| Completed {
-                response,
-                cache_hit: false,
-            });
+            return result.map(|(response, source)| Completed { response, source });
         };
         if let Some(response) = read(&*self.cache, &key, &self.stats).await {
             self.stats.cache_hit();
             return Ok(Completed {
                 response,
-                cache_hit: true,
+                source: AnswerSource::Cache,
             });
         }
         let (flight, joined) = self.flight(&key, request);
-        if joined {
-            self.stats.coalesced();
-        }
         let result = flight.await;
+        if joined {
+            // A waiter shares the flight's answer (or error): the provider call was not its.
+            self.stats.coalesced();
+            if let Err(error) = &result {
+                self.stats.failure(error);
+            }
+            return result.map(|(response, _)| Completed {
+                response,
+                source: AnswerSource::Coalesced,
+            });
+        }
         self.count(&result);
-        result.map(|(response, cache_hit)| Completed {
-            response,
-            cache_hit,
-        })
+        result.map(|(response, source)| Completed { response, source })
     }
 
     #[tracing::instrument(name = "llm.client.stream", skip_all, fields(provider = self.provider.name(), model = self.provider.model()))]
@@ -315,7 +327,7 @@ impl LanguageModel for LlmClient {
                 self.stats.cache_hit();
                 return Ok(CompletionStream {
                     events: replay(response),
-                    cache_hit: true,
+                    source: AnswerSource::Cache,
                 });
             }
         }
@@ -343,7 +355,7 @@ impl LanguageModel for LlmClient {
             .boxed();
         Ok(CompletionStream {
             events,
-            cache_hit: false,
+            source: AnswerSource::Provider,
         })
     }
 }

@@ -6,8 +6,15 @@ use std::time::{Duration, Instant};
 use ainative_ports::{LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream};
 use async_trait::async_trait;
 
+/// Every outcome label [`outcome_of`] produces.
+pub const OUTCOMES: [&str; 4] = ["success", "timeout", "upstream_error", "circuit_open"];
+
 /// Receives one report per provider call.
 pub trait LlmObserver: Send + Sync {
+    /// `provider`/`model` will be reported on (called once, when a [`MeteredProvider`] is
+    /// built), so the observer can show its series before the first call.
+    fn register(&self, _provider: &str, _model: &str) {}
+
     /// A call to `provider`/`model` ended with `outcome` (`success`, `timeout`, `upstream_error`,
     /// `circuit_open`) after `elapsed`. For streams, `elapsed` is the time to open the stream.
     fn observe(&self, provider: &str, model: &str, outcome: &'static str, elapsed: Duration);
@@ -18,7 +25,7 @@ pub fn outcome_of<T>(result: &Result<T, LlmError>) -> &'static str {
     match result {
         Ok(_) => "success",
         Err(LlmError::Timeout) => "timeout",
-        Err(LlmError::Upstream(_)) => "upstream_error",
+        Err(LlmError::Upstream { .. }) => "upstream_error",
         Err(LlmError::CircuitOpen) => "circuit_open",
     }
 }
@@ -32,6 +39,7 @@ pub struct MeteredProvider {
 impl MeteredProvider {
     /// Wraps `inner`.
     pub fn new(inner: Arc<dyn LlmProvider>, observer: Arc<dyn LlmObserver>) -> Self {
+        observer.register(inner.name(), inner.model());
         Self { inner, observer }
     }
 
@@ -79,9 +87,28 @@ mod tests {
     struct Recorder(Mutex<Vec<(String, &'static str)>>);
 
     impl LlmObserver for Recorder {
+        fn register(&self, provider: &str, _model: &str) {
+            self.0.lock().push((provider.to_owned(), "registered"));
+        }
+
         fn observe(&self, provider: &str, _model: &str, outcome: &'static str, _elapsed: Duration) {
             self.0.lock().push((provider.to_owned(), outcome));
         }
+    }
+
+    #[test]
+    fn every_outcome_is_listed() {
+        let results: [Result<(), LlmError>; 4] = [
+            Ok(()),
+            Err(LlmError::Timeout),
+            Err(LlmError::upstream(
+                ainative_ports::UpstreamKind::Connection,
+                "x",
+            )),
+            Err(LlmError::CircuitOpen),
+        ];
+        let outcomes: Vec<_> = results.iter().map(outcome_of).collect();
+        assert_eq!(outcomes, OUTCOMES);
     }
 
     #[tokio::test]
@@ -124,6 +151,7 @@ mod tests {
         assert_eq!(
             *recorder.0.lock(),
             [
+                ("fake".to_owned(), "registered"),
                 ("fake".to_owned(), "timeout"),
                 ("fake".to_owned(), "success")
             ]

@@ -4,21 +4,41 @@
 use ainative_ports::{LlmError, LlmRequest, LlmResponse, LlmStream};
 use async_trait::async_trait;
 
-/// A completion and whether it came from the response cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Completed {
-    /// The answer.
-    pub response: LlmResponse,
-    /// Served from the cache.
-    pub cache_hit: bool,
+/// Where an answer came from, and so whether it cost a provider call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnswerSource {
+    /// This call made the provider call (its usage is this call's).
+    Provider,
+    /// The response cache.
+    Cache,
+    /// An identical call in flight at the same time, whose provider call this one shared.
+    Coalesced,
 }
 
-/// A streamed completion and whether it came from the response cache.
+impl AnswerSource {
+    /// True when no provider call was made for this call (cache or coalesced): it consumed
+    /// no tokens, and interactions record it as `cache_hit`.
+    pub fn is_shared(self) -> bool {
+        self != Self::Provider
+    }
+}
+
+/// A completion and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    /// The answer (with the usage of the provider call that produced it).
+    pub response: LlmResponse,
+    /// Provider, cache or a coalesced flight.
+    pub source: AnswerSource,
+}
+
+/// A streamed completion and where it comes from (streams are never coalesced).
 pub struct CompletionStream {
     /// Deltas, then `Done` with the whole answer.
     pub events: LlmStream,
-    /// Served from the cache (then the stream replays the cached answer).
-    pub cache_hit: bool,
+    /// [`AnswerSource::Cache`] when the stream replays a cached answer, else
+    /// [`AnswerSource::Provider`].
+    pub source: AnswerSource,
 }
 
 /// What the gateway needs from a language model.
@@ -49,35 +69,13 @@ pub mod stats;
 
 pub use build::{build_language_model, LlmConfig, LlmConfigError};
 pub use client::{cache_key, LlmClient};
-pub use metered::{outcome_of, LlmObserver, MeteredProvider};
+pub use metered::{outcome_of, LlmObserver, MeteredProvider, OUTCOMES};
 pub use offline::OfflineProvider;
 pub use openai::{OpenAiConfig, OpenAiProvider};
 pub use resilient::{
     backoff_delay, CircuitBreaker, CircuitState, ResilienceConfig, ResilientProvider,
 };
 pub use stats::{LlmStats, LlmStatsSnapshot};
-
-/// Prefix of the message of an [`LlmError::Upstream`] that retrying cannot fix (a 4xx answer,
-/// a malformed body). The port's error type has no retryable flag, so providers of this crate
-/// mark permanent failures with it; see [`permanent_error`] and [`is_retryable`].
-pub const PERMANENT_MARKER: &str = "permanent: ";
-
-/// An upstream error that must not be retried (the provider rejected the request).
-pub fn permanent_error(message: impl std::fmt::Display) -> LlmError {
-    LlmError::Upstream(format!("{PERMANENT_MARKER}{message}"))
-}
-
-/// Whether retrying a call that failed with `error` may succeed.
-///
-/// Only upstream failures not marked with [`PERMANENT_MARKER`] (5xx, 429, connection errors)
-/// are retryable. Timeouts are not: the per-call timeout is the caller's whole budget, and
-/// retrying would multiply it. An open circuit is not retryable by definition.
-pub fn is_retryable(error: &LlmError) -> bool {
-    match error {
-        LlmError::Upstream(message) => !message.starts_with(PERMANENT_MARKER),
-        LlmError::Timeout | LlmError::CircuitOpen => false,
-    }
-}
 
 /// Approximate token count of `text`: its number of whitespace-separated words.
 ///

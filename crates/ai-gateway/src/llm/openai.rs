@@ -2,9 +2,10 @@
 //! vLLM, llama.cpp server), JSON or SSE streaming.
 //!
 //! Error mapping: a request that does not finish within the timeout is
-//! [`LlmError::Timeout`]; connection failures, 5xx, 408 and 429 are retryable
-//! [`LlmError::Upstream`]; other 4xx answers and malformed bodies are permanent upstream
-//! errors (see [`permanent_error`]). The API key is sent as a bearer token and never logged.
+//! [`LlmError::Timeout`]; an error status is [`LlmError::Upstream`] of kind
+//! [`UpstreamKind::Status`] (retryable for 5xx, 408 and 429), a transport failure of kind
+//! `Connection` (retryable), an unreadable answer of kind `Malformed` (not retryable). The
+//! API key is sent as a bearer token and never logged.
 //!
 //! Every request carries the W3C trace context (`traceparent`) of the current span, through
 //! the global propagator, so the upstream call joins the caller's trace.
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use ainative_ports::{
     ChatMessage, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream, StreamEvent,
+    UpstreamKind,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -21,12 +23,11 @@ use futures::stream::{self, BoxStream};
 use futures::StreamExt;
 use opentelemetry::propagation::Injector;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::sse::SseDecoder;
-use super::{estimate_prompt_tokens, estimate_tokens, permanent_error, LlmConfigError};
+use super::{estimate_prompt_tokens, estimate_tokens, LlmConfigError};
 
 /// Provider name recorded on interactions.
 pub const OPENAI_PROVIDER: &str = "openai";
@@ -210,15 +211,21 @@ impl LlmProvider for OpenAiProvider {
             .map_err(transport_error)?;
         let response = check_status(response).await?;
         let bytes = response.bytes().await.map_err(transport_error)?;
-        let parsed: ChatResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| permanent_error(format!("malformed completion: {e}")))?;
+        let parsed: ChatResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            LlmError::upstream_from(UpstreamKind::Malformed, "malformed completion", e)
+        })?;
         let content = parsed
             .choices
             .into_iter()
             .next()
             .and_then(|c| c.message)
             .and_then(|m| m.content)
-            .ok_or_else(|| permanent_error("completion without choices[0].message.content"))?;
+            .ok_or_else(|| {
+                LlmError::upstream(
+                    UpstreamKind::Malformed,
+                    "completion without choices[0].message.content",
+                )
+            })?;
         let usage = parsed.usage.unwrap_or_default();
         Ok(LlmResponse {
             tokens_in: usage
@@ -279,15 +286,23 @@ fn trace_headers() -> HeaderMap {
     headers
 }
 
-/// Maps a transport failure: timeouts to [`LlmError::Timeout`], an unusable request to a
-/// permanent error, everything else (connect, reset) to a retryable upstream error.
+/// Maps a transport failure, keeping it as the source: timeouts to [`LlmError::Timeout`],
+/// an unusable request to `InvalidRequest`, everything else (connect, reset) to `Connection`.
 fn transport_error(error: reqwest::Error) -> LlmError {
     if error.is_timeout() {
         LlmError::Timeout
     } else if error.is_builder() {
-        permanent_error(format!("invalid request: {}", error.without_url()))
+        LlmError::upstream_from(
+            UpstreamKind::InvalidRequest,
+            "invalid request",
+            error.without_url(),
+        )
     } else {
-        LlmError::Upstream(format!("request failed: {}", error.without_url()))
+        LlmError::upstream_from(
+            UpstreamKind::Connection,
+            "request failed",
+            error.without_url(),
+        )
     }
 }
 
@@ -298,15 +313,10 @@ async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, 
         return Ok(response);
     }
     let body = response.text().await.unwrap_or_default();
-    let message = format!("HTTP {}: {}", status.as_u16(), error_detail(&body));
-    if status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-    {
-        Err(LlmError::Upstream(message))
-    } else {
-        Err(permanent_error(message))
-    }
+    Err(LlmError::upstream(
+        UpstreamKind::Status(status.as_u16()),
+        error_detail(&body),
+    ))
 }
 
 /// The `error.message` of an OpenAI-style error body, or the start of the body.
@@ -362,8 +372,9 @@ impl ChunkParser {
             // Some servers close the stream without `[DONE]`; a clean end after text is an
             // answer, a clean end before any text is a failure.
             if self.text.is_empty() {
-                self.fail(LlmError::Upstream(
-                    "stream ended before any answer".to_owned(),
+                self.fail(LlmError::upstream(
+                    UpstreamKind::Interrupted,
+                    "stream ended before any answer",
                 ));
             } else {
                 self.done();
@@ -404,7 +415,11 @@ impl ChunkParser {
         let chunk: ChatChunk = match serde_json::from_str(payload) {
             Ok(chunk) => chunk,
             Err(e) => {
-                self.fail(permanent_error(format!("malformed stream chunk: {e}")));
+                self.fail(LlmError::upstream_from(
+                    UpstreamKind::Malformed,
+                    "malformed stream chunk",
+                    e,
+                ));
                 return;
             }
         };
@@ -414,10 +429,13 @@ impl ChunkParser {
                 .and_then(|m| m.as_str())
                 .map(str::to_owned)
                 .unwrap_or_else(|| error.to_string());
-            self.fail(LlmError::Upstream(format!(
-                "stream error: {}",
-                detail.chars().take(ERROR_EXCERPT_CHARS).collect::<String>()
-            )));
+            self.fail(LlmError::upstream(
+                UpstreamKind::Interrupted,
+                format!(
+                    "stream error: {}",
+                    detail.chars().take(ERROR_EXCERPT_CHARS).collect::<String>()
+                ),
+            ));
             return;
         }
         if let Some(model) = chunk.model.filter(|m| !m.is_empty()) {
@@ -559,10 +577,13 @@ mod tests {
     fn an_empty_or_broken_stream_is_an_error() {
         let mut parser = ChunkParser::new("m".to_owned(), 0);
         parser.end();
-        assert!(matches!(
-            drain(&mut parser).as_slice(),
-            [Err(LlmError::Upstream(_))]
-        ));
+        assert_eq!(
+            drain(&mut parser),
+            vec![Err(LlmError::upstream(
+                UpstreamKind::Interrupted,
+                "stream ended before any answer"
+            ))]
+        );
 
         let mut parser = ChunkParser::new("m".to_owned(), 0);
         parser.feed(b"data: {not json}\n\n");
@@ -570,15 +591,18 @@ mod tests {
         parser.end();
         let events = drain(&mut parser);
         assert_eq!(events.len(), 1);
-        assert!(matches!(&events[0], Err(e) if !super::super::is_retryable(e)));
+        assert!(
+            matches!(&events[0], Err(e) if e.upstream_kind() == Some(UpstreamKind::Malformed) && !e.is_retryable())
+        );
 
         let mut parser = ChunkParser::new("m".to_owned(), 0);
         parser.feed(b"data: {\"error\":{\"message\":\"model overloaded\"}}\n\n");
         parser.end();
         assert_eq!(
             drain(&mut parser),
-            vec![Err(LlmError::Upstream(
-                "stream error: model overloaded".to_owned()
+            vec![Err(LlmError::upstream(
+                UpstreamKind::Interrupted,
+                "stream error: model overloaded"
             ))]
         );
     }

@@ -2,8 +2,8 @@
 //! timeout, bounded retries with exponential back-off and jitter, and a circuit breaker that
 //! fails fast while the provider is down.
 //!
-//! Retries: only errors for which [`is_retryable`] holds (connection failures, 5xx, 429) are
-//! retried, at most `max_retries` times. Timeouts are not retried (the timeout is the caller's
+//! Retries: only errors for which [`LlmError::is_retryable`] holds (connection failures,
+//! interrupted streams, 5xx, 408, 429) are retried, at most `max_retries` times. Timeouts are not retried (the timeout is the caller's
 //! budget). A stream is retried only while it is being opened; once the provider answered,
 //! a failure is passed to the caller, who already received part of the answer.
 //!
@@ -11,17 +11,20 @@
 //! errors) open the circuit; for `open_duration` every call fails at once with
 //! [`LlmError::CircuitOpen`] without reaching the provider; then the circuit is half-open and
 //! lets one trial call through: its success closes the circuit, its failure opens it again. A
-//! permanent error (a 4xx answer) proves the provider reachable and counts as a success.
+//! non-retryable upstream error (a 4xx answer, a malformed body) proves the provider reachable
+//! and counts as a success.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ainative_ports::{LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream, StreamEvent};
+use ainative_ports::{
+    LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream, StreamEvent, UpstreamKind,
+};
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt};
 use parking_lot::Mutex;
 
-use super::{is_retryable, LlmStats};
+use super::LlmStats;
 
 /// Bounds of the [`ResilientProvider`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,13 +222,14 @@ impl Permit {
         self.breaker.core.lock().failure(Instant::now());
     }
 
-    /// Records the outcome of a failed call: timeouts and retryable errors are failures of
-    /// the provider; a permanent error (the provider answered, refusing the request) is not.
+    /// Records the outcome of a failed call: timeouts and retryable upstream errors are
+    /// failures of the provider; a non-retryable one (the provider answered, refusing the
+    /// request) is not.
     fn settle_error(self, error: &LlmError) {
         match error {
             LlmError::Timeout => self.failure(),
-            LlmError::Upstream(_) if is_retryable(error) => self.failure(),
-            LlmError::Upstream(_) | LlmError::CircuitOpen => self.success(),
+            LlmError::Upstream { kind, .. } if kind.is_retryable() => self.failure(),
+            LlmError::Upstream { .. } | LlmError::CircuitOpen => self.success(),
         }
     }
 }
@@ -318,7 +322,7 @@ impl ResilientProvider {
                 Err(error) => error,
             };
             permit.settle_error(&error);
-            if !is_retryable(&error) || retry >= self.config.max_retries {
+            if !error.is_retryable() || retry >= self.config.max_retries {
                 return Err(error);
             }
             let delay = backoff_delay(
@@ -389,8 +393,9 @@ fn guarded(events: LlmStream, permit: Permit, idle: Duration, stats: Arc<LlmStat
         let permit = st.permit.take()?;
         let event = match tokio::time::timeout(st.idle, st.events.next()).await {
             Err(_) => Err(LlmError::Timeout),
-            Ok(None) => Err(LlmError::Upstream(
-                "stream ended without a final answer".to_owned(),
+            Ok(None) => Err(LlmError::upstream(
+                UpstreamKind::Interrupted,
+                "stream ended without a final answer",
             )),
             Ok(Some(event)) => event,
         };
@@ -410,7 +415,6 @@ fn guarded(events: LlmStream, permit: Permit, idle: Duration, stats: Arc<LlmStat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::permanent_error;
 
     const OPEN: Duration = Duration::from_secs(30);
 
@@ -479,11 +483,11 @@ mod tests {
         breaker
             .permit()
             .expect("closed")
-            .settle_error(&permanent_error("HTTP 400"));
+            .settle_error(&LlmError::upstream(UpstreamKind::Status(400), "bad"));
         breaker
             .permit()
             .expect("closed")
-            .settle_error(&LlmError::Upstream("HTTP 503".into()));
+            .settle_error(&LlmError::upstream(UpstreamKind::Status(503), "down"));
         assert_eq!(
             breaker.state(),
             CircuitState::Closed,
@@ -492,7 +496,7 @@ mod tests {
         breaker
             .permit()
             .expect("closed")
-            .settle_error(&LlmError::Upstream("HTTP 503".into()));
+            .settle_error(&LlmError::upstream(UpstreamKind::Connection, "refused"));
         assert_eq!(breaker.state(), CircuitState::Open);
         assert!(matches!(breaker.permit(), Err(LlmError::CircuitOpen)));
     }

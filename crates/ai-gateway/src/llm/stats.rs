@@ -30,11 +30,13 @@ pub struct LlmStatsSnapshot {
     pub calls: u64,
     /// Calls answered from the response cache.
     pub cache_hits: u64,
-    /// Calls not found in the cache (or that bypassed it).
+    /// Calls not found in the cache (or that bypassed it) that called the provider
+    /// themselves; calls that joined an identical call in flight are `coalesced_waiters`.
     pub cache_misses: u64,
     /// Cache reads or writes that failed (logged and ignored).
     pub cache_errors: u64,
-    /// Calls that joined an identical in-flight call instead of calling the provider.
+    /// Calls that joined an identical in-flight call instead of calling the provider; with
+    /// `cache_hits` and `cache_misses` they partition the completions.
     pub coalesced_waiters: u64,
     /// Requests sent to the provider, retries included.
     pub provider_attempts: u64,
@@ -46,7 +48,8 @@ pub struct LlmStatsSnapshot {
     pub failures_upstream: u64,
     /// Calls refused by the open circuit breaker.
     pub failures_circuit_open: u64,
-    /// Prompt tokens consumed upstream (cache hits consume none).
+    /// Prompt tokens consumed upstream, once per provider call (cache hits and coalesced
+    /// waiters consume none).
     pub tokens_in: u64,
     /// Completion tokens produced upstream.
     pub tokens_out: u64,
@@ -107,7 +110,7 @@ impl LlmStats {
     pub(crate) fn failure(&self, error: &LlmError) {
         let counter = match error {
             LlmError::Timeout => &self.failures_timeout,
-            LlmError::Upstream(_) => &self.failures_upstream,
+            LlmError::Upstream { .. } => &self.failures_upstream,
             LlmError::CircuitOpen => &self.failures_circuit_open,
         };
         counter.fetch_add(1, Ordering::Relaxed);

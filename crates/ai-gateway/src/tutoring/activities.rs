@@ -1,10 +1,12 @@
 use std::sync::Arc;
 
-use ainative_domain::{Activity, ActivityDraft, ActivityStatus, Page, Paginated};
-use ainative_ports::{ActivityFilter, ActivityRepository, Clock};
+use ainative_domain::{
+    AccessDenied, Activity, ActivityDraft, ActivityStatus, Page, Paginated, RequestContext, Scope,
+};
+use ainative_ports::{ActivityFilter, ActivityRepository, Clock, Conflict};
 use uuid::Uuid;
 
-use super::{Actor, TutoringError};
+use super::{access, TutoringError};
 
 /// Activity content as received (validated by the domain).
 pub type ActivityInput = ActivityDraft;
@@ -56,7 +58,7 @@ impl ActivityPatch {
         }
         if let Some(changes) = self.policies {
             let mut current = serde_json::to_value(&content.policies)
-                .map_err(|e| TutoringError::Internal(e.to_string()))?;
+                .map_err(|e| TutoringError::Internal(Box::new(e)))?;
             if let Some(fields) = current.as_object_mut() {
                 fields.extend(changes);
             }
@@ -83,16 +85,17 @@ impl ActivityService {
     /// Creates a draft activity owned by the caller (instructors and admins).
     pub async fn create(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         input: ActivityInput,
     ) -> Result<Activity, TutoringError> {
-        actor.require_author()?;
+        access::require(ctx, Scope::ActivitiesWrite)?;
+        access::require_author(ctx)?;
         let content = input.validated()?;
         let now = self.clock.now();
         let activity = Activity {
             id: Uuid::new_v4(),
             content,
-            owner_id: actor.user_id,
+            owner_id: ctx.user_id,
             status: ActivityStatus::Draft,
             published_at: None,
             created_at: now,
@@ -104,13 +107,14 @@ impl ActivityService {
     /// A page of the activities the caller may see.
     pub async fn list(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         status: Option<ActivityStatus>,
         tag: Option<String>,
         page: Page,
     ) -> Result<Paginated<Activity>, TutoringError> {
+        access::require(ctx, Scope::ActivitiesRead)?;
         let filter = ActivityFilter {
-            visibility: actor.activity_visibility(),
+            visibility: access::activity_visibility(ctx),
             status,
             tag: tag.map(|t| t.trim().to_lowercase()),
         };
@@ -118,38 +122,42 @@ impl ActivityService {
     }
 
     /// An activity the caller may see.
-    pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<Activity, TutoringError> {
+    pub async fn get(&self, ctx: &RequestContext, id: Uuid) -> Result<Activity, TutoringError> {
+        access::require(ctx, Scope::ActivitiesRead)?;
+        self.visible(ctx, id).await
+    }
+
+    async fn visible(&self, ctx: &RequestContext, id: Uuid) -> Result<Activity, TutoringError> {
         let activity = self
             .activities
             .find(id)
             .await?
             .ok_or(TutoringError::NotFound("activity"))?;
-        if actor.can_see_activity(&activity) {
+        if ctx.can_see_activity(&activity) {
             Ok(activity)
         } else {
             Err(TutoringError::NotFound("activity"))
         }
     }
 
-    async fn owned(&self, actor: &Actor, id: Uuid) -> Result<Activity, TutoringError> {
-        let activity = self.get(actor, id).await?;
-        if actor.owns_activity(&activity) {
+    async fn owned(&self, ctx: &RequestContext, id: Uuid) -> Result<Activity, TutoringError> {
+        access::require(ctx, Scope::ActivitiesWrite)?;
+        let activity = self.visible(ctx, id).await?;
+        if ctx.owns_activity(&activity) {
             Ok(activity)
         } else {
-            Err(TutoringError::Forbidden(
-                "only the activity's owner or an admin may change it",
-            ))
+            Err(AccessDenied::Rule("only the activity's owner or an admin may change it").into())
         }
     }
 
     /// Changes content and policies (owner or admin).
     pub async fn update(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
         patch: ActivityPatch,
     ) -> Result<Activity, TutoringError> {
-        let mut activity = self.owned(actor, id).await?;
+        let mut activity = self.owned(ctx, id).await?;
         activity.content = patch.apply(activity.content)?;
         activity.updated_at = self.clock.now();
         self.activities
@@ -161,18 +169,16 @@ impl ActivityService {
     /// Publishes (first publication sets `published_at`) or archives an activity.
     pub async fn set_status(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
         status: ActivityStatus,
     ) -> Result<Activity, TutoringError> {
-        let mut activity = self.owned(actor, id).await?;
+        let mut activity = self.owned(ctx, id).await?;
         if activity.status == status {
             return Ok(activity);
         }
         if status == ActivityStatus::Draft {
-            return Err(TutoringError::Conflict(
-                "an activity cannot return to draft".into(),
-            ));
+            return Err(TutoringError::Conflict(Conflict::BackToDraft));
         }
         let now = self.clock.now();
         if status == ActivityStatus::Published && activity.published_at.is_none() {

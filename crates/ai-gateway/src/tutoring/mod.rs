@@ -2,13 +2,12 @@
 //! SPEC §4 (students see their own data; instructors the sessions on activities they own;
 //! admins everything; what a caller may not see is answered "not found").
 
-mod access;
+pub mod access;
 mod activities;
 mod error;
 mod risks;
 mod sessions;
 
-pub use access::Actor;
 pub use activities::{ActivityInput, ActivityPatch, ActivityService};
 pub use error::TutoringError;
 pub use risks::RiskService;

@@ -1,14 +1,15 @@
 use std::sync::Arc;
 
 use ainative_domain::{
-    AuditAction, NewAuditEntry, Page, Paginated, Risk, RiskDimension, RiskLevel,
+    AccessDenied, AuditAction, NewAuditEntry, Page, Paginated, RequestContext, Risk, RiskDimension,
+    RiskLevel, Scope,
 };
 use ainative_ports::{
     ActivityRepository, Clock, RiskFilter, RiskRepository, StudySessionRepository,
 };
 use uuid::Uuid;
 
-use super::{Actor, TutoringError};
+use super::{access, TutoringError};
 
 /// Risks across sessions, for instructors and admins.
 pub struct RiskService {
@@ -37,14 +38,15 @@ impl RiskService {
     /// Risks of the caller's activities (instructors) or all (admins).
     pub async fn list(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         level: Option<RiskLevel>,
         dimension: Option<RiskDimension>,
         resolved: Option<bool>,
         page: Page,
     ) -> Result<Paginated<Risk>, TutoringError> {
+        access::require(ctx, Scope::RisksRead)?;
         let filter = RiskFilter {
-            scope: actor.risk_scope()?,
+            scope: access::risk_scope(ctx)?,
             level,
             dimension,
             resolved,
@@ -53,12 +55,14 @@ impl RiskService {
     }
 
     /// Resolves a risk (the activity's owner or an admin), audited in the same transaction.
+    /// Resolving is a change to the activity's data: it takes the `activities:write` scope.
     pub async fn resolve(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
         note: Option<String>,
     ) -> Result<Risk, TutoringError> {
+        access::require(ctx, Scope::ActivitiesWrite)?;
         let risk = self
             .risks
             .find(id)
@@ -74,26 +78,29 @@ impl RiskService {
             .find(session.activity_id)
             .await?
             .ok_or(TutoringError::NotFound("risk"))?;
-        if !actor.owns_activity(&activity) {
+        if !ctx.owns_activity(&activity) {
             // The student may know the risk exists; others may not.
-            return Err(if session.student_id == actor.user_id {
-                TutoringError::Forbidden("only the activity's owner or an admin may resolve risks")
+            return Err(if session.student_id == ctx.user_id {
+                AccessDenied::Rule("only the activity's owner or an admin may resolve risks").into()
             } else {
                 TutoringError::NotFound("risk")
             });
         }
         if let Some(n) = &note {
-            if n.chars().count() > 2000 {
-                return Err(ainative_domain::ValidationErrors::single(
-                    "note",
-                    "must be at most 2000 characters",
-                )
-                .into());
+            let problem = if n.chars().count() > 2000 {
+                Some("must be at most 2000 characters")
+            } else if ainative_domain::contains_nul(n) {
+                Some(ainative_domain::NUL_MESSAGE)
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                return Err(ainative_domain::ValidationErrors::single("note", message).into());
             }
         }
         let now = self.clock.now();
         let audit = NewAuditEntry {
-            actor_id: Some(actor.user_id),
+            actor_id: Some(ctx.user_id),
             action: AuditAction::RiskResolved,
             target_type: "risk".into(),
             target_id: id,
@@ -101,7 +108,7 @@ impl RiskService {
             at: now,
         };
         self.risks
-            .resolve(id, actor.user_id, note, now, audit)
+            .resolve(id, ctx.user_id, note, now, audit)
             .await
             .map_err(|e| TutoringError::from_port(e, "risk"))
     }

@@ -1,19 +1,20 @@
 use std::sync::Arc;
 
 use ainative_domain::{
-    Activity, ActivityStatus, CognitiveTrace, Evaluation, Interaction, InteractionInput, Page,
-    Paginated, Risk, SessionMode, SessionStatus, SimulatorType, StudySession, TraceLevel,
+    AccessDenied, Activity, ActivityStatus, CognitiveTrace, Evaluation, Interaction,
+    InteractionInput, Page, Paginated, RequestContext, Risk, Scope, SessionMode, SessionStatus,
+    SimulatorType, StudySession, TraceLevel,
 };
 use ainative_ports::{
-    ActivityRepository, Clock, InteractionRecord, InteractionRepository, RiskFilter,
+    ActivityRepository, Clock, Conflict, InteractionRecord, InteractionRepository, RiskFilter,
     RiskRepository, RiskScope, SessionFilter, StudySessionRepository,
 };
 use uuid::Uuid;
 
-use super::{Actor, TutoringError};
+use super::{access, TutoringError};
 use crate::cognitive_path::{self, CognitivePath};
 use crate::evaluator;
-use crate::gateway::{GatewayFactory, InteractionStream, RequestContext};
+use crate::gateway::{GatewayFactory, InteractionStream};
 
 /// What a student asks for when starting a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,24 +60,23 @@ impl SessionService {
     /// Starts a session on a published activity; one active session per student and activity.
     pub async fn start(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         request: StartSession,
     ) -> Result<StudySession, TutoringError> {
+        access::require(ctx, Scope::SessionsWrite)?;
         StudySession::check_mode(request.mode, request.simulator_type)?;
         let activity = self
             .activities
             .find(request.activity_id)
             .await?
-            .filter(|a| actor.can_see_activity(a))
+            .filter(|a| ctx.can_see_activity(a))
             .ok_or(TutoringError::NotFound("activity"))?;
         if activity.status != ActivityStatus::Published {
-            return Err(TutoringError::Conflict(
-                "sessions can be started only on published activities".into(),
-            ));
+            return Err(TutoringError::Conflict(Conflict::ActivityNotPublished));
         }
         let session = StudySession {
             id: Uuid::new_v4(),
-            student_id: actor.user_id,
+            student_id: ctx.user_id,
             activity_id: activity.id,
             mode: request.mode,
             simulator_type: request.simulator_type,
@@ -94,32 +94,36 @@ impl SessionService {
     /// A page of the sessions the caller may see.
     pub async fn list(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         status: Option<SessionStatus>,
         activity_id: Option<Uuid>,
         page: Page,
     ) -> Result<Paginated<StudySession>, TutoringError> {
+        access::require(ctx, Scope::SessionsRead)?;
         let filter = SessionFilter {
-            visibility: actor.session_visibility(),
+            visibility: access::session_visibility(ctx),
             status,
             activity_id,
         };
         Ok(self.sessions.list(&filter, page).await?)
     }
 
-    /// The session and its activity, when the caller may read them.
+    /// The session and its activity, when the caller's credential carries `scope` and the
+    /// caller may read them.
     async fn readable(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
+        scope: Scope,
         id: Uuid,
     ) -> Result<(StudySession, Activity), TutoringError> {
+        access::require(ctx, scope)?;
         // Both reads at once: a session never changes activity.
         let (session, activity) =
             futures::try_join!(self.sessions.find(id), self.activities.find_for_session(id))?;
         let (Some(session), Some(activity)) = (session, activity) else {
             return Err(TutoringError::NotFound("session"));
         };
-        if actor.can_read_session(&session, &activity) {
+        if ctx.can_read_session(&session, &activity) {
             Ok((session, activity))
         } else {
             Err(TutoringError::NotFound("session"))
@@ -127,24 +131,26 @@ impl SessionService {
     }
 
     /// A session the caller may read.
-    pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<StudySession, TutoringError> {
-        Ok(self.readable(actor, id).await?.0)
+    pub async fn get(&self, ctx: &RequestContext, id: Uuid) -> Result<StudySession, TutoringError> {
+        Ok(self.readable(ctx, Scope::SessionsRead, id).await?.0)
     }
 
     /// Ends an active session (its student or an admin) and stores its evaluation.
     pub async fn end(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
     ) -> Result<(StudySession, Evaluation), TutoringError> {
-        let (session, activity) = self.readable(actor, id).await?;
-        if session.student_id != actor.user_id && !actor.is_admin() {
-            return Err(TutoringError::Forbidden(
-                "only the session's student or an admin may end it",
-            ));
+        let (session, activity) = self.readable(ctx, Scope::SessionsWrite, id).await?;
+        if session.student_id != ctx.user_id && !ctx.is_admin() {
+            return Err(
+                AccessDenied::Rule("only the session's student or an admin may end it").into(),
+            );
         }
+        // Spares the evaluation of a session that is over; the store's conditional end
+        // settles races.
         if session.status != SessionStatus::Active {
-            return Err(TutoringError::Conflict("the session is not active".into()));
+            return Err(TutoringError::Conflict(Conflict::SessionNotActive));
         }
         let traces = self.interactions.all_traces(id).await?;
         let risks = self.risks.for_session(id).await?;
@@ -159,19 +165,16 @@ impl SessionService {
         Ok((ended, evaluation))
     }
 
-    async fn owned_active(
+    /// The session (with its activity) when the caller is its student. Its status and limit
+    /// are the gateway's to check, once (see `AIGateway::interact`).
+    async fn own(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
     ) -> Result<(StudySession, Activity), TutoringError> {
-        let (session, activity) = self.readable(actor, id).await?;
-        if session.student_id != actor.user_id {
-            return Err(TutoringError::Forbidden(
-                "only the session's student may interact",
-            ));
-        }
-        if session.status != SessionStatus::Active {
-            return Err(TutoringError::Conflict("the session is not active".into()));
+        let (session, activity) = self.readable(ctx, Scope::SessionsWrite, id).await?;
+        if session.student_id != ctx.user_id {
+            return Err(AccessDenied::Rule("only the session's student may interact").into());
         }
         Ok((session, activity))
     }
@@ -179,65 +182,57 @@ impl SessionService {
     /// Sends the student's input through the AI gateway; returns what was stored.
     pub async fn interact(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
         input: InteractionInput,
-        request_id: String,
     ) -> Result<InteractionRecord, TutoringError> {
-        let (session, activity) = self.owned_active(actor, id).await?;
-        let gateway = self.gateways.for_request(RequestContext {
-            user_id: actor.user_id,
-            request_id,
-        });
+        let (session, activity) = self.own(ctx, id).await?;
+        let gateway = self.gateways.for_request(ctx.clone());
         Ok(gateway.interact(&session, &activity, input).await?)
     }
 
     /// Like [`SessionService::interact`], streaming the answer.
     pub async fn interact_stream(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
         input: InteractionInput,
-        request_id: String,
     ) -> Result<InteractionStream, TutoringError> {
-        let (session, activity) = self.owned_active(actor, id).await?;
-        let gateway = self.gateways.for_request(RequestContext {
-            user_id: actor.user_id,
-            request_id,
-        });
+        let (session, activity) = self.own(ctx, id).await?;
+        let gateway = self.gateways.for_request(ctx.clone());
         Ok(gateway.interact_stream(&session, &activity, input).await?)
     }
 
     /// A page of the session's interactions.
     pub async fn interactions(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
         page: Page,
     ) -> Result<Paginated<Interaction>, TutoringError> {
-        self.readable(actor, id).await?;
+        self.readable(ctx, Scope::SessionsRead, id).await?;
         Ok(self.interactions.list(id, page).await?)
     }
 
     /// A page of the session's traces.
     pub async fn traces(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
         level: Option<TraceLevel>,
         page: Page,
     ) -> Result<Paginated<CognitiveTrace>, TutoringError> {
-        self.readable(actor, id).await?;
+        self.readable(ctx, Scope::SessionsRead, id).await?;
         Ok(self.interactions.traces(id, level, page).await?)
     }
 
     /// The reconstructed cognitive path of the session.
     pub async fn cognitive_path(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
     ) -> Result<CognitivePath, TutoringError> {
-        self.readable(actor, id).await?;
+        self.readable(ctx, Scope::SessionsRead, id).await?;
         let traces = self.interactions.all_traces(id).await?;
         Ok(cognitive_path::reconstruct(&traces))
     }
@@ -245,11 +240,11 @@ impl SessionService {
     /// The risks of the session.
     pub async fn risks(
         &self,
-        actor: &Actor,
+        ctx: &RequestContext,
         id: Uuid,
         page: Page,
     ) -> Result<Paginated<Risk>, TutoringError> {
-        self.readable(actor, id).await?;
+        self.readable(ctx, Scope::SessionsRead, id).await?;
         let filter = RiskFilter {
             scope: RiskScope::Session(id),
             level: None,
@@ -260,8 +255,12 @@ impl SessionService {
     }
 
     /// The evaluation, once the session ended.
-    pub async fn evaluation(&self, actor: &Actor, id: Uuid) -> Result<Evaluation, TutoringError> {
-        self.readable(actor, id).await?;
+    pub async fn evaluation(
+        &self,
+        ctx: &RequestContext,
+        id: Uuid,
+    ) -> Result<Evaluation, TutoringError> {
+        self.readable(ctx, Scope::SessionsRead, id).await?;
         self.sessions
             .find_evaluation(id)
             .await?

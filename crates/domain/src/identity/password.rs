@@ -25,6 +25,9 @@ pub enum PasswordRuleViolation {
     /// On the list of common passwords.
     #[error("is too common; choose a less predictable password")]
     TooCommon,
+    /// Holds U+0000, which bcrypt implementations read as the end of the password.
+    #[error("must not contain the NUL character (\\u0000)")]
+    ContainsNul,
 }
 
 /// The password rules of SPEC §4. Checks are cheap and run before any hashing.
@@ -68,6 +71,9 @@ impl PasswordPolicy {
         username: &str,
     ) -> Result<(), PasswordRuleViolation> {
         self.check_length(password)?;
+        if crate::contains_nul(password) {
+            return Err(PasswordRuleViolation::ContainsNul);
+        }
         if !password.chars().any(char::is_uppercase) {
             return Err(PasswordRuleViolation::MissingUppercase);
         }
@@ -181,6 +187,10 @@ mod tests {
         assert_eq!(
             check("NoDigitsHere"),
             Err(PasswordRuleViolation::MissingDigit)
+        );
+        assert_eq!(
+            check("Correct7\0Horse"),
+            Err(PasswordRuleViolation::ContainsNul)
         );
     }
 

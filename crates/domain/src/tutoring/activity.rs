@@ -150,6 +150,18 @@ impl ActivityDraft {
             );
         }
         self.policies.validate(&mut errors);
+        for (field, values) in [
+            ("title", std::slice::from_ref(&self.title)),
+            ("description", std::slice::from_ref(&self.description)),
+            ("instructions", std::slice::from_ref(&self.instructions)),
+            ("subject", std::slice::from_ref(&self.subject)),
+            ("tags", self.tags.as_slice()),
+            ("evaluation_criteria", self.evaluation_criteria.as_slice()),
+        ] {
+            if values.iter().any(|v| crate::contains_nul(v)) {
+                errors.push(field, crate::NUL_MESSAGE);
+            }
+        }
         errors.into_result()?;
         Ok(self)
     }
@@ -196,6 +208,18 @@ mod tests {
         let d = draft().validated().unwrap();
         assert_eq!(d.title, "Loops");
         assert_eq!(d.tags, ["loops"]);
+    }
+
+    #[test]
+    fn no_text_field_holds_nul() {
+        let mut d = draft();
+        d.title = "Lo\0ops".into();
+        d.tags = vec!["ok".into(), "b\0d".into()];
+        d.evaluation_criteria = vec!["\0".into()];
+        let errors = d.validated().unwrap_err().0;
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["title", "tags", "evaluation_criteria"]);
+        assert!(errors.iter().all(|e| e.message == crate::NUL_MESSAGE));
     }
 
     #[test]

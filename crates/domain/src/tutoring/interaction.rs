@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Agent, HelpLevel, Intent};
-use crate::ValidationErrors;
+use crate::{contains_nul, ValidationErrors, NUL_MESSAGE};
 
 /// What a student sends, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +35,15 @@ impl InteractionInput {
             .is_some_and(|c| c.chars().count() > 10_000)
         {
             errors.push("error_output", "must be at most 10000 characters");
+        }
+        for (field, value) in [
+            ("prompt", Some(&prompt)),
+            ("code", code.as_ref()),
+            ("error_output", error_output.as_ref()),
+        ] {
+            if value.is_some_and(|v| contains_nul(v)) {
+                errors.push(field, NUL_MESSAGE);
+            }
         }
         errors.into_result()?;
         let blank_to_none = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
@@ -81,4 +90,33 @@ pub struct Interaction {
     pub latency_ms: u64,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_nul_name_their_fields() {
+        assert!(InteractionInput::new("What is a loop?".into(), None, None).is_ok());
+        let errors = InteractionInput::new(
+            "a\0b".into(),
+            Some("x".repeat(50_001)),
+            Some("trace\0".into()),
+        )
+        .unwrap_err()
+        .0;
+        let fields: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("code", "must be at most 50000 characters"),
+                ("prompt", NUL_MESSAGE),
+                ("error_output", NUL_MESSAGE),
+            ]
+        );
+    }
 }

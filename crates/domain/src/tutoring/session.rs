@@ -93,7 +93,31 @@ pub struct StudySession {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+/// Why a session takes no further interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TurnRefused {
+    /// The session is paused, completed or aborted.
+    #[error("the session is not active")]
+    NotActive,
+    /// The session reached its activity's `max_interactions`.
+    #[error("the session reached its interaction limit")]
+    LimitReached,
+}
+
 impl StudySession {
+    /// Whether the session, as read, takes one more interaction under `max_interactions`.
+    /// Stores apply the same rule atomically when recording (two turns may race past a
+    /// check made earlier).
+    pub fn accepts_turn(&self, max_interactions: Option<u32>) -> Result<(), TurnRefused> {
+        if self.status != SessionStatus::Active {
+            return Err(TurnRefused::NotActive);
+        }
+        if max_interactions.is_some_and(|max| self.interaction_count >= max) {
+            return Err(TurnRefused::LimitReached);
+        }
+        Ok(())
+    }
+
     /// Checks that `simulator_type` is given exactly when the mode is simulator.
     pub fn check_mode(
         mode: SessionMode,
@@ -116,6 +140,26 @@ impl StudySession {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turn_needs_an_active_session_under_its_limit() {
+        let mut s = StudySession {
+            id: Uuid::new_v4(),
+            student_id: Uuid::new_v4(),
+            activity_id: Uuid::new_v4(),
+            mode: SessionMode::Tutor,
+            simulator_type: None,
+            status: SessionStatus::Active,
+            interaction_count: 2,
+            started_at: chrono::Utc::now(),
+            ended_at: None,
+        };
+        assert_eq!(s.accepts_turn(None), Ok(()));
+        assert_eq!(s.accepts_turn(Some(3)), Ok(()));
+        assert_eq!(s.accepts_turn(Some(2)), Err(TurnRefused::LimitReached));
+        s.status = SessionStatus::Completed;
+        assert_eq!(s.accepts_turn(None), Err(TurnRefused::NotActive));
+    }
 
     #[test]
     fn simulator_type_goes_with_simulator_mode_only() {

@@ -1,24 +1,29 @@
-//! Verifies the bearer token once per request and records the outcome for the extractor and
-//! the rate limiter.
+//! Verifies the bearer token once per request and records the outcome (the caller's
+//! [`RequestContext`], or why there is none) for the extractor and the rate limiter.
+
+use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
-use ainative_auth::{AuthError, AuthService, Principal};
+use ainative_auth::{AuthError, AuthService, TokenRejection};
+use ainative_domain::{RequestContext, TraceParent};
+
+use crate::middleware::request_id::{current_request_id, TRACEPARENT};
 
 /// What the authentication middleware found.
 #[derive(Debug, Clone)]
 pub enum AuthOutcome {
     /// No `Authorization` header.
     Anonymous,
-    /// A valid access token.
-    Authenticated(Principal),
-    /// A header that is not an acceptable bearer token.
-    Rejected,
-    /// The token could not be checked (revocation list unavailable).
-    Unavailable(String),
+    /// A valid access token: the caller's context.
+    Authenticated(RequestContext),
+    /// A header that is not an acceptable bearer token, and why.
+    Rejected(TokenRejection),
+    /// The token could not be checked (revocation list unavailable or failing).
+    Failed(Arc<AuthError>),
 }
 
 fn bearer(req: &ServiceRequest) -> Option<Result<&str, ()>> {
@@ -35,9 +40,13 @@ fn bearer(req: &ServiceRequest) -> Option<Result<&str, ()>> {
     Some(token.ok_or(()))
 }
 
-/// Why a presented token was rejected (for `auth_failures_total`).
-#[derive(Debug, Clone, Copy)]
-pub struct TokenFailure(pub &'static str);
+/// The W3C trace context the request carries, when it carries a valid one.
+fn trace_parent(req: &ServiceRequest) -> Option<TraceParent> {
+    req.headers()
+        .get(&TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceParent::parse)
+}
 
 /// The middleware function.
 pub async fn authenticate(
@@ -46,20 +55,21 @@ pub async fn authenticate(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let outcome = match (bearer(&req), req.app_data::<web::Data<AuthService>>()) {
         (None, _) => AuthOutcome::Anonymous,
-        (Some(Err(())), _) | (_, None) => AuthOutcome::Rejected,
-        (Some(Ok(token)), Some(auth)) => match auth.authenticate(token).await {
-            Ok(principal) => AuthOutcome::Authenticated(principal),
-            Err(AuthError::Unavailable(msg)) => AuthOutcome::Unavailable(msg),
-            Err(err) => {
-                tracing::debug!(reason = %err, "bearer token rejected");
-                let reason = match err {
-                    AuthError::InvalidToken(rejection) => rejection.as_str(),
-                    _ => "invalid_token",
-                };
-                req.extensions_mut().insert(TokenFailure(reason));
-                AuthOutcome::Rejected
+        (Some(Err(())), _) | (_, None) => AuthOutcome::Rejected(TokenRejection::Malformed),
+        (Some(Ok(token)), Some(auth)) => {
+            let request_id = current_request_id().unwrap_or_default();
+            match auth
+                .authenticate(token, &request_id, trace_parent(&req))
+                .await
+            {
+                Ok(ctx) => AuthOutcome::Authenticated(ctx),
+                Err(AuthError::InvalidToken(rejection)) => {
+                    tracing::debug!(reason = rejection.as_str(), "bearer token rejected");
+                    AuthOutcome::Rejected(rejection)
+                }
+                Err(err) => AuthOutcome::Failed(Arc::new(err)),
             }
-        },
+        }
     };
     req.extensions_mut().insert(outcome);
     next.call(req).await

@@ -26,13 +26,13 @@ pub fn limit_for(
     limits: &RateLimits,
 ) -> (String, u32, &'static str) {
     match outcome {
-        Some(AuthOutcome::Authenticated(p)) => {
-            let (limit, name) = match p.tier {
+        Some(AuthOutcome::Authenticated(ctx)) => {
+            let (limit, name) = match ctx.tier {
                 Tier::Free => (limits.free, "free"),
                 Tier::Premium => (limits.premium, "premium"),
                 Tier::Admin => (limits.admin, "admin"),
             };
-            (format!("rl:user:{}", p.user_id), limit, name)
+            (format!("rl:user:{}", ctx.user_id), limit, name)
         }
         _ => {
             let ip = ip

@@ -15,11 +15,12 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
-use crate::error::{AuthFailure, ErrorCode, ErrorDetail};
+use ainative_auth::AuthFailure;
+
+use crate::error::{ErrorCode, ErrorDetail};
 use crate::error_log::ErrorLog;
 use crate::metrics::Metrics;
 use crate::middleware::auth::AuthOutcome;
-use crate::middleware::auth::TokenFailure;
 use crate::middleware::client_ip::{resolve_client_ip, ClientIp};
 use crate::middleware::rate_limit::{HandlerTime, RejectionScope};
 use crate::state::HttpSettings;
@@ -49,7 +50,7 @@ fn sane_client_id(value: &HeaderValue) -> Option<String> {
 }
 
 /// The W3C trace context header.
-static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+pub static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// Reads propagation headers (`traceparent`, `tracestate`) from a request.
 struct HeaderExtractor<'a>(&'a HeaderMap);
@@ -131,7 +132,7 @@ pub async fn request_context(
         .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status();
     let user_id = match res.request().extensions().get::<AuthOutcome>() {
-        Some(AuthOutcome::Authenticated(p)) => Some(p.user_id.to_string()),
+        Some(AuthOutcome::Authenticated(ctx)) => Some(ctx.user_id.to_string()),
         _ => None,
     };
     let headers = res.headers_mut();
@@ -225,18 +226,8 @@ fn record<B>(
             m.rate_limit_rejections.with_label_values(&[scope]).inc();
         }
     }
-    let reason = extensions.get::<AuthFailure>().map(|f| f.0).or_else(|| {
-        (status == 401)
-            .then(|| {
-                res.request()
-                    .extensions()
-                    .get::<TokenFailure>()
-                    .map(|f| f.0)
-            })
-            .flatten()
-    });
-    if let Some(reason) = reason {
-        m.auth_failures.with_label_values(&[reason]).inc();
+    if let Some(reason) = extensions.get::<AuthFailure>() {
+        m.auth_failures.with_label_values(&[reason.as_str()]).inc();
     }
 }
 

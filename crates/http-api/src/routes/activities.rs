@@ -12,7 +12,7 @@ use super::tutoring_dto::{
 };
 use crate::envelope;
 use crate::error::ApiError;
-use crate::extract::AuthUser;
+use crate::extract::{Caller, Json, NoFields, OptionalJson, Query};
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -59,8 +59,8 @@ fn policies(
     responses((status = 201, description = "The activity", body = ActivityResponse), (status = 403, description = "Not an instructor")))]
 pub async fn create(
     svc: web::Data<ActivityService>,
-    user: AuthUser,
-    body: web::Json<CreateActivityRequest>,
+    caller: Caller,
+    body: Json<CreateActivityRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
@@ -78,7 +78,7 @@ pub async fn create(
         evaluation_criteria: body.evaluation_criteria,
         policies,
     };
-    let activity = svc.create(&user.actor(), input).await?;
+    let activity = svc.create(&caller, input).await?;
     Ok(envelope::created(&ActivityResponse::from(activity)))
 }
 
@@ -88,14 +88,14 @@ pub async fn create(
     responses((status = 200, description = "A page of activities", body = PageOf<ActivityResponse>)))]
 pub async fn list(
     svc: web::Data<ActivityService>,
-    user: AuthUser,
-    query: web::Query<ActivityQuery>,
+    caller: Caller,
+    query: Query<ActivityQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let (page, mut errors) = super::page_and_errors(query.limit, query.offset);
     let status = parse::<ActivityStatus>(&mut errors, "status", query.status.as_deref());
     errors.into_result()?;
-    let activities = svc.list(&user.actor(), status, query.tag, page).await?;
+    let activities = svc.list(&caller, status, query.tag, page).await?;
     Ok(envelope::ok(&PageOf::from_domain(
         activities,
         ActivityResponse::from,
@@ -108,10 +108,10 @@ pub async fn list(
     responses((status = 200, description = "The activity", body = ActivityResponse), (status = 404, description = "Absent or not visible")))]
 pub async fn get(
     svc: web::Data<ActivityService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let activity = svc.get(&user.actor(), id.into_inner()).await?;
+    let activity = svc.get(&caller, id.into_inner()).await?;
     Ok(envelope::ok(&ActivityResponse::from(activity)))
 }
 
@@ -121,9 +121,9 @@ pub async fn get(
     responses((status = 200, description = "The activity", body = ActivityResponse), (status = 403, description = "Not the owner")))]
 pub async fn update(
     svc: web::Data<ActivityService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateActivityRequest>,
+    body: Json<UpdateActivityRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
@@ -139,7 +139,7 @@ pub async fn update(
         evaluation_criteria: body.evaluation_criteria,
         policies: body.policies,
     };
-    let activity = svc.update(&user.actor(), id.into_inner(), patch).await?;
+    let activity = svc.update(&caller, id.into_inner(), patch).await?;
     Ok(envelope::ok(&ActivityResponse::from(activity)))
 }
 
@@ -149,11 +149,12 @@ pub async fn update(
     responses((status = 200, description = "The activity", body = ActivityResponse)))]
 pub async fn publish(
     svc: web::Data<ActivityService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
+    _body: OptionalJson<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let activity = svc
-        .set_status(&user.actor(), id.into_inner(), ActivityStatus::Published)
+        .set_status(&caller, id.into_inner(), ActivityStatus::Published)
         .await?;
     Ok(envelope::ok(&ActivityResponse::from(activity)))
 }
@@ -164,11 +165,12 @@ pub async fn publish(
     responses((status = 200, description = "The activity", body = ActivityResponse)))]
 pub async fn archive(
     svc: web::Data<ActivityService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
+    _body: OptionalJson<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let activity = svc
-        .set_status(&user.actor(), id.into_inner(), ActivityStatus::Archived)
+        .set_status(&caller, id.into_inner(), ActivityStatus::Archived)
         .await?;
     Ok(envelope::ok(&ActivityResponse::from(activity)))
 }

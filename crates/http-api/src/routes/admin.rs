@@ -13,7 +13,7 @@ use super::resource;
 use crate::envelope;
 use crate::error::ApiError;
 use crate::error_log::{ErrorLog, ServerErrorRecord};
-use crate::extract::AuthUser;
+use crate::extract::{Caller, Json, Query};
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -48,12 +48,12 @@ fn parse_filter(q: &UserListQuery) -> Result<(UserFilter, Page), ValidationError
               (status = 403, description = "Caller is not an admin")))]
 pub async fn list_users(
     admin: web::Data<AdminService>,
-    user: AuthUser,
-    query: web::Query<UserListQuery>,
+    caller: Caller,
+    query: Query<UserListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.0.require_role(Role::Admin)?;
+    caller.require_admin()?;
     let (filter, page) = parse_filter(&query)?;
-    let users = admin.list_users(&user.0, &filter, page).await?;
+    let users = admin.list_users(&caller, &filter, page).await?;
     Ok(envelope::ok(&PageOf::from_domain(users, |u| {
         UserResponse::from(&u)
     })))
@@ -85,13 +85,13 @@ fn parse_patch(body: UserPatchRequest) -> Result<UserPatch, ValidationErrors> {
               (status = 404, description = "No such user"), (status = 422, description = "Invalid change")))]
 pub async fn update_user(
     admin: web::Data<AdminService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
-    body: web::Json<UserPatchRequest>,
+    body: Json<UserPatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.0.require_role(Role::Admin)?;
+    caller.require_admin()?;
     let patch = parse_patch(body.into_inner())?;
-    let updated = admin.update_user(&user.0, id.into_inner(), patch).await?;
+    let updated = admin.update_user(&caller, id.into_inner(), patch).await?;
     Ok(envelope::ok(&UserResponse::from(&updated)))
 }
 
@@ -100,12 +100,12 @@ pub async fn update_user(
     responses((status = 200, description = "A page of audit rows", body = PageOf<AuditResponse>)))]
 pub async fn list_audit(
     admin: web::Data<AdminService>,
-    user: AuthUser,
-    query: web::Query<PageQuery>,
+    caller: Caller,
+    query: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.0.require_role(Role::Admin)?;
+    caller.require_admin()?;
     let page = Page::new(query.limit, query.offset)?;
-    let rows = admin.list_audit(&user.0, page).await?;
+    let rows = admin.list_audit(&caller, page).await?;
     Ok(envelope::ok(&PageOf::from_domain(
         rows,
         AuditResponse::from,
@@ -124,9 +124,9 @@ pub struct ErrorList {
     responses((status = 200, description = "Recent server errors", body = ErrorList)))]
 pub async fn recent_errors(
     errors: web::Data<ErrorLog>,
-    user: AuthUser,
+    caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    user.0.require_role(Role::Admin)?;
+    caller.require_admin()?;
     let items = errors.recent();
     Ok(envelope::ok(&ErrorList {
         total: items.len() as u64,

@@ -14,7 +14,7 @@ use super::dto::{
 use super::resource;
 use crate::envelope;
 use crate::error::ApiError;
-use crate::extract::{form_error, AuthUser, Client};
+use crate::extract::{form_error, Caller, Client, Json, NoFields, OptionalJson};
 use crate::middleware::auth::AuthOutcome;
 use crate::middleware::rate_limit::{limit_for, WINDOW};
 use crate::state::HttpSettings;
@@ -56,7 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
               (status = 422, description = "A field broke its rules")))]
 pub async fn register(
     auth: web::Data<AuthService>,
-    body: web::Json<RegisterRequest>,
+    body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let out = auth
@@ -80,7 +80,7 @@ pub async fn register(
 pub async fn login(
     auth: web::Data<AuthService>,
     client: Client,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let login = match (body.email, body.username) {
@@ -188,7 +188,7 @@ pub async fn token(
               (status = 401, description = "Invalid, expired, revoked or replayed refresh token")))]
 pub async fn refresh(
     auth: web::Data<AuthService>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let pair = auth.refresh(&body.refresh_token).await?;
     Ok(envelope::ok(&TokenResponse::from(pair)))
@@ -199,9 +199,10 @@ pub async fn refresh(
     responses((status = 200, description = "Logged out"), (status = 401, description = "Not authenticated")))]
 pub async fn logout(
     auth: web::Data<AuthService>,
-    user: AuthUser,
+    caller: Caller,
+    _body: OptionalJson<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.logout(&user.0).await?;
+    auth.logout(&caller).await?;
     Ok(envelope::with_status(
         StatusCode::OK,
         &serde_json::Value::Null,
@@ -212,8 +213,8 @@ pub async fn logout(
 /// The caller's account.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "The user", body = UserResponse), (status = 401, description = "Not authenticated")))]
-pub async fn me(auth: web::Data<AuthService>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let user = auth.current_user(&user.0).await?;
+pub async fn me(auth: web::Data<AuthService>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let user = auth.current_user(&caller).await?;
     Ok(envelope::ok(&UserResponse::from(&user)))
 }
 
@@ -224,11 +225,11 @@ pub async fn me(auth: web::Data<AuthService>, user: AuthUser) -> Result<HttpResp
               (status = 422, description = "Current password wrong or new password too weak")))]
 pub async fn change_password(
     auth: web::Data<AuthService>,
-    user: AuthUser,
-    body: web::Json<ChangePasswordRequest>,
+    caller: Caller,
+    body: Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let pair = auth
-        .change_password(&user.0, &body.current_password, &body.new_password)
+        .change_password(&caller, &body.current_password, &body.new_password)
         .await?;
     Ok(envelope::ok(&TokenResponse::from(pair)))
 }
@@ -237,15 +238,15 @@ pub async fn change_password(
 #[utoipa::path(get, path = "/api/v1/auth/rate-limit", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "Limit, remaining and reset", body = RateLimitStatus)))]
 pub async fn rate_limit_status(
-    user: AuthUser,
+    caller: Caller,
     settings: web::Data<HttpSettings>,
     limiter: web::Data<dyn RateLimiter>,
 ) -> Result<impl Responder, ApiError> {
-    let outcome = AuthOutcome::Authenticated(user.0.clone());
+    let outcome = AuthOutcome::Authenticated(caller.0.clone());
     let (key, limit, _) = limit_for(Some(&outcome), None, &settings.rate_limits);
     let status = if limit == 0 {
         RateLimitStatus {
-            tier: user.0.tier.to_string(),
+            tier: caller.tier.to_string(),
             limit: 0,
             remaining: 0,
             reset_secs: 0,
@@ -255,9 +256,9 @@ pub async fn rate_limit_status(
         let view = limiter
             .peek(&key, limit, WINDOW)
             .await
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
         RateLimitStatus {
-            tier: user.0.tier.to_string(),
+            tier: caller.tier.to_string(),
             limit: view.limit,
             remaining: view.remaining,
             reset_secs: view.reset_secs,

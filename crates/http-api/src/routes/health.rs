@@ -161,17 +161,17 @@ pub async fn ready(
     metrics: Option<web::Data<Metrics>>,
 ) -> Result<HttpResponse, ApiError> {
     if state.lifecycle.is_shutting_down() {
-        return Err(ApiError::Unavailable("shutting down".into()));
+        return Err(ApiError::unavailable("shutting down"));
     }
     if ping(&state, metrics.as_ref().map(|m| m.get_ref()))
         .await
         .is_none()
     {
-        return Err(ApiError::Unavailable("database unreachable".into()));
+        return Err(ApiError::unavailable("database unreachable"));
     }
     let migrated = tokio::time::timeout(PROBE_TIMEOUT, state.database.migrations_applied()).await;
     if !matches!(migrated, Ok(Ok(true))) {
-        return Err(ApiError::Unavailable("migrations not applied".into()));
+        return Err(ApiError::unavailable("migrations not applied"));
     }
     Ok(envelope::ok(&StatusOnly { status: "ready" }))
 }

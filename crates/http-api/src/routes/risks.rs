@@ -10,7 +10,7 @@ use super::resource;
 use super::tutoring_dto::{ResolveRiskRequest, RiskQuery, RiskResponse};
 use crate::envelope;
 use crate::error::ApiError;
-use crate::extract::AuthUser;
+use crate::extract::{Caller, OptionalJson, Query};
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,8 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses((status = 200, description = "A page of risks", body = PageOf<RiskResponse>), (status = 403, description = "Students")))]
 pub async fn list(
     svc: web::Data<RiskService>,
-    user: AuthUser,
-    query: web::Query<RiskQuery>,
+    caller: Caller,
+    query: Query<RiskQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let (page, mut errors) = super::page_and_errors(query.limit, query.offset);
@@ -38,7 +38,7 @@ pub async fn list(
         .and_then(|v| errors.collect("dimension", v.parse::<RiskDimension>()));
     errors.into_result()?;
     let risks = svc
-        .list(&user.actor(), level, dimension, query.resolved, page)
+        .list(&caller, level, dimension, query.resolved, page)
         .await?;
     Ok(envelope::ok(&PageOf::from_domain(
         risks,
@@ -48,15 +48,15 @@ pub async fn list(
 
 /// Resolve a risk (the activity's owner or an admin); audited.
 #[utoipa::path(post, path = "/api/v1/risks/{id}/resolve", tag = "risks", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Risk id")), request_body = ResolveRiskRequest,
+    params(("id" = Uuid, Path, description = "Risk id")), request_body = Option<ResolveRiskRequest>,
     responses((status = 200, description = "The resolved risk", body = RiskResponse), (status = 409, description = "Already resolved")))]
 pub async fn resolve(
     svc: web::Data<RiskService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
-    body: web::Json<ResolveRiskRequest>,
+    body: OptionalJson<ResolveRiskRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let note = body.into_inner().note;
-    let risk = svc.resolve(&user.actor(), id.into_inner(), note).await?;
+    let note = body.into_inner().and_then(|b| b.note);
+    let risk = svc.resolve(&caller, id.into_inner(), note).await?;
     Ok(envelope::ok(&RiskResponse::from(risk)))
 }

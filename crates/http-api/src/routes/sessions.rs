@@ -17,8 +17,7 @@ use super::tutoring_dto::{
 };
 use crate::envelope;
 use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::middleware::request_id::current_request_id;
+use crate::extract::{Caller, Json, NoFields, OptionalJson, Query};
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -50,8 +49,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
               (status = 404, description = "Activity absent or not visible"), (status = 409, description = "Already active or not published")))]
 pub async fn start(
     svc: web::Data<SessionService>,
-    user: AuthUser,
-    body: web::Json<StartSessionRequest>,
+    caller: Caller,
+    body: Json<StartSessionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
@@ -69,7 +68,7 @@ pub async fn start(
         mode: mode.unwrap_or_default(),
         simulator_type,
     };
-    let session = svc.start(&user.actor(), request).await?;
+    let session = svc.start(&caller, request).await?;
     Ok(envelope::created(&SessionResponse::from(session)))
 }
 
@@ -78,8 +77,8 @@ pub async fn start(
     responses((status = 200, description = "A page of sessions", body = PageOf<SessionResponse>)))]
 pub async fn list(
     svc: web::Data<SessionService>,
-    user: AuthUser,
-    query: web::Query<SessionQuery>,
+    caller: Caller,
+    query: Query<SessionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let (page, mut errors) = super::page_and_errors(query.limit, query.offset);
@@ -88,9 +87,7 @@ pub async fn list(
         .as_deref()
         .and_then(|s| errors.collect("status", s.parse::<SessionStatus>()));
     errors.into_result()?;
-    let sessions = svc
-        .list(&user.actor(), status, query.activity_id, page)
-        .await?;
+    let sessions = svc.list(&caller, status, query.activity_id, page).await?;
     Ok(envelope::ok(&PageOf::from_domain(
         sessions,
         SessionResponse::from,
@@ -103,10 +100,10 @@ pub async fn list(
     responses((status = 200, description = "The session", body = SessionResponse), (status = 404, description = "Absent or not visible")))]
 pub async fn get(
     svc: web::Data<SessionService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = svc.get(&user.actor(), id.into_inner()).await?;
+    let session = svc.get(&caller, id.into_inner()).await?;
     Ok(envelope::ok(&SessionResponse::from(session)))
 }
 
@@ -117,10 +114,11 @@ pub async fn get(
               (status = 409, description = "Not active")))]
 pub async fn end(
     svc: web::Data<SessionService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
+    _body: OptionalJson<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, evaluation) = svc.end(&user.actor(), id.into_inner()).await?;
+    let (session, evaluation) = svc.end(&caller, id.into_inner()).await?;
     Ok(envelope::ok(&EndSessionResponse {
         session: session.into(),
         evaluation: evaluation.into(),
@@ -144,15 +142,12 @@ pub(crate) fn input_of(body: InteractionRequest) -> Result<InteractionInput, Api
               (status = 502, description = "Language model failed"), (status = 504, description = "Language model timed out")))]
 pub async fn interact(
     svc: web::Data<SessionService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
-    body: web::Json<InteractionRequest>,
+    body: Json<InteractionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let input = input_of(body.into_inner())?;
-    let request_id = current_request_id().unwrap_or_default();
-    let record = svc
-        .interact(&user.actor(), id.into_inner(), input, request_id)
-        .await?;
+    let record = svc.interact(&caller, id.into_inner(), input).await?;
     Ok(envelope::created(&InteractionResult::from(record)))
 }
 
@@ -162,14 +157,12 @@ pub async fn interact(
     responses((status = 200, description = "A page of interactions", body = PageOf<InteractionResponse>)))]
 pub async fn interactions(
     svc: web::Data<SessionService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = Page::new(query.limit, query.offset)?;
-    let items = svc
-        .interactions(&user.actor(), id.into_inner(), page)
-        .await?;
+    let items = svc.interactions(&caller, id.into_inner(), page).await?;
     Ok(envelope::ok(&PageOf::from_domain(
         items,
         InteractionResponse::from,
@@ -182,9 +175,9 @@ pub async fn interactions(
     responses((status = 200, description = "A page of traces", body = PageOf<TraceResponse>)))]
 pub async fn traces(
     svc: web::Data<SessionService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<TraceQuery>,
+    query: Query<TraceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let (page, mut errors) = super::page_and_errors(query.limit, query.offset);
@@ -193,9 +186,7 @@ pub async fn traces(
         .as_deref()
         .and_then(|l| errors.collect("level", l.parse::<TraceLevel>()));
     errors.into_result()?;
-    let items = svc
-        .traces(&user.actor(), id.into_inner(), level, page)
-        .await?;
+    let items = svc.traces(&caller, id.into_inner(), level, page).await?;
     Ok(envelope::ok(&PageOf::from_domain(
         items,
         TraceResponse::from,
@@ -209,10 +200,10 @@ pub async fn traces(
     responses((status = 200, description = "The cognitive path")))]
 pub async fn cognitive_path(
     svc: web::Data<SessionService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let path = svc.cognitive_path(&user.actor(), id.into_inner()).await?;
+    let path = svc.cognitive_path(&caller, id.into_inner()).await?;
     Ok(envelope::ok(&path))
 }
 
@@ -222,12 +213,12 @@ pub async fn cognitive_path(
     responses((status = 200, description = "A page of risks", body = PageOf<RiskResponse>)))]
 pub async fn risks(
     svc: web::Data<SessionService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = Page::new(query.limit, query.offset)?;
-    let items = svc.risks(&user.actor(), id.into_inner(), page).await?;
+    let items = svc.risks(&caller, id.into_inner(), page).await?;
     Ok(envelope::ok(&PageOf::from_domain(
         items,
         RiskResponse::from,
@@ -240,9 +231,9 @@ pub async fn risks(
     responses((status = 200, description = "The evaluation", body = EvaluationResponse), (status = 404, description = "Not ended yet or not visible")))]
 pub async fn evaluation(
     svc: web::Data<SessionService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let evaluation = svc.evaluation(&user.actor(), id.into_inner()).await?;
+    let evaluation = svc.evaluation(&caller, id.into_inner()).await?;
     Ok(envelope::ok(&EvaluationResponse::from(evaluation)))
 }

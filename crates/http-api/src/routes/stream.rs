@@ -15,8 +15,7 @@ use uuid::Uuid;
 use super::sessions::input_of;
 use super::tutoring_dto::{InteractionRequest, InteractionResult};
 use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::middleware::request_id::current_request_id;
+use crate::extract::{Caller, Json};
 
 fn event(name: &str, data: &impl Serialize) -> Bytes {
     let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
@@ -29,22 +28,20 @@ fn event(name: &str, data: &impl Serialize) -> Bytes {
     responses((status = 200, description = "`text/event-stream`: `delta` events `{\"text\"}`, then `done` with `{interaction, traces, risks}`, or `error` with `{code, message, request_id}`", content_type = "text/event-stream")))]
 pub async fn interact_stream(
     svc: web::Data<SessionService>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<Uuid>,
-    body: web::Json<InteractionRequest>,
+    body: Json<InteractionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let input = input_of(body.into_inner())?;
-    let request_id = current_request_id().unwrap_or_default();
-    let stream = svc
-        .interact_stream(&user.actor(), id.into_inner(), input, request_id.clone())
-        .await?;
+    let request_id = caller.request_id.clone();
+    let stream = svc.interact_stream(&caller, id.into_inner(), input).await?;
     let events = stream.map(move |item| {
         Ok::<_, actix_web::Error>(match item {
             Ok(GatewayEvent::Delta(text)) => event("delta", &serde_json::json!({ "text": text })),
             Ok(GatewayEvent::Done(record)) => event("done", &InteractionResult::from(*record)),
             Err(err) => {
                 let api = ApiError::from(TutoringError::from(err));
-                tracing::warn!(request_id = %request_id, error = %api, "streamed interaction failed");
+                tracing::warn!(request_id = %request_id, error = %ainative_ports::error_chain(&api), "streamed interaction failed");
                 event("error", &serde_json::json!({"code": api.code(), "message": api.to_string(), "request_id": request_id}))
             }
         })

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ainative_domain::{Agent, HelpLevel, Intent, SimulatorType};
-use ainative_ports::{ChatRole, LlmStream, PortError, PortResult};
+use ainative_ports::{ChatRole, LlmStream, PortError, PortResult, UpstreamKind};
 
 use super::*;
 use crate::llm::ResilienceConfig;
@@ -102,7 +102,9 @@ fn message_boundaries_are_part_of_the_key() {
     assert_ne!(key(&a), key(&b));
 }
 
-/// A provider that answers after a delay (or fails) and counts its calls.
+/// A provider that answers after a delay (or fails) and counts its calls. Tests run on
+/// tokio's paused clock, so the delay costs no real time and every concurrent caller has
+/// arrived before it ends.
 struct SlowProvider {
     calls: AtomicUsize,
     fail: bool,
@@ -120,7 +122,7 @@ impl LlmProvider for SlowProvider {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(50)).await;
         if self.fail {
-            return Err(crate::llm::permanent_error("HTTP 400: nope"));
+            return Err(rejected());
         }
         Ok(LlmResponse {
             content: format!("answer #{n} to {}", request.messages.len()),
@@ -136,6 +138,19 @@ impl LlmProvider for SlowProvider {
             Ok(StreamEvent::Done(response)),
         ])
         .boxed())
+    }
+}
+
+fn rejected() -> LlmError {
+    LlmError::upstream(UpstreamKind::Status(400), "nope")
+}
+
+/// Waits (on the paused clock) until `condition` holds; fails after a virtual minute.
+async fn until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
@@ -187,34 +202,42 @@ fn client(fail: bool, cache: Arc<dyn ResponseCache>) -> (Arc<LlmClient>, Arc<Slo
     )
 }
 
-#[tokio::test]
-async fn identical_calls_share_one_flight_then_hit_the_cache() {
+#[tokio::test(start_paused = true)]
+async fn identical_calls_share_one_flight_whose_usage_counts_once() {
     let (client, provider) = client(false, Arc::new(MapCache::default()));
     let calls = (0..20).map(|_| {
         let client = Arc::clone(&client);
         tokio::spawn(async move { client.complete(&request()).await })
     });
     let results = futures::future::join_all(calls).await;
+    let mut sources = Vec::new();
     for result in &results {
         let completed = result.as_ref().expect("task").as_ref().expect("answer");
         assert_eq!(completed.response.content, "answer #0 to 4");
-        assert!(!completed.cache_hit);
+        sources.push(completed.source);
     }
+    let count = |source| sources.iter().filter(|s| **s == source).count();
+    assert_eq!(count(AnswerSource::Provider), 1, "{sources:?}");
+    assert_eq!(count(AnswerSource::Coalesced), 19, "{sources:?}");
     assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
     assert_eq!(client.in_flight(), 0);
     let hit = client.complete(&request()).await.expect("hit");
-    assert!(hit.cache_hit);
+    assert_eq!(hit.source, AnswerSource::Cache);
     assert_eq!(hit.response.content, "answer #0 to 4");
     let stats = client.stats();
     assert_eq!(stats.calls, 21);
     assert_eq!(stats.cache_hits, 1);
-    assert_eq!(stats.cache_misses, 20);
+    assert_eq!(stats.cache_misses, 1, "only the caller that flew");
     assert_eq!(stats.coalesced_waiters, 19);
     assert_eq!(stats.provider_attempts, 1);
-    assert_eq!((stats.tokens_in, stats.tokens_out), (1, 2));
+    assert_eq!(
+        (stats.tokens_in, stats.tokens_out),
+        (1, 2),
+        "usage counted once"
+    );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn waiters_share_the_same_error_and_errors_are_not_cached() {
     let (client, provider) = client(true, Arc::new(MapCache::default()));
     let calls = (0..10).map(|_| {
@@ -223,7 +246,7 @@ async fn waiters_share_the_same_error_and_errors_are_not_cached() {
     });
     for result in futures::future::join_all(calls).await {
         let error = result.expect("task").expect_err("fails");
-        assert_eq!(error, crate::llm::permanent_error("HTTP 400: nope"));
+        assert_eq!(error, rejected());
     }
     assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
     assert_eq!(client.in_flight(), 0);
@@ -233,10 +256,12 @@ async fn waiters_share_the_same_error_and_errors_are_not_cached() {
         2,
         "the error was not cached"
     );
-    assert_eq!(client.stats().failures_upstream, 11);
+    let stats = client.stats();
+    assert_eq!(stats.failures_upstream, 11);
+    assert_eq!((stats.cache_misses, stats.coalesced_waiters), (2, 9));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_caller_going_away_does_not_cancel_the_flight() {
     let cache = Arc::new(MapCache::default());
     let (client, provider) = client(false, cache.clone());
@@ -244,38 +269,45 @@ async fn a_caller_going_away_does_not_cancel_the_flight() {
         let client = Arc::clone(&client);
         tokio::spawn(async move { client.complete(&request()).await })
     };
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    until("the flight took off", || client.in_flight() == 1).await;
     abandoned.abort();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(client.in_flight(), 0);
-    assert!(client.complete(&request()).await.expect("hit").cache_hit);
+    until("the flight landed", || client.in_flight() == 0).await;
+    assert_eq!(cache.0.lock().len(), 1, "the answer reached the cache");
+    let hit = client.complete(&request()).await.expect("hit");
+    assert_eq!(hit.source, AnswerSource::Cache);
     assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_down_cache_never_fails_the_call() {
     let (client, provider) = client(false, Arc::new(DownCache));
     let first = client.complete(&request()).await.expect("answer");
-    assert!(!first.cache_hit);
+    assert_eq!(first.source, AnswerSource::Provider);
     let streamed = client.stream(&request()).await.expect("stream");
     let events: Vec<_> = streamed.events.collect().await;
     assert!(matches!(events.last(), Some(Ok(StreamEvent::Done(_)))));
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // Reads: the call's, its flight's, the stream's; writes: the flight's, and the stream's
+    // in a spawned task.
+    until("the streamed answer's cache write failed", || {
+        client.stats().cache_errors == 5
+    })
+    .await;
     assert_eq!(provider.calls.load(Ordering::SeqCst), 2);
-    assert!(client.stats().cache_errors >= 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_streamed_answer_is_cached_and_replayed() {
-    let (client, provider) = client(false, Arc::new(MapCache::default()));
+    let cache = Arc::new(MapCache::default());
+    let (client, provider) = client(false, cache.clone());
     let miss = client.stream(&request()).await.expect("stream");
-    assert!(!miss.cache_hit);
+    assert_eq!(miss.source, AnswerSource::Provider);
     let first: Vec<_> = miss.events.collect().await;
-    tokio::time::sleep(Duration::from_millis(20)).await; // the cache write is spawned
+    until("the spawned cache write", || cache.0.lock().len() == 1).await;
     let hit = client.stream(&request()).await.expect("stream");
-    assert!(hit.cache_hit);
+    assert_eq!(hit.source, AnswerSource::Cache);
     let replayed: Vec<_> = hit.events.collect().await;
     assert_eq!(first, replayed);
-    assert!(client.complete(&request()).await.expect("hit").cache_hit);
+    let again = client.complete(&request()).await.expect("hit");
+    assert_eq!(again.source, AnswerSource::Cache);
     assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
 }
