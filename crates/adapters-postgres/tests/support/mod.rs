@@ -12,7 +12,7 @@ use std::time::Duration;
 use ainative_adapters_postgres::{PgStore, PoolSettings};
 use ainative_ports::testkit::{SchemaStores, Stores};
 use ainative_ports::SchemaManager;
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use uuid::Uuid;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -64,7 +64,7 @@ impl TestDb {
         let name = format!("ainative_test_{}", Uuid::new_v4().simple());
         let mut admin = admin_connection(&admin_url).await;
         admin
-            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
             .await
             .expect("create the test database");
         let _ = admin.close().await;
@@ -102,7 +102,7 @@ impl Drop for TestDb {
                     .await
                     .map_err(|e| e.to_string())?;
                 admin
-                    .execute(statement.as_str())
+                    .execute(AssertSqlSafe(statement))
                     .await
                     .map_err(|e| e.to_string())?;
                 admin.close().await.map_err(|e| e.to_string())
