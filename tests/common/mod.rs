@@ -45,7 +45,7 @@ impl PgTestDb {
             .unwrap_or_else(|e| {
                 panic!("PostgreSQL must be running at {admin} (set TEST_DATABASE_URL): {e}")
             });
-        sqlx::query(&format!("CREATE DATABASE {name}"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
             .expect("create test database");
@@ -76,9 +76,11 @@ impl Drop for PgTestDb {
                 if let Ok(mut conn) =
                     <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
                 {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
                 }
             });
         })

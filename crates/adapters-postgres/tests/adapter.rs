@@ -152,7 +152,10 @@ async fn a_statement_that_never_finishes_is_unavailable_at_the_deadline() {
     // Another session holds the user's row lock and never lets go: the password change
     // waits for it, as on a database that stopped answering.
     let mut holder = PgConnection::connect(&db.url).await.expect("holder");
-    sqlx::query("BEGIN").execute(&mut holder).await.expect("begin");
+    sqlx::query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .expect("begin");
     sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
         .bind(user.id)
         .execute(&mut holder)
@@ -167,15 +170,28 @@ async fn a_statement_that_never_finishes_is_unavailable_at_the_deadline() {
     )
     .await
     .expect("the deadline must end the call");
-    assert!(matches!(result, Err(PortError::Unavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(PortError::Unavailable(_))),
+        "{result:?}"
+    );
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
 
     // Released, the abandoned transaction never commits, and the store works again.
     holder.close().await.expect("release");
-    let found = store.find_by_id(user.id).await.expect("find").expect("user");
+    let found = store
+        .find_by_id(user.id)
+        .await
+        .expect("find")
+        .expect("user");
     assert_eq!(found.password_hash, user.password_hash);
-    store.record_login(user.id, now()).await.expect("record_login");
+    store
+        .record_login(user.id, now())
+        .await
+        .expect("record_login");
 }
 
 #[tokio::test]

@@ -179,7 +179,11 @@ impl<D: Dialect> ActivityRepository for SqlStore<D> {
                     Columns::<D>::new(&row, "count").get::<i64>()?
                 }
             };
-            Ok(Paginated::new(items, u64::try_from(total).unwrap_or(0), page))
+            Ok(Paginated::new(
+                items,
+                u64::try_from(total).unwrap_or(0),
+                page,
+            ))
         })
         .await
     }

@@ -71,8 +71,9 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// database answers.
     ///
     /// Errors: `Unavailable` when it cannot be reached; `Other` for an invalid URL.
-    fn open(settings: &PoolSettings)
-        -> impl Future<Output = Result<Pool<Self::Db>, PortError>> + Send;
+    fn open(
+        settings: &PoolSettings,
+    ) -> impl Future<Output = Result<Pool<Self::Db>, PortError>> + Send;
 
     /// Binds a UUID (or a typed NULL).
     fn bind_uuid(args: &mut Args<Self>, value: Option<Uuid>) -> Result<(), BoxDynError>;

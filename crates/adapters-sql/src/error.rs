@@ -54,9 +54,9 @@ pub(crate) fn map_migrate_err<D: Dialect>(err: MigrateError) -> PortError {
 fn database_error(db: &dyn DatabaseError, is_transient: fn(&str) -> bool) -> Meaning {
     match db.kind() {
         // PostgreSQL names the constraint; SQLite only says which columns, in the message.
-        ErrorKind::UniqueViolation => {
-            Meaning::Conflict(conflict_for(db.constraint().unwrap_or_else(|| db.message())))
-        }
+        ErrorKind::UniqueViolation => Meaning::Conflict(conflict_for(
+            db.constraint().unwrap_or_else(|| db.message()),
+        )),
         ErrorKind::ForeignKeyViolation => Meaning::NotFound,
         _ if db.code().is_some_and(|code| is_transient(&code)) => {
             Meaning::Unavailable("database unavailable")
@@ -119,7 +119,10 @@ mod tests {
                 Conflict::Duplicate("interaction"),
             ),
             ("risks_pkey", Conflict::Duplicate("risk")),
-            ("evaluations_session_id_key", Conflict::Duplicate("evaluation")),
+            (
+                "evaluations_session_id_key",
+                Conflict::Duplicate("evaluation"),
+            ),
             ("something_else", Conflict::Unique("something_else".into())),
         ] {
             assert_eq!(conflict_for(constraint), conflict, "{constraint}");
@@ -161,7 +164,9 @@ mod tests {
         assert!(mapped.is_unavailable(), "{mapped:?}");
         let chain = error_chain(&mapped);
         assert!(
-            chain.starts_with("unavailable: database i/o error: error communicating with database: refused"),
+            chain.starts_with(
+                "unavailable: database i/o error: error communicating with database: refused"
+            ),
             "{chain}"
         );
         for err in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed] {

@@ -91,7 +91,11 @@ impl<D: Dialect> RiskRepository for SqlStore<D> {
                     Columns::<D>::new(&row, "count").get::<i64>()?
                 }
             };
-            Ok(Paginated::new(items, u64::try_from(total).unwrap_or(0), page))
+            Ok(Paginated::new(
+                items,
+                u64::try_from(total).unwrap_or(0),
+                page,
+            ))
         })
         .await
     }
@@ -156,13 +160,11 @@ impl<D: Dialect> RiskRepository for SqlStore<D> {
                     .bind(id)
                     .fetch_one(&mut tx)
                     .await?;
-                return Err(
-                    if Columns::<D>::new(&exists, "risk").get::<bool>()? {
-                        PortError::Conflict(Conflict::AlreadyResolved)
-                    } else {
-                        PortError::NotFound
-                    },
-                );
+                return Err(if Columns::<D>::new(&exists, "risk").get::<bool>()? {
+                    PortError::Conflict(Conflict::AlreadyResolved)
+                } else {
+                    PortError::NotFound
+                });
             };
             let risk = read_one(&row, "risk", risk_row::<D>)?;
             insert_audit::<D>(&mut tx, &audit).await?;

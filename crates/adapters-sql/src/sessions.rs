@@ -195,10 +195,11 @@ impl<D: Dialect> AuthSessionRepository for SqlStore<D> {
             if changed == 1 {
                 return Ok(true);
             }
-            let exists = Stmt::<D>::new("SELECT EXISTS (SELECT 1 FROM auth_sessions WHERE id = $1)")
-                .bind(id)
-                .fetch_one(&mut conn)
-                .await?;
+            let exists =
+                Stmt::<D>::new("SELECT EXISTS (SELECT 1 FROM auth_sessions WHERE id = $1)")
+                    .bind(id)
+                    .fetch_one(&mut conn)
+                    .await?;
             if Columns::<D>::new(&exists, "session").get::<bool>()? {
                 Ok(false)
             } else {

@@ -168,11 +168,7 @@ impl<D: Dialect> Stmt<D> {
     }
 }
 
-fn bind<D: Dialect>(
-    args: &mut Args<D>,
-    failed: &mut Option<BoxDynError>,
-    value: impl Bind<D>,
-) {
+fn bind<D: Dialect>(args: &mut Args<D>, failed: &mut Option<BoxDynError>, value: impl Bind<D>) {
     if failed.is_none() {
         if let Err(err) = value.bind_to(args) {
             *failed = Some(err);

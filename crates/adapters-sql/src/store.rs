@@ -192,7 +192,10 @@ mod tests {
 
     impl QueryObserver for Timings {
         fn query_finished(&self, operation: &'static str, elapsed: Duration) {
-            self.0.lock().expect("not poisoned").push((operation, elapsed));
+            self.0
+                .lock()
+                .expect("not poisoned")
+                .push((operation, elapsed));
         }
     }
 
@@ -208,7 +211,10 @@ mod tests {
             std::future::pending(),
         )
         .await;
-        assert!(matches!(result, Err(PortError::Unavailable(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(PortError::Unavailable(_))),
+            "{result:?}"
+        );
         assert_eq!(started.elapsed(), Duration::from_secs(5));
         let told = timings.0.lock().expect("not poisoned").clone();
         assert_eq!(told, vec![("audit.list", Duration::from_secs(5))]);
@@ -217,10 +223,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_call_within_the_deadline_keeps_its_outcome() {
         let timings = Timings::default();
-        let answer = within_deadline(Duration::from_secs(5), Some(&timings), "users.find", async {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            Err::<(), _>(PortError::NotFound)
-        })
+        let answer = within_deadline(
+            Duration::from_secs(5),
+            Some(&timings),
+            "users.find",
+            async {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Err::<(), _>(PortError::NotFound)
+            },
+        )
         .await;
         assert_eq!(answer, Err(PortError::NotFound));
         let told = timings.0.lock().expect("not poisoned").clone();

@@ -14,9 +14,7 @@ use crate::dialect::{Conn, Dialect};
 use crate::error::map_err;
 use crate::statement::{AsJson, Stmt};
 use crate::store::SqlStore;
-use crate::tutoring_rows::{
-    evaluation, evaluation_columns, study_session, study_session_columns,
-};
+use crate::tutoring_rows::{evaluation, evaluation_columns, study_session, study_session_columns};
 
 /// The list filter: `$1` is the involved user (or NULL for all), `$2` the status (or NULL),
 /// `$3` the activity (or NULL).

@@ -37,10 +37,10 @@ pub use llm::{
 pub use observe::QueryObserver;
 pub use rate_limit::{LoginThrottle, RateDecision, RateLimiter, ThrottleDecision};
 pub use revocation::RevocationList;
+pub use server_errors::{ServerError, ServerErrorLog, SERVER_ERRORS_KEPT};
 pub use sessions::{
     AuthSession, AuthSessionRepository, NewRefreshToken, RevokedSession, RotateOutcome,
 };
-pub use server_errors::{ServerError, ServerErrorLog, SERVER_ERRORS_KEPT};
 pub use shared_state::{SharedStateHealth, SharedStateStatus};
 pub use tutoring::{
     ActivityFilter, ActivityRepository, ActivityRows, ActivityVisibility, InteractionRecord,

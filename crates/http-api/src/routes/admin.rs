@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use ainative_auth::AdminService;
 use ainative_domain::{Page, Role, RoleSet, Tier, UserPatch, ValidationErrors};
-use ainative_ports::UserFilter;
+use ainative_ports::{error_chain, UserFilter};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -112,22 +112,31 @@ pub async fn list_audit(
     )))
 }
 
-/// Recent server errors of this instance.
+/// Recent server errors of every instance.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorList {
     pub items: Vec<ServerErrorRecord>,
     pub total: u64,
 }
 
-/// The last 100 server errors of this instance, newest first, with their request ids.
+/// The last 100 server errors of every instance of the deployment (kept in the database),
+/// newest first, with their request ids and the instance that answered.
 #[utoipa::path(get, path = "/api/v1/admin/errors", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, description = "Recent server errors", body = ErrorList)))]
+    responses((status = 200, description = "Recent server errors", body = ErrorList),
+              (status = 503, description = "The database is unavailable")))]
 pub async fn recent_errors(
     errors: web::Data<ErrorLog>,
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     user.0.require_role(Role::Admin)?;
-    let items = errors.recent();
+    let items = errors.recent().await.map_err(|err| {
+        let detail = error_chain(&err);
+        if err.is_unavailable() {
+            ApiError::Unavailable(detail)
+        } else {
+            ApiError::Internal(detail)
+        }
+    })?;
     Ok(envelope::ok(&ErrorList {
         total: items.len() as u64,
         items,

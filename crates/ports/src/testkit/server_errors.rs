@@ -31,7 +31,11 @@ pub async fn server_errors_newest_first_and_bounded(s: Stores) {
     let all: Vec<ServerError> = (0..kept + 5)
         .map(|i| {
             let i = i64::try_from(i).expect("small");
-            server_error(&format!("host-{}", i % 2), &format!("r{i}"), plus_secs(at, i))
+            server_error(
+                &format!("host-{}", i % 2),
+                &format!("r{i}"),
+                plus_secs(at, i),
+            )
         })
         .collect();
     // One at a time, then in a batch: the bound holds either way.
@@ -43,7 +47,11 @@ pub async fn server_errors_newest_first_and_bounded(s: Stores) {
     }
     s.errors.record(&all[3..]).await.expect("record a batch");
 
-    let recent = s.errors.recent(SERVER_ERRORS_KEPT * 2).await.expect("recent");
+    let recent = s
+        .errors
+        .recent(SERVER_ERRORS_KEPT * 2)
+        .await
+        .expect("recent");
     let mut expected: Vec<ServerError> = all[all.len() - kept..].to_vec();
     expected.reverse();
     assert_eq!(recent.len(), kept);
