@@ -1,13 +1,13 @@
-//! [`AuditLog`], the audit insert shared by the writing repositories, and the small helpers
-//! of every paginated list.
+//! [`AuditLog`], and the audit insert shared by the writing repositories.
 
 use ainative_domain::{AuditEntry, NewAuditEntry, Page, Paginated};
 use ainative_ports::{AuditLog, PortResult};
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::columns::{read_all, Columns};
-use crate::dialect::{Conn, DbRow, Dialect};
+use crate::columns::read_all;
+use crate::dialect::{Conn, Dialect};
+use crate::lists::{count, offset};
 use crate::rows::{audit_columns, audit_entry};
 use crate::statement::{AsJson, Stmt};
 use crate::store::SqlStore;
@@ -50,32 +50,9 @@ impl<D: Dialect> AuditLog for SqlStore<D> {
             let total = Stmt::<D>::new("SELECT COUNT(*) FROM audit_log")
                 .fetch_one(&mut conn)
                 .await?;
-            Ok(Paginated::new(
-                read_all(&rows, "audit row", audit_entry::<D>)?,
-                count::<D>(&total)?,
-                page,
-            ))
+            let items = read_all(&rows, "audit row", audit_entry::<D>)?;
+            Ok(Paginated::new(items, count::<D>(&total)?, page))
         })
         .await
     }
-}
-
-/// ` WHERE ` before the first condition of a list query, ` AND ` before the others.
-pub(crate) fn and(first: &mut bool) -> &'static str {
-    if std::mem::take(first) {
-        " WHERE "
-    } else {
-        " AND "
-    }
-}
-
-/// The page offset as a bind value.
-pub(crate) fn offset(page: Page) -> i64 {
-    i64::try_from(page.offset()).unwrap_or(i64::MAX)
-}
-
-/// The `COUNT(*)` in the first column of `row`, as the domain's total.
-pub(crate) fn count<D: Dialect>(row: &DbRow<D>) -> PortResult<u64> {
-    let total: i64 = Columns::<D>::new(row, "count").get()?;
-    Ok(u64::try_from(total).unwrap_or(0))
 }

@@ -103,11 +103,14 @@ fn unreadable(err: sqlx::Error) -> PortError {
     PortError::other_from("cannot read a stored row", err)
 }
 
+/// Reads a record from the columns of a row.
+pub(crate) type Reader<D, T> = fn(&mut Columns<'_, D>) -> PortResult<T>;
+
 /// Reads every row with `read`, failing on the first corrupt one.
 pub(crate) fn read_all<D: Dialect, T>(
     rows: &[DbRow<D>],
     kind: &'static str,
-    read: fn(&mut Columns<'_, D>) -> PortResult<T>,
+    read: Reader<D, T>,
 ) -> PortResult<Vec<T>> {
     rows.iter()
         .map(|row| read(&mut Columns::new(row, kind)))
@@ -118,7 +121,7 @@ pub(crate) fn read_all<D: Dialect, T>(
 pub(crate) fn read_one<D: Dialect, T>(
     row: &DbRow<D>,
     kind: &'static str,
-    read: fn(&mut Columns<'_, D>) -> PortResult<T>,
+    read: Reader<D, T>,
 ) -> PortResult<T> {
     read(&mut Columns::new(row, kind))
 }

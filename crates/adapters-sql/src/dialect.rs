@@ -197,32 +197,19 @@ where
     }
 }
 
-/// The values both engines bind and read the same way.
-pub trait Portable:
-    Database
-    + Encodes<'static, bool>
-    + Encodes<'static, Option<bool>>
-    + Encodes<'static, i64>
-    + Encodes<'static, Option<i64>>
-    + Encodes<'static, f64>
-    + Encodes<'static, String>
-    + for<'a> Encodes<'a, &'a str>
-    + for<'a> Encodes<'a, Option<&'a str>>
-    + Encodes<'static, DateTime<Utc>>
-    + Encodes<'static, Option<DateTime<Utc>>>
-    + Decodes<bool>
-    + Decodes<i64>
-    + Decodes<f64>
-    + Decodes<String>
-    + Decodes<Option<String>>
-    + Decodes<DateTime<Utc>>
-    + Decodes<Option<DateTime<Utc>>>
-{
+/// Declares [`Portable`] and implements it for every database with those bounds, from one
+/// list.
+macro_rules! portable {
+    ($($bounds:tt)+) => {
+        /// The values both engines bind and read the same way.
+        pub trait Portable: Database + $($bounds)+ {}
+
+        impl<DB> Portable for DB where DB: Database + $($bounds)+ {}
+    };
 }
 
-impl<DB> Portable for DB where
-    DB: Database
-        + Encodes<'static, bool>
+portable!(
+    Encodes<'static, bool>
         + Encodes<'static, Option<bool>>
         + Encodes<'static, i64>
         + Encodes<'static, Option<i64>>
@@ -239,8 +226,7 @@ impl<DB> Portable for DB where
         + Decodes<Option<String>>
         + Decodes<DateTime<Utc>>
         + Decodes<Option<DateTime<Utc>>>
-{
-}
+);
 
 /// Runs a statement on a connection. Implemented by every sqlx database whose connections
 /// are executors, so the store's generic code needs no executor bounds of its own.

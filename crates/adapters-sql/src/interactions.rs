@@ -9,10 +9,10 @@ use ainative_ports::{
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::audit::{count, offset};
 use crate::columns::{read_all, read_one, Columns};
 use crate::dialect::{Conn, Dialect, DialectSql};
 use crate::error::map_err;
+use crate::lists::{count, offset};
 use crate::statement::{AsJson, SqlBuilder, Stmt};
 use crate::store::SqlStore;
 use crate::tutoring_rows::{
@@ -237,21 +237,21 @@ impl<D: Dialect> InteractionRepository for SqlStore<D> {
     }
 
     async fn recent(&self, session_id: Uuid, limit: u32) -> PortResult<Vec<Interaction>> {
-        self.call("interactions.recent", async {
-            let rows = Stmt::<D>::new(concat!(
-                "SELECT ",
-                interaction_columns!(),
-                " FROM interactions WHERE session_id = $1 ORDER BY seq DESC LIMIT $2"
-            ))
-            .bind(session_id)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *self.conn().await?)
+        let newest = Stmt::new(concat!(
+            "SELECT ",
+            interaction_columns!(),
+            " FROM interactions WHERE session_id = $1 ORDER BY seq DESC LIMIT $2"
+        ))
+        .bind(session_id)
+        .bind(i64::from(limit));
+        let mut recent = self
+            .call(
+                "interactions.recent",
+                self.all(newest, "interaction", interaction::<D>),
+            )
             .await?;
-            let mut recent = read_all(&rows, "interaction", interaction::<D>)?;
-            recent.reverse();
-            Ok(recent)
-        })
-        .await
+        recent.reverse();
+        Ok(recent)
     }
 
     async fn traces(
@@ -288,13 +288,11 @@ impl<D: Dialect> InteractionRepository for SqlStore<D> {
     }
 
     async fn all_traces(&self, session_id: Uuid) -> PortResult<Vec<CognitiveTrace>> {
-        self.call("interactions.all_traces", async {
-            let rows = Stmt::<D>::new(ALL_TRACES.get::<D>())
-                .bind(session_id)
-                .fetch_all(&mut *self.conn().await?)
-                .await?;
-            read_all(&rows, "trace", trace::<D>)
-        })
+        let select = Stmt::new(ALL_TRACES.get::<D>()).bind(session_id);
+        self.call(
+            "interactions.all_traces",
+            self.all(select, "trace", trace::<D>),
+        )
         .await
     }
 
@@ -303,36 +301,36 @@ impl<D: Dialect> InteractionRepository for SqlStore<D> {
         session_id: Uuid,
         selection: &TraceSelection,
     ) -> PortResult<Vec<CognitiveTrace>> {
-        self.call("interactions.selected_traces", async {
-            if selection.levels.is_empty() && selection.kinds.is_empty() {
-                return Ok(Vec::new());
+        if selection.levels.is_empty() && selection.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = SqlBuilder::<D>::new(concat!(
+            "SELECT ",
+            trace_columns!(),
+            " FROM cognitive_traces WHERE session_id = "
+        ));
+        query.push_bind(session_id).push(" AND (");
+        let mut first = true;
+        let mut or = |query: &mut SqlBuilder<D>| {
+            if !std::mem::take(&mut first) {
+                query.push(" OR ");
             }
-            let mut query = SqlBuilder::<D>::new(concat!(
-                "SELECT ",
-                trace_columns!(),
-                " FROM cognitive_traces WHERE session_id = "
-            ));
-            query.push_bind(session_id).push(" AND (");
-            let mut first = true;
-            let mut or = |query: &mut SqlBuilder<D>| {
-                if !std::mem::take(&mut first) {
-                    query.push(" OR ");
-                }
-            };
-            for level in selection.levels {
-                or(&mut query);
-                query.push("level = ").push_bind(level.as_str());
-            }
-            for kind in selection.kinds {
-                or(&mut query);
-                query.push("kind = ").push_bind(kind.as_str());
-            }
-            query
-                .push(") ORDER BY created_at, level, ")
-                .push(D::SYNTAX.trace_position);
-            let rows = query.build().fetch_all(&mut *self.conn().await?).await?;
-            read_all(&rows, "trace", trace::<D>)
-        })
+        };
+        for level in selection.levels {
+            or(&mut query);
+            query.push("level = ").push_bind(level.as_str());
+        }
+        for kind in selection.kinds {
+            or(&mut query);
+            query.push("kind = ").push_bind(kind.as_str());
+        }
+        query
+            .push(") ORDER BY created_at, level, ")
+            .push(D::SYNTAX.trace_position);
+        self.call(
+            "interactions.selected_traces",
+            self.all(query.build(), "trace", trace::<D>),
+        )
         .await
     }
 }

@@ -30,6 +30,7 @@ mod columns;
 pub mod dialect;
 mod error;
 mod interactions;
+mod lists;
 mod pool;
 mod risks;
 mod rows;
@@ -39,6 +40,8 @@ mod sessions;
 mod statement;
 mod store;
 mod study_sessions;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod tutoring_rows;
 mod users;
 

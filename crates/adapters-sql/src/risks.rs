@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::audit::{and, insert_audit, offset};
-use crate::columns::{read_all, read_one, Columns};
+use crate::audit::insert_audit;
+use crate::columns::{read_one, Columns};
 use crate::dialect::Dialect;
 use crate::error::map_err;
+use crate::lists::{and, counted_page, offset};
 use crate::statement::{SqlBuilder, Stmt};
 use crate::store::SqlStore;
 use crate::tutoring_rows::{risk as risk_row, risk_columns};
@@ -57,78 +58,54 @@ fn push_filter<D: Dialect>(q: &mut SqlBuilder<D>, filter: &RiskFilter) {
 #[async_trait]
 impl<D: Dialect> RiskRepository for SqlStore<D> {
     async fn list(&self, filter: &RiskFilter, page: Page) -> PortResult<Paginated<Risk>> {
+        // The total rides along as a column (an uncorrelated subquery, evaluated once): one
+        // statement per page.
+        let mut q = SqlBuilder::<D>::new(concat!(
+            "SELECT ",
+            risk_columns!(),
+            ", (SELECT COUNT(*) FROM risks r"
+        ));
+        push_filter(&mut q, filter);
+        q.push(") AS total FROM risks r");
+        push_filter(&mut q, filter);
+        q.push(" ORDER BY r.created_at DESC, r.id DESC LIMIT ")
+            .push_bind(i64::from(page.limit()))
+            .push(" OFFSET ")
+            .push_bind(offset(page));
+        let count = || {
+            let mut q = SqlBuilder::<D>::new("SELECT COUNT(*) FROM risks r");
+            push_filter(&mut q, filter);
+            q.build()
+        };
         self.call("risks.list", async {
-            // The total rides along as a column (an uncorrelated subquery, evaluated once):
-            // one statement per page.
-            let mut q = SqlBuilder::<D>::new(concat!(
-                "SELECT ",
-                risk_columns!(),
-                ", (SELECT COUNT(*) FROM risks r"
-            ));
-            push_filter(&mut q, filter);
-            q.push(") AS total FROM risks r");
-            push_filter(&mut q, filter);
-            q.push(" ORDER BY r.created_at DESC, r.id DESC LIMIT ")
-                .push_bind(i64::from(page.limit()))
-                .push(" OFFSET ")
-                .push_bind(offset(page));
             let mut conn = self.conn().await?;
-            let found = q.build().fetch_all(&mut conn).await?;
-            let mut items = Vec::with_capacity(found.len());
-            let mut total = None;
-            for row in &found {
-                let mut c = Columns::<D>::new(row, "risk");
-                items.push(risk_row(&mut c)?);
-                total = Some(c.then("count").get::<i64>()?);
-            }
-            let total = match total {
-                Some(total) => total,
-                // An empty page (past the end, or nothing matches) carries no total.
-                None => {
-                    let mut q = SqlBuilder::<D>::new("SELECT COUNT(*) FROM risks r");
-                    push_filter(&mut q, filter);
-                    let row = q.build().fetch_one(&mut conn).await?;
-                    Columns::<D>::new(&row, "count").get::<i64>()?
-                }
-            };
-            Ok(Paginated::new(
-                items,
-                u64::try_from(total).unwrap_or(0),
-                page,
-            ))
+            let (items, total) =
+                counted_page::<D, _>(&mut conn, q.build(), "risk", risk_row::<D>, count).await?;
+            Ok(Paginated::new(items, total, page))
         })
         .await
     }
 
     async fn find(&self, id: Uuid) -> PortResult<Option<Risk>> {
-        self.call("risks.find", async {
-            let row = Stmt::<D>::new(concat!(
-                "SELECT ",
-                risk_columns!(),
-                " FROM risks WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_optional(&mut *self.conn().await?)
-            .await?;
-            row.map(|row| read_one(&row, "risk", risk_row::<D>))
-                .transpose()
-        })
-        .await
+        let find = Stmt::new(concat!(
+            "SELECT ",
+            risk_columns!(),
+            " FROM risks WHERE id = $1"
+        ))
+        .bind(id);
+        self.call("risks.find", self.optional(find, "risk", risk_row::<D>))
+            .await
     }
 
     async fn for_session(&self, session_id: Uuid) -> PortResult<Vec<Risk>> {
-        self.call("risks.for_session", async {
-            let rows = Stmt::<D>::new(concat!(
-                "SELECT ",
-                risk_columns!(),
-                " FROM risks WHERE session_id = $1 ORDER BY created_at, id"
-            ))
-            .bind(session_id)
-            .fetch_all(&mut *self.conn().await?)
-            .await?;
-            read_all(&rows, "risk", risk_row::<D>)
-        })
-        .await
+        let select = Stmt::new(concat!(
+            "SELECT ",
+            risk_columns!(),
+            " FROM risks WHERE session_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(session_id);
+        self.call("risks.for_session", self.all(select, "risk", risk_row::<D>))
+            .await
     }
 
     async fn resolve(

@@ -3,7 +3,7 @@
 use ainative_ports::{PortResult, ServerError, ServerErrorLog, SERVER_ERRORS_KEPT};
 use async_trait::async_trait;
 
-use crate::columns::{read_all, Columns};
+use crate::columns::Columns;
 use crate::dialect::Dialect;
 use crate::error::map_err;
 use crate::statement::{SqlBuilder, Stmt};
@@ -73,16 +73,15 @@ impl<D: Dialect> ServerErrorLog for SqlStore<D> {
     }
 
     async fn recent(&self, limit: u32) -> PortResult<Vec<ServerError>> {
-        self.call("server_errors.recent", async {
-            let rows = Stmt::<D>::new(
-                "SELECT id, instance, request_id, method, route, status, detail, occurred_at \
-                 FROM server_errors ORDER BY occurred_at DESC, seq DESC LIMIT $1",
-            )
-            .bind(i64::from(limit))
-            .fetch_all(&mut *self.conn().await?)
-            .await?;
-            read_all(&rows, "server error", server_error::<D>)
-        })
+        let select = Stmt::new(
+            "SELECT id, instance, request_id, method, route, status, detail, occurred_at \
+             FROM server_errors ORDER BY occurred_at DESC, seq DESC LIMIT $1",
+        )
+        .bind(i64::from(limit));
+        self.call(
+            "server_errors.recent",
+            self.all(select, "server error", server_error::<D>),
+        )
         .await
     }
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::columns::{read_one, Columns};
+use crate::columns::Columns;
 use crate::dialect::{Conn, Dialect};
 use crate::error::map_err;
 use crate::rows::{session, session_columns};
@@ -167,18 +167,16 @@ impl<D: Dialect> AuthSessionRepository for SqlStore<D> {
     }
 
     async fn find(&self, id: Uuid) -> PortResult<Option<AuthSession>> {
-        self.call("sessions.find", async {
-            let row = Stmt::<D>::new(concat!(
-                "SELECT ",
-                session_columns!(),
-                " FROM auth_sessions WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_optional(&mut *self.conn().await?)
-            .await?;
-            row.map(|row| read_one(&row, "session", session::<D>))
-                .transpose()
-        })
+        let find = Stmt::new(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM auth_sessions WHERE id = $1"
+        ))
+        .bind(id);
+        self.call(
+            "sessions.find",
+            self.optional(find, "session", session::<D>),
+        )
         .await
     }
 
@@ -217,29 +215,28 @@ impl<D: Dialect> AuthSessionRepository for SqlStore<D> {
         // Not traced: the revocation mirror polls this every few seconds outside any
         // request. On SQLite, times are RFC 3339 UTC text of one format: text order is time
         // order.
-        self.call_untraced("sessions.revoked_sessions", async {
-            let rows = Stmt::<D>::new(
-                "SELECT id, expires_at FROM auth_sessions \
-                 WHERE revoked_at IS NOT NULL AND expires_at > $2 \
-                 AND ($1 IS NULL OR revoked_at >= $1) \
-                 ORDER BY revoked_at, id",
-            )
-            .bind(since)
-            .bind(now)
-            .fetch_all(&mut *self.conn().await?)
-            .await?;
-            rows.iter()
-                .map(|row| {
-                    let mut c = Columns::<D>::new(row, "session");
-                    Ok(RevokedSession {
-                        id: c.id()?,
-                        expires_at: c.get()?,
-                    })
-                })
-                .collect()
-        })
+        let select = Stmt::new(
+            "SELECT id, expires_at FROM auth_sessions \
+             WHERE revoked_at IS NOT NULL AND expires_at > $2 \
+             AND ($1 IS NULL OR revoked_at >= $1) \
+             ORDER BY revoked_at, id",
+        )
+        .bind(since)
+        .bind(now);
+        self.call_untraced(
+            "sessions.revoked_sessions",
+            self.all(select, "session", revoked_session::<D>),
+        )
         .await
     }
+}
+
+/// A revoked session from `id, expires_at`.
+fn revoked_session<D: Dialect>(c: &mut Columns<'_, D>) -> PortResult<RevokedSession> {
+    Ok(RevokedSession {
+        id: c.id()?,
+        expires_at: c.get()?,
+    })
 }
 
 #[cfg(test)]

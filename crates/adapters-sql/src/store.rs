@@ -11,8 +11,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
 use tracing::Instrument;
 
+use crate::columns::{read_all, read_one, Reader};
 use crate::dialect::Dialect;
 use crate::error::map_err;
+use crate::statement::Stmt;
 
 /// How long a call may run past the pool's acquire timeout: a connection obtained just
 /// before the acquire deadline still gets to run its statements.
@@ -132,6 +134,28 @@ impl<D: Dialect> SqlStore<D> {
     /// A pooled connection.
     pub(crate) async fn conn(&self) -> PortResult<PoolConnection<D::Db>> {
         self.pool.acquire().await.map_err(map_err::<D>)
+    }
+
+    /// The first row of `stmt` (on a pooled connection), as a `kind` record read by `read`.
+    pub(crate) async fn optional<T>(
+        &self,
+        stmt: Stmt<D>,
+        kind: &'static str,
+        read: Reader<D, T>,
+    ) -> PortResult<Option<T>> {
+        let row = stmt.fetch_optional(&mut *self.conn().await?).await?;
+        row.map(|row| read_one(&row, kind, read)).transpose()
+    }
+
+    /// Every row of `stmt` (on a pooled connection), as `kind` records read by `read`.
+    pub(crate) async fn all<T>(
+        &self,
+        stmt: Stmt<D>,
+        kind: &'static str,
+        read: Reader<D, T>,
+    ) -> PortResult<Vec<T>> {
+        let rows = stmt.fetch_all(&mut *self.conn().await?).await?;
+        read_all(&rows, kind, read)
     }
 
     /// Starts a write transaction (as the dialect starts one). Dropped without commit, it

@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::audit::{count, offset};
 use crate::columns::{read_all, read_one, Columns};
 use crate::dialect::{Conn, Dialect};
 use crate::error::map_err;
+use crate::lists::{count, offset};
 use crate::statement::{AsJson, Stmt};
 use crate::store::SqlStore;
 use crate::tutoring_rows::{evaluation, evaluation_columns, study_session, study_session_columns};
@@ -91,18 +91,16 @@ impl<D: Dialect> StudySessionRepository for SqlStore<D> {
     }
 
     async fn find(&self, id: Uuid) -> PortResult<Option<StudySession>> {
-        self.call("study_sessions.find", async {
-            let row = Stmt::<D>::new(concat!(
-                "SELECT ",
-                study_session_columns!(),
-                " FROM study_sessions WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_optional(&mut *self.conn().await?)
-            .await?;
-            row.map(|row| read_one(&row, "study session", study_session::<D>))
-                .transpose()
-        })
+        let find = Stmt::new(concat!(
+            "SELECT ",
+            study_session_columns!(),
+            " FROM study_sessions WHERE id = $1"
+        ))
+        .bind(id);
+        self.call(
+            "study_sessions.find",
+            self.optional(find, "study session", study_session::<D>),
+        )
         .await
     }
 
@@ -198,18 +196,16 @@ impl<D: Dialect> StudySessionRepository for SqlStore<D> {
     }
 
     async fn find_evaluation(&self, session_id: Uuid) -> PortResult<Option<Evaluation>> {
-        self.call("study_sessions.find_evaluation", async {
-            let row = Stmt::<D>::new(concat!(
-                "SELECT ",
-                evaluation_columns!(),
-                " FROM evaluations WHERE session_id = $1"
-            ))
-            .bind(session_id)
-            .fetch_optional(&mut *self.conn().await?)
-            .await?;
-            row.map(|row| read_one(&row, "evaluation", evaluation::<D>))
-                .transpose()
-        })
+        let find = Stmt::new(concat!(
+            "SELECT ",
+            evaluation_columns!(),
+            " FROM evaluations WHERE session_id = $1"
+        ))
+        .bind(session_id);
+        self.call(
+            "study_sessions.find_evaluation",
+            self.optional(find, "evaluation", evaluation::<D>),
+        )
         .await
     }
 }

@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::audit::{count, insert_audit, offset};
+use crate::audit::insert_audit;
 use crate::columns::{read_all, read_one};
 use crate::dialect::{Dialect, DialectSql};
 use crate::error::map_err;
+use crate::lists::{count, offset};
 use crate::rows::{user as user_row, user_columns};
 use crate::sessions::revoke_user_sessions;
 use crate::statement::Stmt;
@@ -79,32 +80,28 @@ impl<D: Dialect> UserRepository for SqlStore<D> {
     }
 
     async fn find_by_id(&self, id: Uuid) -> PortResult<Option<User>> {
-        self.call("users.find_by_id", async {
-            let row = Stmt::<D>::new(concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM users WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_optional(&mut *self.conn().await?)
-            .await?;
-            row.map(|row| read_one(&row, "user", user_row::<D>))
-                .transpose()
-        })
+        let find = Stmt::new(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE id = $1"
+        ))
+        .bind(id);
+        self.call(
+            "users.find_by_id",
+            self.optional(find, "user", user_row::<D>),
+        )
         .await
     }
 
     async fn find_by_login(&self, login: &str) -> PortResult<Option<User>> {
-        self.call("users.find_by_login", async {
-            let login = login.trim();
-            let row = Stmt::<D>::new(FIND_BY_LOGIN.get::<D>())
-                .bind(login.to_lowercase())
-                .bind(login)
-                .fetch_optional(&mut *self.conn().await?)
-                .await?;
-            row.map(|row| read_one(&row, "user", user_row::<D>))
-                .transpose()
-        })
+        let login = login.trim();
+        let find = Stmt::new(FIND_BY_LOGIN.get::<D>())
+            .bind(login.to_lowercase())
+            .bind(login);
+        self.call(
+            "users.find_by_login",
+            self.optional(find, "user", user_row::<D>),
+        )
         .await
     }
 

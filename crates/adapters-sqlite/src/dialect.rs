@@ -74,10 +74,7 @@ impl Dialect for SqliteDialect {
         let text: Option<&str> = row.try_get(index)?;
         text.map(Uuid::parse_str)
             .transpose()
-            .map_err(|e| sqlx::Error::ColumnDecode {
-                index: index.to_string(),
-                source: Box::new(e),
-            })
+            .map_err(|e| undecodable(index, e))
     }
 
     fn bind_texts(args: &mut SqliteArguments, value: Option<&[String]>) -> Result<(), BoxDynError> {
@@ -89,15 +86,19 @@ impl Dialect for SqliteDialect {
             .map(Json::into_inner)
     }
 
+    /// Documents are TEXT: bound as their JSON text.
     fn bind_json<T: Serialize + Sync + ?Sized>(
         args: &mut SqliteArguments,
-        value: &T,
+        document: &T,
     ) -> Result<(), BoxDynError> {
-        args.add(Json(value))
+        let text = serde_json::to_string(document)?;
+        args.add(text)
     }
 
+    /// Parsed from the borrowed text: no copy of it.
     fn read_json<T: DeserializeOwned>(row: &SqliteRow, index: usize) -> Result<T, sqlx::Error> {
-        row.try_get::<Json<T>, _>(index).map(Json::into_inner)
+        let text: &str = row.try_get(index)?;
+        serde_json::from_str(text).map_err(|e| undecodable(index, e))
     }
 
     fn rows_affected(done: &SqliteQueryResult) -> u64 {
@@ -108,6 +109,14 @@ impl Dialect for SqliteDialect {
     fn is_transient(code: &str) -> bool {
         code.parse::<i32>()
             .is_ok_and(|code| TRANSIENT_PRIMARY_CODES.contains(&(code & 0xff)))
+    }
+}
+
+/// Column `index` holds text that is not what it should be.
+fn undecodable(index: usize, err: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: index.to_string(),
+        source: Box::new(err),
     }
 }
 

@@ -128,6 +128,23 @@ mod tests {
     }
 
     #[test]
+    fn bounds_need_a_connection_and_no_more_idle_than_open() {
+        let url = "sqlite::memory:";
+        assert!(PoolSettings::new(url).check_bounds().is_ok());
+        for (max, min) in [(0, 0), (1, 2)] {
+            let settings = PoolSettings {
+                max_connections: max,
+                min_connections: min,
+                ..PoolSettings::new(url)
+            };
+            assert!(
+                matches!(settings.check_bounds(), Err(crate::PortError::Other(_))),
+                "{max} {min}"
+            );
+        }
+    }
+
+    #[test]
     fn zero_durations_disable() {
         assert_eq!(non_zero(Duration::ZERO), None);
         assert_eq!(

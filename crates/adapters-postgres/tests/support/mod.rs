@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use ainative_adapters_postgres::{PgStore, PoolSettings};
-use ainative_ports::testkit::{SchemaStores, Stores};
 use ainative_ports::SchemaManager;
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use uuid::Uuid;
@@ -125,16 +124,4 @@ pub async fn store() -> (PgStore, TestDb) {
         .expect("connect to the test database");
     store.migrate_up().await.expect("migrate the test database");
     (store, db)
-}
-
-/// The contract fixture.
-pub async fn stores() -> Stores {
-    let (store, db) = store().await;
-    Stores::from_store(store).with_guard(db)
-}
-
-/// The schema contract fixture.
-pub async fn schema_stores() -> SchemaStores {
-    let (store, db) = store().await;
-    SchemaStores::from_store(store).with_guard(db)
 }

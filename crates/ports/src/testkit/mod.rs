@@ -76,6 +76,21 @@ impl Stores {
         }
     }
 
+    /// [`Stores::from_store`] keeping the fixture's guard alive: `(store, guard)` as a
+    /// fixture returns them.
+    pub fn guarded<S, G>((store, guard): (S, G)) -> Self
+    where
+        S: UserRepository
+            + AuthSessionRepository
+            + AuditLog
+            + DatabaseHealth
+            + ServerErrorLog
+            + 'static,
+        G: Any + Send + Sync,
+    {
+        Self::from_store(store).with_guard(guard)
+    }
+
     /// Keeps `guard` alive until the stores are dropped.
     pub fn with_guard(mut self, guard: impl Any + Send + Sync) -> Self {
         self.guard = Some(Box::new(guard));
@@ -108,6 +123,15 @@ impl SchemaStores {
             users: store,
             guard: None,
         }
+    }
+
+    /// [`SchemaStores::from_store`] keeping the fixture's guard alive.
+    pub fn guarded<S, G>((store, guard): (S, G)) -> Self
+    where
+        S: SchemaManager + DatabaseHealth + UserRepository + 'static,
+        G: Any + Send + Sync,
+    {
+        Self::from_store(store).with_guard(guard)
     }
 
     /// Keeps `guard` alive until the stores are dropped.
