@@ -23,8 +23,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 pub struct SqliteDialect;
 
 /// The result codes whose primary code means "try again later" or "cannot reach the file":
-/// `SQLITE_BUSY`, `SQLITE_LOCKED`, `SQLITE_IOERR`, `SQLITE_CANTOPEN`.
-const TRANSIENT_PRIMARY_CODES: [i32; 4] = [5, 6, 10, 14];
+/// `SQLITE_BUSY`, `SQLITE_LOCKED`, `SQLITE_IOERR`, `SQLITE_FULL` (the disk; PostgreSQL's
+/// class 53 likewise), `SQLITE_CANTOPEN`.
+const TRANSIENT_PRIMARY_CODES: [i32; 5] = [5, 6, 10, 13, 14];
 
 impl Dialect for SqliteDialect {
     type Db = Sqlite;
@@ -129,6 +130,7 @@ mod tests {
         assert!(SqliteDialect::is_transient("5"));
         assert!(SqliteDialect::is_transient("517")); // SQLITE_BUSY_SNAPSHOT
         assert!(SqliteDialect::is_transient("6"));
+        assert!(SqliteDialect::is_transient("13")); // SQLITE_FULL
         assert!(!SqliteDialect::is_transient("2067")); // SQLITE_CONSTRAINT_UNIQUE
         assert!(!SqliteDialect::is_transient("1"));
     }
