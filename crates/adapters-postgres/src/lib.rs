@@ -1,28 +1,18 @@
-//! PostgreSQL implementations of the ainative persistence ports, on a sqlx [`sqlx::PgPool`].
+//! PostgreSQL for the ainative SQL store: [`PgStore`] is
+//! [`ainative_adapters_sql::SqlStore`] on the [`PgDialect`], which implements every
+//! persistence port (see `ainative-adapters-sql`).
 //!
-//! [`PgStore`] implements [`ainative_ports::UserRepository`],
-//! [`ainative_ports::AuthSessionRepository`], [`ainative_ports::AuditLog`],
-//! [`ainative_ports::DatabaseHealth`] and [`ainative_ports::SchemaManager`], and the tutoring
-//! ports [`ainative_ports::ActivityRepository`], [`ainative_ports::StudySessionRepository`],
-//! [`ainative_ports::InteractionRepository`] and [`ainative_ports::RiskRepository`]. Every
-//! multi-row write runs in one transaction; every failure is reported as an
-//! [`ainative_ports::PortError`] (see `error.rs` for the mapping), so no sqlx type crosses
-//! the ports.
+//! This crate holds only what is PostgreSQL's own: the pool set-up (with a pre-ping of
+//! connections that sat idle), the embedded migrations of `migrations/postgres`, native
+//! `UUID`, `TEXT[]` and `JSONB` values, SQLSTATE classes, and the SQL fragments PostgreSQL
+//! spells its own way.
 
-mod activities;
-mod audit;
-mod error;
-mod health;
-mod interactions;
-mod migrate;
-mod risks;
-mod rows;
-mod sessions;
-mod settings;
-mod store;
-mod study_sessions;
-mod tutoring_rows;
-mod users;
+mod dialect;
+mod pool;
 
-pub use settings::{PoolSettings, PRE_PING_AFTER_IDLE};
-pub use store::PgStore;
+pub use ainative_ports::pool::{PoolSettings, PRE_PING_AFTER_IDLE};
+pub use dialect::PgDialect;
+
+/// The PostgreSQL implementation of the persistence ports. Cloning is cheap: clones share
+/// one pool.
+pub type PgStore = ainative_adapters_sql::SqlStore<PgDialect>;

@@ -1,12 +1,26 @@
-//! PostgreSQL-specific behaviour: connection failures and pool exhaustion.
+//! PostgreSQL-specific behaviour: connection failures, pool exhaustion, pre-ping, native
+//! arrays, and the call deadline against a statement that never finishes.
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ainative_adapters_postgres::{PgStore, PoolSettings};
 use ainative_ports::testkit::{new_user, now};
 use ainative_ports::{DatabaseHealth, PortError, UserRepository};
+use sqlx::{Connection, PgConnection};
+
+/// One connection on `db`, pinged at every checkout when `pre_ping` is on (no threshold to
+/// wait for).
+fn one_connection(db: &support::TestDb, pre_ping: bool) -> PoolSettings {
+    PoolSettings {
+        max_connections: 1,
+        min_connections: 0,
+        test_before_acquire: pre_ping,
+        pre_ping_after_idle: Duration::ZERO,
+        ..PoolSettings::new(db.url.clone())
+    }
+}
 
 #[tokio::test]
 async fn an_unreachable_server_is_unavailable() {
@@ -25,35 +39,12 @@ async fn an_unreachable_server_is_unavailable() {
 async fn an_exhausted_pool_is_unavailable_not_a_hang() {
     let db = support::TestDb::create().await;
     let settings = PoolSettings {
-        max_connections: 1,
-        min_connections: 0,
         acquire_timeout: Duration::from_millis(200),
-        ..PoolSettings::new(db.url.clone())
+        ..one_connection(&db, true)
     };
     let store = PgStore::connect(&settings).await.expect("connect");
-    let held = store.pool().acquire().await.expect("acquire");
-    let result = tokio::time::timeout(Duration::from_secs(5), store.ping())
-        .await
-        .expect("ping must give up on its own");
-    assert!(
-        matches!(result, Err(PortError::Unavailable(_))),
-        "{result:?}"
-    );
-    drop(held);
-    store.ping().await.expect("ping after release");
     assert_eq!(store.backend(), "postgres");
-    assert_eq!(store.migrations_applied().await, Ok(false));
-}
-
-#[tokio::test]
-async fn inconsistent_pool_bounds_are_rejected() {
-    let settings = PoolSettings {
-        max_connections: 1,
-        min_connections: 2,
-        ..PoolSettings::new(support::admin_url())
-    };
-    let result = PgStore::connect(&settings).await;
-    assert!(matches!(result, Err(PortError::Other(_))), "{result:?}");
+    ainative_adapters_sql::testkit::an_exhausted_pool_is_unavailable_not_a_hang(store).await;
 }
 
 #[tokio::test]
@@ -77,58 +68,106 @@ async fn backend_pid(store: &PgStore) -> i32 {
         .expect("pid")
 }
 
-#[tokio::test]
-async fn a_connection_killed_while_idle_is_replaced_before_use() {
-    let db = support::TestDb::create().await;
-    let settings = PoolSettings {
-        max_connections: 1,
-        min_connections: 0,
-        ..PoolSettings::new(db.url.clone())
-    };
-    let store = PgStore::connect(&settings).await.expect("connect");
-    let first = backend_pid(&store).await;
-    // Another session ends the pooled connection, as a database restart would.
-    let admin = sqlx::PgPool::connect(&db.url).await.expect("admin");
+/// Ends backend `pid` from another session, as a database restart would, and waits until
+/// it is gone.
+async fn terminate(db: &support::TestDb, pid: i32) {
+    let mut admin = PgConnection::connect(&db.url).await.expect("admin");
     let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
-        .bind(first)
-        .fetch_one(&admin)
+        .bind(pid)
+        .fetch_one(&mut admin)
         .await
         .expect("terminate");
     assert!(ended);
-    tokio::time::sleep(
-        ainative_adapters_postgres::PRE_PING_AFTER_IDLE + Duration::from_millis(100),
-    )
-    .await;
-    // The idle connection is pinged, found dead and replaced: the query never sees it.
-    let second = backend_pid(&store).await;
-    assert_ne!(first, second);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let alive: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)")
+                .bind(pid)
+                .fetch_one(&mut admin)
+                .await
+                .expect("pg_stat_activity");
+        if !alive {
+            return;
+        }
+        assert!(Instant::now() < deadline, "backend {pid} still alive");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// With pre-ping, a pooled connection killed while idle is found dead and replaced before
+/// use: the query never sees it. Without, the first query on it fails (then the pool
+/// replaces it).
+#[tokio::test]
+async fn pre_ping_replaces_a_connection_killed_while_idle() {
+    for pre_ping in [true, false] {
+        let db = support::TestDb::create().await;
+        let store = PgStore::connect(&one_connection(&db, pre_ping))
+            .await
+            .expect("connect");
+        let first = backend_pid(&store).await;
+        terminate(&db, first).await;
+        let next = sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+            .fetch_one(store.pool())
+            .await;
+        if pre_ping {
+            assert!(next.as_ref().is_ok_and(|pid| *pid != first), "{next:?}");
+        } else {
+            assert!(next.is_err(), "{next:?}");
+            assert_ne!(backend_pid(&store).await, first);
+        }
+    }
 }
 
 #[tokio::test]
-async fn without_pre_ping_a_killed_connection_fails_once() {
-    let db = support::TestDb::create().await;
-    let settings = PoolSettings {
-        max_connections: 1,
-        min_connections: 0,
-        test_before_acquire: false,
-        ..PoolSettings::new(db.url.clone())
-    };
-    let store = PgStore::connect(&settings).await.expect("connect");
-    let first = backend_pid(&store).await;
-    let admin = sqlx::PgPool::connect(&db.url).await.expect("admin");
-    sqlx::query("SELECT pg_terminate_backend($1)")
-        .bind(first)
-        .execute(&admin)
+async fn a_statement_that_never_finishes_is_unavailable_at_the_deadline() {
+    let (store, db) = support::store().await;
+    assert_eq!(
+        store.deadline(),
+        db.settings().acquire_timeout + ainative_adapters_sql::QUERY_GRACE
+    );
+    let user = new_user("locked", now());
+    store.create(user.clone(), None).await.expect("create");
+    // Another session holds the user's row lock and never lets go: the password change
+    // waits for it, as on a database that stopped answering.
+    let mut holder = PgConnection::connect(&db.url).await.expect("holder");
+    sqlx::query("BEGIN")
+        .execute(&mut holder)
         .await
-        .expect("terminate");
-    tokio::time::sleep(
-        ainative_adapters_postgres::PRE_PING_AFTER_IDLE + Duration::from_millis(100),
+        .expect("begin");
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .bind(user.id)
+        .execute(&mut holder)
+        .await
+        .expect("lock");
+
+    let store = store.with_deadline(Duration::from_millis(300));
+    let started = Instant::now();
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        store.change_password(user.id, "$2b$04$another", now()),
     )
-    .await;
-    // The contrast that shows the pre-ping at work above.
-    let failed = sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
-        .fetch_one(store.pool())
-        .await;
-    assert!(failed.is_err(), "{failed:?}");
-    assert_ne!(backend_pid(&store).await, first);
+    .await
+    .expect("the deadline must end the call");
+    assert!(
+        matches!(result, Err(PortError::Unavailable(_))),
+        "{result:?}"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+
+    // Released, the abandoned transaction never commits, and the store works again.
+    holder.close().await.expect("release");
+    let found = store
+        .find_by_id(user.id)
+        .await
+        .expect("find")
+        .expect("user");
+    assert_eq!(found.password_hash, user.password_hash);
+    store
+        .record_login(user.id, now())
+        .await
+        .expect("record_login");
 }

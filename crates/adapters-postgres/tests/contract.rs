@@ -2,5 +2,7 @@
 
 mod support;
 
-ainative_ports::persistence_contract!(support::stores());
-ainative_ports::schema_contract!(support::schema_stores());
+use ainative_ports::testkit::{SchemaStores, Stores};
+
+ainative_ports::persistence_contract!(async { Stores::guarded(support::store().await) });
+ainative_ports::schema_contract!(async { SchemaStores::guarded(support::store().await) });

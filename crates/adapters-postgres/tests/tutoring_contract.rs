@@ -4,10 +4,7 @@ mod support;
 
 use ainative_ports::testkit::tutoring::TutoringStores;
 
-/// A fresh, migrated store with its schema manager.
-async fn stores() -> TutoringStores {
-    let (store, db) = support::store().await;
-    TutoringStores::from_schema_store(store).with_guard(db)
-}
-
-ainative_ports::tutoring_contract!(stores(); schema);
+ainative_ports::tutoring_contract!(
+    async { TutoringStores::guarded_with_schema(support::store().await) };
+    schema
+);

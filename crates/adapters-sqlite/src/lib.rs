@@ -1,33 +1,21 @@
-//! SQLite implementations of the ainative persistence ports, on a sqlx [`sqlx::SqlitePool`]:
-//! the embedded default.
+//! SQLite for the ainative SQL store, the embedded default: [`SqliteStore`] is
+//! [`ainative_adapters_sql::SqlStore`] on the [`SqliteDialect`], which implements every
+//! persistence port (see `ainative-adapters-sql`).
 //!
-//! [`SqliteStore`] implements [`ainative_ports::UserRepository`],
-//! [`ainative_ports::AuthSessionRepository`], [`ainative_ports::AuditLog`],
-//! [`ainative_ports::DatabaseHealth`] and [`ainative_ports::SchemaManager`], and the tutoring
-//! ports [`ainative_ports::ActivityRepository`], [`ainative_ports::StudySessionRepository`],
-//! [`ainative_ports::InteractionRepository`] and [`ainative_ports::RiskRepository`].
-//!
-//! Storage conventions: ids are hyphenated UUID text, timestamps are sqlx's RFC 3339 UTC text
-//! (which sorts chronologically), roles a JSON array, audit details JSON text; likewise tags,
-//! policies, evaluation scores, trace data and risk evidence are JSON text. The database
-//! runs in WAL mode with foreign keys on and a busy timeout; every multi-statement write
-//! starts with `BEGIN IMMEDIATE`, so a transaction never has to upgrade a read lock to a
+//! Storage conventions: ids are hyphenated UUID text, timestamps are sqlx's RFC 3339 UTC
+//! text (which sorts chronologically), booleans 0/1, and lists (roles, tags) and documents
+//! (audit details, policies, evaluation scores, trace data, risk evidence) are JSON text.
+//! The database runs in WAL mode with foreign keys on and a busy timeout; every write
+//! transaction starts with `BEGIN IMMEDIATE`, so it never has to upgrade a read lock to a
 //! write lock (which SQLite answers with `SQLITE_BUSY` at once, whatever the busy timeout).
 
-mod activities;
-mod audit;
-mod error;
-mod health;
-mod interactions;
-mod migrate;
-mod risks;
-mod rows;
-mod sessions;
-mod settings;
-mod store;
-mod study_sessions;
-mod tutoring_rows;
-mod users;
+mod dialect;
+mod pool;
 
-pub use settings::PoolSettings;
-pub use store::SqliteStore;
+pub use ainative_ports::pool::PoolSettings;
+pub use dialect::SqliteDialect;
+
+/// The SQLite implementation of the persistence ports. Cloning is cheap: clones share one
+/// pool. [`SqliteStore::from_pool`] expects connections with foreign keys on and a busy
+/// timeout, as [`SqliteStore::connect`] sets them.
+pub type SqliteStore = ainative_adapters_sql::SqlStore<SqliteDialect>;

@@ -1,4 +1,5 @@
-//! SQLite-specific behaviour: connection set-up, storage formats, pool exhaustion.
+//! SQLite-specific behaviour: connection set-up, storage formats, pool exhaustion, the call
+//! deadline against a write waiting for the lock.
 
 mod support;
 
@@ -7,6 +8,7 @@ use std::time::Duration;
 use ainative_adapters_sqlite::{PoolSettings, SqliteStore};
 use ainative_ports::testkit::{new_user, now};
 use ainative_ports::{DatabaseHealth, PortError, SchemaManager, UserRepository};
+use sqlx::{Connection, SqliteConnection};
 
 #[tokio::test]
 async fn connect_creates_the_file_with_wal_foreign_keys_and_busy_timeout() {
@@ -62,16 +64,41 @@ async fn an_exhausted_pool_is_unavailable_not_a_hang() {
         ..support::settings(&dir.path().join("x.db"))
     };
     let store = SqliteStore::connect(&settings).await.expect("connect");
-    let held = store.pool().acquire().await.expect("acquire");
-    let result = tokio::time::timeout(Duration::from_secs(5), store.ping())
+    ainative_adapters_sql::testkit::an_exhausted_pool_is_unavailable_not_a_hang(store).await;
+}
+
+#[tokio::test]
+async fn a_write_waiting_for_the_lock_is_unavailable_at_the_deadline() {
+    let (store, dir) = support::store().await;
+    // Another connection holds the write lock; the busy timeout (5 s) is longer than the
+    // call's deadline, which ends the wait.
+    let file = dir.path().join("nested").join("test.db");
+    let mut writer = SqliteConnection::connect(&format!("sqlite://{}", file.display()))
         .await
-        .expect("ping must give up on its own");
+        .expect("second connection");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut writer)
+        .await
+        .expect("take the write lock");
+    let store = store.with_deadline(Duration::from_millis(300));
+    let blocked = tokio::time::timeout(
+        Duration::from_secs(4),
+        store.create(new_user("blocked", now()), None),
+    )
+    .await
+    .expect("the deadline must end the call before the busy timeout");
     assert!(
-        matches!(result, Err(PortError::Unavailable(_))),
-        "{result:?}"
+        matches!(blocked, Err(PortError::Unavailable(_))),
+        "{blocked:?}"
     );
-    drop(held);
-    store.ping().await.expect("ping after release");
+    sqlx::query("ROLLBACK")
+        .execute(&mut writer)
+        .await
+        .expect("release the lock");
+    store
+        .create(new_user("unblocked", now()), None)
+        .await
+        .expect("create once the lock is free");
 }
 
 #[tokio::test]
@@ -81,7 +108,7 @@ async fn in_memory_databases_work() {
         ..PoolSettings::new("sqlite::memory:")
     };
     let store = SqliteStore::connect(&settings).await.expect("connect");
-    assert_eq!(store.migrate_up().await, Ok(vec![1, 2, 3]));
+    assert_eq!(store.migrate_up().await, Ok(vec![1, 2, 3, 4]));
     let user = new_user("in_memory", now());
     store.create(user.clone(), None).await.expect("create");
     let found = store.find_by_id(user.id).await.expect("find");

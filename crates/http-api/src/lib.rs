@@ -21,7 +21,7 @@ use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App};
 
 pub use error::ApiError;
-pub use error_log::{ErrorLog, ServerErrorRecord};
+pub use error_log::{instance_name, ErrorLog, ErrorLogWriter, ServerErrorRecord};
 pub use metrics::{metrics_app, Metrics, ScrapeHook};
 pub use openapi::ApiDoc;
 pub use state::{ApiState, HealthState, HttpSettings, Lifecycle, RateLimits, TutoringServices};

@@ -100,7 +100,7 @@ pub struct ApiState {
     pub limiter: Arc<dyn RateLimiter>,
     /// Health probes.
     pub health: HealthState,
-    /// Recent server errors.
+    /// Server errors of every instance (recorded in the background, read from the database).
     pub errors: ErrorLog,
     /// Prometheus series.
     pub metrics: Arc<crate::metrics::Metrics>,

@@ -12,9 +12,11 @@ pub mod clock;
 pub mod error;
 pub mod health;
 pub mod llm;
+pub mod observe;
 pub mod pool;
 pub mod rate_limit;
 pub mod revocation;
+pub mod server_errors;
 pub mod sessions;
 pub mod shared_state;
 pub mod tutoring;
@@ -32,8 +34,10 @@ pub use llm::{
     ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
     StreamEvent, UpstreamKind,
 };
+pub use observe::QueryObserver;
 pub use rate_limit::{LoginThrottle, RateDecision, RateLimiter, ThrottleDecision};
 pub use revocation::RevocationList;
+pub use server_errors::{ServerError, ServerErrorLog, SERVER_ERRORS_KEPT};
 pub use sessions::{
     AuthSession, AuthSessionRepository, NewRefreshToken, RevokedSession, RotateOutcome,
 };
@@ -54,6 +58,7 @@ pub use {
     llm::MockLlmProvider,
     rate_limit::{MockLoginThrottle, MockRateLimiter},
     revocation::MockRevocationList,
+    server_errors::MockServerErrorLog,
     sessions::MockAuthSessionRepository,
     shared_state::MockSharedStateHealth,
     tutoring::{

@@ -21,9 +21,12 @@ pub struct PoolSettings {
     /// Idle connections above `min_connections` are closed after this; zero keeps them.
     pub idle_timeout: Duration,
     /// Ping a connection before handing it out when it has sat idle for at least
-    /// [`PRE_PING_AFTER_IDLE`] (`DB_POOL_PRE_PING`). Adapters without a network (SQLite)
-    /// ignore it.
+    /// [`PoolSettings::pre_ping_after_idle`] (`DB_POOL_PRE_PING`). Adapters without a network
+    /// (SQLite) ignore it.
     pub test_before_acquire: bool,
+    /// How long a connection must have sat idle to be pinged before use;
+    /// [`PRE_PING_AFTER_IDLE`] unless a test wants every checkout pinged (zero).
+    pub pre_ping_after_idle: Duration,
 }
 
 /// How long a pooled connection may sit idle before the pre-ping checks it. A connection
@@ -34,7 +37,7 @@ pub const PRE_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 impl PoolSettings {
     /// Settings for `url` with the SPEC's defaults: 10 connections, 1 kept idle, 5 s acquire
-    /// timeout, 30 min lifetime, 10 min idle timeout, pre-ping on.
+    /// timeout, 30 min lifetime, 10 min idle timeout, pre-ping on (after 1 s idle).
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -44,7 +47,24 @@ impl PoolSettings {
             max_lifetime: Duration::from_secs(1800),
             idle_timeout: Duration::from_secs(600),
             test_before_acquire: true,
+            pre_ping_after_idle: PRE_PING_AFTER_IDLE,
         }
+    }
+
+    /// Checks the bounds: at least one connection, and no more kept idle than allowed open.
+    ///
+    /// Errors: `Other` naming both figures.
+    pub fn check_bounds(&self) -> Result<(), crate::PortError> {
+        if self.max_connections == 0 || self.min_connections > self.max_connections {
+            return Err(crate::PortError::Other(
+                format!(
+                    "invalid pool bounds: min_connections {} and max_connections {}",
+                    self.min_connections, self.max_connections
+                )
+                .into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -85,6 +105,7 @@ impl fmt::Debug for PoolSettings {
             .field("max_lifetime", &self.max_lifetime)
             .field("idle_timeout", &self.idle_timeout)
             .field("test_before_acquire", &self.test_before_acquire)
+            .field("pre_ping_after_idle", &self.pre_ping_after_idle)
             .finish()
     }
 }
@@ -104,6 +125,23 @@ mod tests {
             "postgres://postgres@127.0.0.1/x"
         );
         assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn bounds_need_a_connection_and_no_more_idle_than_open() {
+        let url = "sqlite::memory:";
+        assert!(PoolSettings::new(url).check_bounds().is_ok());
+        for (max, min) in [(0, 0), (1, 2)] {
+            let settings = PoolSettings {
+                max_connections: max,
+                min_connections: min,
+                ..PoolSettings::new(url)
+            };
+            assert!(
+                matches!(settings.check_bounds(), Err(crate::PortError::Other(_))),
+                "{max} {min}"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::startup::auth_services;
 
 /// `ainative migrate up|down|status`.
 pub async fn migrate(settings: &Settings, action: MigrateAction) -> anyhow::Result<()> {
-    let db = Database::connect(&settings.database)
+    let db = Database::connect(&settings.database, None)
         .await
         .context("connecting to the database")?;
     match action {
@@ -81,7 +81,7 @@ pub async fn create_admin_with(
     full_name: Option<String>,
     password: SecretString,
 ) -> anyhow::Result<ainative_domain::User> {
-    let db = Database::connect(&settings.database)
+    let db = Database::connect(&settings.database, None)
         .await
         .context("connecting to the database")?;
     if settings.auto_migrate {

@@ -1,17 +1,19 @@
 //! Chooses the database backend from the URL and exposes it through the ports.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ainative_adapters_postgres::PgStore;
 use ainative_adapters_sqlite::SqliteStore;
+use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
-    PortError, RiskRepository, SchemaManager, StudySessionRepository, UserRepository,
+    PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
+    StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
 
-use crate::deadline::Deadline;
 use crate::settings::DatabaseSettings;
 
 #[derive(Clone)]
@@ -20,7 +22,9 @@ enum Backend {
     Sqlite(SqliteStore),
 }
 
-/// The persistence ports, backed by one pool.
+/// The persistence ports, backed by one pool. Every call of the persistence ports (not the
+/// health and schema probes) is bounded by the store's deadline, `DB_POOL_TIMEOUT_SECS` +
+/// 0.5 s (SPEC §9: 503, never a hang).
 #[derive(Clone)]
 pub struct Database {
     /// Users.
@@ -41,6 +45,8 @@ pub struct Database {
     pub interactions: Arc<dyn InteractionRepository>,
     /// Risks.
     pub risks: Arc<dyn RiskRepository>,
+    /// Server errors of every instance.
+    pub errors: Arc<dyn ServerErrorLog>,
     backend: Backend,
 }
 
@@ -55,6 +61,7 @@ where
         + StudySessionRepository
         + InteractionRepository
         + RiskRepository
+        + ServerErrorLog
         + Clone
         + 'static,
 {
@@ -67,33 +74,31 @@ where
         activities: Arc::new(store.clone()),
         study_sessions: Arc::new(store.clone()),
         interactions: Arc::new(store.clone()),
-        risks: Arc::new(store),
+        risks: Arc::new(store.clone()),
+        errors: Arc::new(store),
         backend,
     }
 }
 
-impl Database {
-    /// Bounds every persistence call by `limit` (SPEC §9: 503, never a hang). Health and
-    /// schema probes keep their own timeouts.
-    pub fn with_deadline(
-        self,
-        limit: std::time::Duration,
-        metrics: Option<Arc<ainative_http_api::Metrics>>,
-    ) -> Self {
-        Self {
-            users: Arc::new(Deadline::new(self.users, limit, metrics.clone())),
-            sessions: Arc::new(Deadline::new(self.sessions, limit, metrics.clone())),
-            audit: Arc::new(Deadline::new(self.audit, limit, metrics.clone())),
-            activities: Arc::new(Deadline::new(self.activities, limit, metrics.clone())),
-            study_sessions: Arc::new(Deadline::new(self.study_sessions, limit, metrics.clone())),
-            interactions: Arc::new(Deadline::new(self.interactions, limit, metrics.clone())),
-            risks: Arc::new(Deadline::new(self.risks, limit, metrics.clone())),
-            ..self
-        }
-    }
+/// Records the duration of every persistence call in `db_query_duration_seconds{op}`.
+pub struct QueryMetrics(pub Arc<Metrics>);
 
-    /// Connects to the configured database.
-    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, PortError> {
+impl QueryObserver for QueryMetrics {
+    fn query_finished(&self, operation: &'static str, elapsed: Duration) {
+        self.0
+            .db_query
+            .with_label_values(&[operation])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+impl Database {
+    /// Connects to the configured database; the duration of every persistence call is told
+    /// to `observer` when one is given.
+    pub async fn connect(
+        settings: &DatabaseSettings,
+        observer: Option<Arc<dyn QueryObserver>>,
+    ) -> Result<Self, PortError> {
         let pool = PoolSettings {
             url: settings.url.expose_secret().to_owned(),
             max_connections: settings.pool_size,
@@ -102,12 +107,19 @@ impl Database {
             max_lifetime: settings.recycle,
             idle_timeout: settings.idle_timeout,
             test_before_acquire: settings.pre_ping,
+            pre_ping_after_idle: ainative_ports::pool::PRE_PING_AFTER_IDLE,
         };
         if settings.is_sqlite() {
-            let store = SqliteStore::connect(&pool).await?;
+            let mut store = SqliteStore::connect(&pool).await?;
+            if let Some(observer) = observer {
+                store = store.observed_by(observer);
+            }
             Ok(ports(store.clone(), Backend::Sqlite(store)))
         } else {
-            let store = PgStore::connect(&pool).await?;
+            let mut store = PgStore::connect(&pool).await?;
+            if let Some(observer) = observer {
+                store = store.observed_by(observer);
+            }
             Ok(ports(store.clone(), Backend::Postgres(store)))
         }
     }

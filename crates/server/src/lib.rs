@@ -4,7 +4,6 @@
 pub mod cli;
 pub mod commands;
 pub mod database;
-pub mod deadline;
 mod dev_secret;
 pub mod observability;
 pub mod settings;

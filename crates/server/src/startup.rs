@@ -20,14 +20,14 @@ use ainative_auth::{
 };
 use ainative_domain::PasswordPolicy;
 use ainative_http_api::{
-    metrics_app, ApiState, ErrorLog, HealthState, HttpSettings, Lifecycle, Metrics, RateLimits,
-    TutoringServices,
+    instance_name, metrics_app, ApiState, ErrorLog, ErrorLogWriter, HealthState, HttpSettings,
+    Lifecycle, Metrics, RateLimits, TutoringServices,
 };
 use ainative_ports::{Clock, LoginThrottle, RevocationList, SystemClock};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
-use crate::database::Database;
+use crate::database::{Database, QueryMetrics};
 use crate::observability::{LlmMetrics, ServerScrapeHook};
 use crate::settings::Settings;
 
@@ -59,8 +59,8 @@ pub enum StartupError {
 /// How often revocations made elsewhere are pulled in (SPEC: enforced within one second).
 const REVOCATION_POLL: Duration = Duration::from_millis(500);
 
-/// How long a database call may run past the pool's acquire timeout before it is abandoned.
-const QUERY_GRACE: Duration = Duration::from_millis(500);
+/// How long shutdown waits for the server errors still queued to be stored.
+const ERROR_LOG_FLUSH: Duration = Duration::from_secs(2);
 
 /// The identity services built from settings and a database.
 pub fn auth_services(
@@ -193,6 +193,7 @@ pub struct Composition {
     pub metrics: Arc<Metrics>,
     lifecycle: Lifecycle,
     db: Database,
+    error_writer: ErrorLogWriter,
     stop_background: watch::Sender<bool>,
     background: tokio::task::JoinHandle<()>,
 }
@@ -202,13 +203,13 @@ impl Composition {
     /// sync and wires every service.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let metrics = Arc::new(Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?);
-        let db = Database::connect(&settings.database).await?;
-        // The acquire timeout plus a short query budget: a connection obtained just before the
-        // acquire deadline still gets to run its query.
-        let db = db.with_deadline(
-            settings.database.pool_timeout + QUERY_GRACE,
-            Some(metrics.clone()),
-        );
+        // Every persistence call is bounded by the store's deadline and timed into
+        // `db_query_duration_seconds{op}`.
+        let db = Database::connect(
+            &settings.database,
+            Some(Arc::new(QueryMetrics(metrics.clone()))),
+        )
+        .await?;
         if settings.auto_migrate {
             let applied = db.schema.migrate_up().await?;
             if !applied.is_empty() {
@@ -245,6 +246,7 @@ impl Composition {
         }));
 
         let lifecycle = Lifecycle::default();
+        let (errors, error_writer) = ErrorLog::spawn(db.errors.clone(), instance_name());
         let state = ApiState {
             auth,
             admin,
@@ -261,7 +263,7 @@ impl Composition {
                     CircuitState::Open => "unhealthy",
                 }),
             },
-            errors: ErrorLog::default(),
+            errors,
             metrics: metrics.clone(),
             settings: Arc::new(HttpSettings {
                 max_body_bytes: settings.max_body_bytes,
@@ -281,15 +283,18 @@ impl Composition {
             metrics,
             lifecycle,
             db,
+            error_writer,
             stop_background,
             background,
         })
     }
 
-    /// Stops the background work and closes the pool.
+    /// Stops the background work (storing the server errors still queued) and closes the
+    /// pool.
     pub async fn shutdown(self) {
         let _ = self.stop_background.send(true);
         let _ = self.background.await;
+        self.error_writer.finish(ERROR_LOG_FLUSH).await;
         self.db.close().await;
     }
 }
@@ -302,6 +307,7 @@ pub struct Application {
     metrics_server: Server,
     lifecycle: Lifecycle,
     db: Database,
+    error_writer: ErrorLogWriter,
     stop_background: watch::Sender<bool>,
     background: tokio::task::JoinHandle<()>,
 }
@@ -314,6 +320,7 @@ impl Application {
             metrics,
             lifecycle,
             db,
+            error_writer,
             stop_background,
             background,
         } = Composition::build(&settings).await?;
@@ -344,6 +351,7 @@ impl Application {
             metrics_server,
             lifecycle,
             db,
+            error_writer,
             stop_background,
             background,
         })
@@ -366,7 +374,7 @@ impl Application {
 
     /// Serves until `shutdown` completes, then: readiness turns 503, the listener stops
     /// accepting, in-flight requests finish (up to the shutdown timeout), background work
-    /// stops and the pool closes.
+    /// stops, the server errors still queued are stored and the pool closes.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -386,6 +394,7 @@ impl Application {
         let _ = metrics_task.await;
         let _ = self.stop_background.send(true);
         let _ = self.background.await;
+        self.error_writer.finish(ERROR_LOG_FLUSH).await;
         self.db.close().await;
         tracing::info!("stopped");
         result

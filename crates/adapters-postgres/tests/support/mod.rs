@@ -10,9 +10,8 @@
 use std::time::Duration;
 
 use ainative_adapters_postgres::{PgStore, PoolSettings};
-use ainative_ports::testkit::{SchemaStores, Stores};
 use ainative_ports::SchemaManager;
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use uuid::Uuid;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -64,7 +63,7 @@ impl TestDb {
         let name = format!("ainative_test_{}", Uuid::new_v4().simple());
         let mut admin = admin_connection(&admin_url).await;
         admin
-            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
             .await
             .expect("create the test database");
         let _ = admin.close().await;
@@ -102,7 +101,7 @@ impl Drop for TestDb {
                     .await
                     .map_err(|e| e.to_string())?;
                 admin
-                    .execute(statement.as_str())
+                    .execute(AssertSqlSafe(statement))
                     .await
                     .map_err(|e| e.to_string())?;
                 admin.close().await.map_err(|e| e.to_string())
@@ -125,16 +124,4 @@ pub async fn store() -> (PgStore, TestDb) {
         .expect("connect to the test database");
     store.migrate_up().await.expect("migrate the test database");
     (store, db)
-}
-
-/// The contract fixture.
-pub async fn stores() -> Stores {
-    let (store, db) = store().await;
-    Stores::from_store(store).with_guard(db)
-}
-
-/// The schema contract fixture.
-pub async fn schema_stores() -> SchemaStores {
-    let (store, db) = store().await;
-    SchemaStores::from_store(store).with_guard(db)
 }

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ainative_adapters_sqlite::{PoolSettings, SqliteStore};
-use ainative_ports::testkit::{SchemaStores, Stores};
 use ainative_ports::SchemaManager;
 use uuid::Uuid;
 
@@ -52,16 +51,4 @@ pub async fn store() -> (SqliteStore, TempDir) {
         .expect("open the test database");
     store.migrate_up().await.expect("migrate the test database");
     (store, dir)
-}
-
-/// The contract fixture.
-pub async fn stores() -> Stores {
-    let (store, dir) = store().await;
-    Stores::from_store(store).with_guard(dir)
-}
-
-/// The schema contract fixture.
-pub async fn schema_stores() -> SchemaStores {
-    let (store, dir) = store().await;
-    SchemaStores::from_store(store).with_guard(dir)
 }

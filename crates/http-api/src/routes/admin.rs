@@ -112,22 +112,30 @@ pub async fn list_audit(
     )))
 }
 
-/// Recent server errors of this instance.
+/// Recent server errors of every instance.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorList {
     pub items: Vec<ServerErrorRecord>,
     pub total: u64,
 }
 
-/// The last 100 server errors of this instance, newest first, with their request ids.
+/// The last 100 server errors of every instance of the deployment (kept in the database),
+/// newest first, with their request ids and the instance that answered.
 #[utoipa::path(get, path = "/api/v1/admin/errors", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, description = "Recent server errors", body = ErrorList)))]
+    responses((status = 200, description = "Recent server errors", body = ErrorList),
+              (status = 503, description = "The database is unavailable")))]
 pub async fn recent_errors(
     errors: web::Data<ErrorLog>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
-    let items = errors.recent();
+    let items = errors.recent().await.map_err(|err| {
+        if err.is_unavailable() {
+            ApiError::Unavailable(Box::new(err))
+        } else {
+            ApiError::Internal(Box::new(err))
+        }
+    })?;
     Ok(envelope::ok(&ErrorList {
         total: items.len() as u64,
         items,

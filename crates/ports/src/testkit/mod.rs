@@ -18,18 +18,22 @@ mod audit;
 mod fixtures;
 mod health;
 mod schema;
+mod server_errors;
 mod sessions;
 mod users;
 
 use std::any::Any;
 use std::sync::Arc;
 
-use crate::{AuditLog, AuthSessionRepository, DatabaseHealth, SchemaManager, UserRepository};
+use crate::{
+    AuditLog, AuthSessionRepository, DatabaseHealth, SchemaManager, ServerErrorLog, UserRepository,
+};
 
 pub use audit::*;
 pub use fixtures::*;
 pub use health::*;
 pub use schema::*;
+pub use server_errors::*;
 pub use sessions::*;
 pub use users::*;
 
@@ -43,6 +47,8 @@ pub struct Stores {
     pub audit: Arc<dyn AuditLog>,
     /// Health probes.
     pub health: Arc<dyn DatabaseHealth>,
+    /// Server errors of every instance.
+    pub errors: Arc<dyn ServerErrorLog>,
     /// Whatever the fixture must keep alive until the case ends (a temporary directory, a
     /// guard that drops a test database). Declared last, so it is dropped after the stores.
     pub guard: Option<Box<dyn Any + Send + Sync>>,
@@ -52,16 +58,37 @@ impl Stores {
     /// Uses one value that implements every persistence port for all of them.
     pub fn from_store<S>(store: S) -> Self
     where
-        S: UserRepository + AuthSessionRepository + AuditLog + DatabaseHealth + 'static,
+        S: UserRepository
+            + AuthSessionRepository
+            + AuditLog
+            + DatabaseHealth
+            + ServerErrorLog
+            + 'static,
     {
         let store = Arc::new(store);
         Self {
             users: store.clone(),
             sessions: store.clone(),
             audit: store.clone(),
-            health: store,
+            health: store.clone(),
+            errors: store,
             guard: None,
         }
+    }
+
+    /// [`Stores::from_store`] keeping the fixture's guard alive: `(store, guard)` as a
+    /// fixture returns them.
+    pub fn guarded<S, G>((store, guard): (S, G)) -> Self
+    where
+        S: UserRepository
+            + AuthSessionRepository
+            + AuditLog
+            + DatabaseHealth
+            + ServerErrorLog
+            + 'static,
+        G: Any + Send + Sync,
+    {
+        Self::from_store(store).with_guard(guard)
     }
 
     /// Keeps `guard` alive until the stores are dropped.
@@ -96,6 +123,15 @@ impl SchemaStores {
             users: store,
             guard: None,
         }
+    }
+
+    /// [`SchemaStores::from_store`] keeping the fixture's guard alive.
+    pub fn guarded<S, G>((store, guard): (S, G)) -> Self
+    where
+        S: SchemaManager + DatabaseHealth + UserRepository + 'static,
+        G: Any + Send + Sync,
+    {
+        Self::from_store(store).with_guard(guard)
     }
 
     /// Keeps `guard` alive until the stores are dropped.
@@ -135,6 +171,8 @@ macro_rules! persistence_contract {
             session_revoked_sessions_filter,
             audit_list_newest_first,
             health_ping_stats_migrations,
+            server_errors_newest_first_and_bounded,
+            server_errors_record_is_idempotent,
         );
     };
 }

@@ -109,6 +109,23 @@ impl TutoringStores {
         }
     }
 
+    /// [`TutoringStores::from_schema_store`] keeping the fixture's guard alive: `(store,
+    /// guard)` as a fixture returns them.
+    pub fn guarded_with_schema<S, G>((store, guard): (S, G)) -> Self
+    where
+        S: UserRepository
+            + ActivityRepository
+            + StudySessionRepository
+            + InteractionRepository
+            + RiskRepository
+            + AuditLog
+            + SchemaManager
+            + 'static,
+        G: Any + Send + Sync,
+    {
+        Self::from_schema_store(store).with_guard(guard)
+    }
+
     /// Keeps `guard` alive until the stores are dropped.
     pub fn with_guard(mut self, guard: impl Any + Send + Sync) -> Self {
         self.guard = Some(Box::new(guard));
