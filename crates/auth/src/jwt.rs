@@ -1,8 +1,8 @@
 use ainative_domain::{Role, Tier};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{
-    decode, encode, errors::ErrorKind, get_current_timestamp, Algorithm, DecodingKey,
-    EncodingKey, Header, Validation,
+    decode, encode, errors::ErrorKind, get_current_timestamp, Algorithm, DecodingKey, EncodingKey,
+    Header, Validation,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};

@@ -65,7 +65,8 @@ pub fn config_docs(root: &Path, check: bool) -> anyhow::Result<()> {
         if check {
             stale.push(path.display().to_string());
         } else {
-            std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(&path, content)
+                .with_context(|| format!("writing {}", path.display()))?;
             println!("wrote {}", path.display());
         }
     }

@@ -10,8 +10,8 @@ use super::typos::ConfigWarning;
 use super::values::{Origin, Raw, Values};
 use super::vars::*;
 use super::{
-    DatabaseSettings, Effective, JwtConfig, LlmSettings, RateLimitSettings,
-    RedisSettings, SecretSource, Settings,
+    DatabaseSettings, Effective, JwtConfig, LlmSettings, RateLimitSettings, RedisSettings,
+    SecretSource, Settings,
 };
 
 /// The shortest JWT secret accepted in production, in bytes.
@@ -48,7 +48,8 @@ fn cross_rules(
         var: var.to_owned(),
         reason,
     };
-    if let (Some(min_idle), Some(pool_size)) = (values.get(&DB_MIN_IDLE), values.get(&DB_POOL_SIZE)) {
+    if let (Some(min_idle), Some(pool_size)) = (values.get(&DB_MIN_IDLE), values.get(&DB_POOL_SIZE))
+    {
         if min_idle > pool_size {
             problems.push(refuse(
                 "DB_MIN_IDLE",
@@ -79,7 +80,9 @@ fn cross_rules(
             if production {
                 problems.push(refuse(
                     "JWT_SECRET_KEY",
-                    format!("must be at least {MIN_SECRET_BYTES} bytes in production (got {len} bytes)"),
+                    format!(
+                        "must be at least {MIN_SECRET_BYTES} bytes in production (got {len} bytes)"
+                    ),
                 ));
             } else {
                 warnings.push(ConfigWarning {
@@ -126,10 +129,12 @@ pub(super) fn assemble(
         Some(secret) => (secret, SecretSource::Configured),
         None => {
             let path = data_dir.join("jwt_secret");
-            let secret = crate::dev_secret::load_or_create(&path).map_err(|e| {
-                SettingsError::Source(format!("{}: {e}", path.display()))
-            })?;
-            (SecretString::from(secret), SecretSource::DevelopmentFile(path))
+            let secret = crate::dev_secret::load_or_create(&path)
+                .map_err(|e| SettingsError::Source(format!("{}: {e}", path.display())))?;
+            (
+                SecretString::from(secret),
+                SecretSource::DevelopmentFile(path),
+            )
         }
     };
     let mut settings = Settings {

@@ -28,14 +28,15 @@ pub const FILES: [&str; 2] = [".env.example", "docs/configuration.md"];
 /// the part between [`BEGIN`] and [`END`] is replaced.
 pub fn render(root: &Path, table: &[Spec]) -> Result<Vec<(PathBuf, String)>, String> {
     let docs_path = root.join(FILES[1]);
-    let docs = std::fs::read_to_string(&docs_path)
-        .map_err(|e| format!("{}: {e}", docs_path.display()))?;
+    let docs =
+        std::fs::read_to_string(&docs_path).map_err(|e| format!("{}: {e}", docs_path.display()))?;
     Ok(vec![
         (root.join(FILES[0]), env_example(table)),
         (
             docs_path.clone(),
-            splice(&docs, &markdown(table))
-                .ok_or_else(|| format!("{}: markers {BEGIN} / {END} not found", docs_path.display()))?,
+            splice(&docs, &markdown(table)).ok_or_else(|| {
+                format!("{}: markers {BEGIN} / {END} not found", docs_path.display())
+            })?,
         ),
     ])
 }

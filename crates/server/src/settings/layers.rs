@@ -25,7 +25,8 @@ pub fn layer(
         .filter(|v| !v.is_empty())
         .unwrap_or("development");
     // Only a known environment names a file (APP_ENV=../x must not choose the path).
-    let file = super::AppEnv::from_name(app_env).map(|_| config_dir.join(format!("{app_env}.toml")));
+    let file =
+        super::AppEnv::from_name(app_env).map(|_| config_dir.join(format!("{app_env}.toml")));
     let mut builder = config::Config::builder();
     if let Some(file) = &file {
         builder = builder.add_source(config::File::from(file.as_path()).required(false));

@@ -294,8 +294,7 @@ impl Settings {
         let mut warnings = typos::misspelt(env.keys().map(String::as_str), vars::TABLE);
         warnings.sort_by(|a, b| a.var.cmp(&b.var));
         let mut problems = Vec::new();
-        let raw = match layers::layer(&env, config_dir, vars::TABLE, &mut warnings, &mut problems)
-        {
+        let raw = match layers::layer(&env, config_dir, vars::TABLE, &mut warnings, &mut problems) {
             Ok(raw) => raw,
             Err(err) => return (Err(err), warnings),
         };

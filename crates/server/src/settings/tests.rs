@@ -78,7 +78,10 @@ fn production_refuses_missing_or_short_secrets_and_sqlite() {
     ])
     .unwrap_err();
     assert!(err.to_string().starts_with("JWT_SECRET_KEY"), "{err}");
-    assert!(!err.to_string().contains("short"), "the secret is echoed: {err}");
+    assert!(
+        !err.to_string().contains("short"),
+        "the secret is echoed: {err}"
+    );
     let err = load(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", SECRET)]).unwrap_err();
     assert!(err.to_string().starts_with("DATABASE_URL"), "{err}");
     let ok = load(&[
@@ -97,7 +100,10 @@ fn production_without_secret_on_sqlite_names_both_at_once() {
     assert_eq!(named(&err), ["DATABASE_URL", "JWT_SECRET_KEY"], "{err}");
     let text = err.to_string();
     assert!(text.starts_with("2 configuration problems:"), "{text}");
-    assert!(text.contains("\n  DATABASE_URL: SQLite is refused"), "{text}");
+    assert!(
+        text.contains("\n  DATABASE_URL: SQLite is refused"),
+        "{text}"
+    );
     assert!(text.contains("\n  JWT_SECRET_KEY: is required"), "{text}");
 }
 
@@ -153,22 +159,42 @@ fn invalid_values_name_the_variable_and_what_is_expected() {
         ("DB_POOL_PRE_PING", "maybe", "a boolean"),
         ("DB_POOL_TIMEOUT_SECS", "0", "seconds 1..=3600"),
         ("DB_POOL_TIMEOUT_SECS", "-1", "seconds 1..=3600"),
-        ("SHUTDOWN_TIMEOUT_SECS", "99999999999999999999", "seconds 0..=3600"),
+        (
+            "SHUTDOWN_TIMEOUT_SECS",
+            "99999999999999999999",
+            "seconds 0..=3600",
+        ),
         ("REDIS_TIMEOUT_MS", "0", "milliseconds 1..=60000"),
-        ("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", "1441", "minutes 1..=1440"),
+        (
+            "JWT_ACCESS_TOKEN_EXPIRE_MINUTES",
+            "1441",
+            "minutes 1..=1440",
+        ),
         ("JWT_REFRESH_TOKEN_EXPIRE_DAYS", "0", "days 1..=365"),
         ("TRUSTED_PROXIES", "10.0.0.0/33", "CIDR block"),
         ("CORS_ORIGINS", "*", "http:// or https://"),
-        ("CORS_ORIGINS", "https://ok.example,ftp://x", "http:// or https://"),
+        (
+            "CORS_ORIGINS",
+            "https://ok.example,ftp://x",
+            "http:// or https://",
+        ),
         ("JWT_ALGORITHM", "none", "one of HS256"),
-        ("DATABASE_URL", "mysql://x", "postgres://, postgresql:// or sqlite:"),
+        (
+            "DATABASE_URL",
+            "mysql://x",
+            "postgres://, postgresql:// or sqlite:",
+        ),
         ("REDIS_URL", "rediss://x", "redis://"),
         ("METRICS_ADDR", "nowhere", "socket address"),
         ("LOG_FORMAT", "xml", "one of pretty, json"),
         ("LOG_LEVEL", "info,[[[", "tracing filter"),
         ("LLM_PROVIDER", "gpt", "one of offline, openai"),
         ("LLM_BASE_URL", "localhost:11434", "http:// or https://"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317", "http:// or https://"),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "localhost:4317",
+            "http:// or https://",
+        ),
         ("MAX_BODY_BYTES", "10", "an integer 1024..=1073741824"),
         ("RATE_LIMIT_FREE_TIER", "-1", "an integer >= 0"),
         ("RATE_LIMIT_LOGIN", "0", "an integer 1..=10000"),
@@ -176,7 +202,10 @@ fn invalid_values_name_the_variable_and_what_is_expected() {
     ] {
         let err = load(&[(var, value)]).unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with(&format!("{var}: expected ")), "{var}: {text}");
+        assert!(
+            text.starts_with(&format!("{var}: expected ")),
+            "{var}: {text}"
+        );
         assert!(text.contains(expected), "{var}={value}: {text}");
         assert_eq!(named(&err), [var]);
     }
@@ -296,7 +325,10 @@ fn the_file_is_checked_like_the_environment() {
     assert_eq!(vars, ["APP_PORT", "BCRYPT_COST"], "{err}");
     let names: Vec<&str> = warnings.iter().map(|w| w.var.as_str()).collect();
     assert_eq!(names, ["app_prot", "nested"], "{warnings:?}");
-    assert!(warnings[0].message.contains("did you mean app_port?"), "{warnings:?}");
+    assert!(
+        warnings[0].message.contains("did you mean app_port?"),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -323,7 +355,10 @@ fn describe_masks_secrets_and_shows_every_variable() {
         assert!(!format!("{s:?}").contains(secret), "Debug leaks {secret}");
     }
     assert!(text.contains("DATABASE_URL = postgres://app:***@db:5432/ainative"));
-    assert!(text.contains("JWT_SECRET_KEY = ****** (32 bytes)"), "{text}");
+    assert!(
+        text.contains("JWT_SECRET_KEY = ****** (32 bytes)"),
+        "{text}"
+    );
     assert!(text.contains("LLM_API_KEY = ****** (9 bytes)"), "{text}");
     for spec in vars::TABLE {
         let Name::Single(var) = spec.name else {
@@ -344,7 +379,10 @@ fn a_generated_secret_is_shown_with_its_file() {
         .find(|l| l.starts_with("JWT_SECRET_KEY = "))
         .unwrap();
     assert!(line.contains("******"), "{line}");
-    assert!(line.contains("generated, kept in") && line.contains("jwt_secret"), "{line}");
+    assert!(
+        line.contains("generated, kept in") && line.contains("jwt_secret"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -373,13 +411,18 @@ fn misspelt_variables_are_warned_about_with_the_likely_name() {
         ("app_port", "APP_PORT"),
         ("JWT_SECRET", "JWT_SECRET_KEY"),
         ("CORS_ORIGIN", "CORS_ORIGINS"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINTS", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINTS",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ),
         ("RATE_LIMIT_FREE_TEIR", "RATE_LIMIT_FREE_TIER"),
         ("LOG_LEVL", "LOG_LEVEL"),
     ] {
         assert_eq!(found.get(typo), Some(&Some(meant)), "{typo}: {warnings:?}");
         let warning = warnings.iter().find(|w| w.var == typo).unwrap();
-        assert!(warning.to_string().contains(&format!("did you mean {meant}?")));
+        assert!(warning
+            .to_string()
+            .contains(&format!("did you mean {meant}?")));
     }
     assert_eq!(warnings.len(), 9, "{warnings:?}");
     // Ignored, not applied.
@@ -448,7 +491,10 @@ fn every_row_is_well_formed() {
             );
         }
         if let Some(example) = spec.example {
-            assert!(values::parse(&spec.kind, example).is_some(), "{name}: example");
+            assert!(
+                values::parse(&spec.kind, example).is_some(),
+                "{name}: example"
+            );
         }
         assert!(
             !(spec.secret && matches!(spec.kind, Kind::Url(_))),

@@ -62,7 +62,10 @@ pub fn unknown_file_keys<'a>(
         .map(|key| {
             let suggestion = closest(key, table);
             let message = match &suggestion {
-                Some(s) => format!("unknown key in {file}, ignored; did you mean {}?", s.to_ascii_lowercase()),
+                Some(s) => format!(
+                    "unknown key in {file}, ignored; did you mean {}?",
+                    s.to_ascii_lowercase()
+                ),
                 None => format!("unknown key in {file}, ignored"),
             };
             ConfigWarning {
@@ -161,8 +164,8 @@ pub fn distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {

@@ -155,9 +155,7 @@ pub fn parse(kind: &Kind, text: &str) -> Option<Value> {
             .ok()
             .filter(|n| (*min..=*max).contains(n))
             .map(|n| Value::Duration(Duration::from_millis(n.saturating_mul(unit.millis())))),
-        Kind::Enum(words) => words
-            .contains(&text)
-            .then(|| Value::Text(text.to_owned())),
+        Kind::Enum(words) => words.contains(&text).then(|| Value::Text(text.to_owned())),
         Kind::Url(prefixes) => prefixes
             .iter()
             .any(|p| text.len() > p.len() && text.starts_with(p))
@@ -227,11 +225,17 @@ impl Values {
         for spec in table {
             match spec.name {
                 Name::Single(name) => {
-                    entries.push((name.to_owned(), entry(spec, name, raw, production, problems)));
+                    entries.push((
+                        name.to_owned(),
+                        entry(spec, name, raw, production, problems),
+                    ));
                 }
                 Name::Family { .. } => {
                     for name in raw.names().filter(|n| spec.family_member(n).is_some()) {
-                        entries.push((name.to_owned(), entry(spec, name, raw, production, problems)));
+                        entries.push((
+                            name.to_owned(),
+                            entry(spec, name, raw, production, problems),
+                        ));
                     }
                 }
             }
@@ -256,7 +260,9 @@ impl Values {
 
     /// Every entry, in table order.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &Entry)> {
-        self.entries.iter().map(|(name, entry)| (name.as_str(), entry))
+        self.entries
+            .iter()
+            .map(|(name, entry)| (name.as_str(), entry))
     }
 
     fn entry(&self, name: &str) -> Option<&Entry> {

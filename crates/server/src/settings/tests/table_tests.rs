@@ -103,8 +103,14 @@ fn defaults_optional_values_lists_durations_and_per_env_defaults() {
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(values.get(&demo::DEMO_PUBLIC_URL), Some(None));
     assert!(matches!(values.get(&demo::DEMO_KEY), Some(None)));
-    assert_eq!(values.get(&demo::DEMO_FEATURES), Some(vec!["mail".to_owned()]));
-    assert_eq!(values.get(&demo::DEMO_WAIT_MS), Some(Duration::from_millis(100)));
+    assert_eq!(
+        values.get(&demo::DEMO_FEATURES),
+        Some(vec!["mail".to_owned()])
+    );
+    assert_eq!(
+        values.get(&demo::DEMO_WAIT_MS),
+        Some(Duration::from_millis(100))
+    );
     assert_eq!(values.get(&demo::DEMO_MODE).as_deref(), Some("fast"));
     let (values, _) = parse(&[], true);
     assert_eq!(values.get(&demo::DEMO_MODE).as_deref(), Some("safe"));
@@ -130,7 +136,10 @@ fn defaults_optional_values_lists_durations_and_per_env_defaults() {
         values.get(&demo::DEMO_FEATURES),
         Some(vec!["oauth".to_owned(), "mail".to_owned()])
     );
-    assert_eq!(values.get(&demo::DEMO_WAIT_MS), Some(Duration::from_secs(1)));
+    assert_eq!(
+        values.get(&demo::DEMO_WAIT_MS),
+        Some(Duration::from_secs(1))
+    );
 }
 
 #[test]
@@ -215,10 +224,16 @@ fn family_members_are_taken_from_the_environment_and_the_file() {
     .collect();
     let (mut warnings, mut problems) = (Vec::new(), Vec::new());
     let raw = layers::layer(&env, &dir, demo::TABLE, &mut warnings, &mut problems).unwrap();
-    assert!(warnings.is_empty() && problems.is_empty(), "{warnings:?} {problems:?}");
+    assert!(
+        warnings.is_empty() && problems.is_empty(),
+        "{warnings:?} {problems:?}"
+    );
     let (values, problems) = {
         let mut problems = Vec::new();
-        (Values::parse(demo::TABLE, &raw, false, &mut problems), problems)
+        (
+            Values::parse(demo::TABLE, &raw, false, &mut problems),
+            problems,
+        )
     };
     assert!(problems.is_empty(), "{problems:?}");
     let names: Vec<String> = values
@@ -227,7 +242,10 @@ fn family_members_are_taken_from_the_environment_and_the_file() {
         .map(|(name, _)| name)
         .collect();
     assert_eq!(names, ["ENV", "FILE"]);
-    assert_eq!(values.get(&demo::DEMO_WAIT_MS), Some(Duration::from_millis(30)));
+    assert_eq!(
+        values.get(&demo::DEMO_WAIT_MS),
+        Some(Duration::from_millis(30))
+    );
 }
 
 #[test]
@@ -282,7 +300,10 @@ fn generated_docs_list_families_secrets_and_defaults() {
         md.contains("| `OAUTH_OIDC_<NAME>_CLIENT_SECRET` | unset | text | yes | Client secret at the OpenID Connect provider NAME. |"),
         "{md}"
     );
-    assert!(md.contains("| `DEMO_MODE` | `fast`; `safe` in production |"), "{md}");
+    assert!(
+        md.contains("| `DEMO_MODE` | `fast`; `safe` in production |"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -293,7 +314,11 @@ fn splicing_keeps_the_prose_around_the_markers() {
         spliced,
         format!("intro\n{}\nNEW\n{}\noutro\n", docs::BEGIN, docs::END)
     );
-    assert_eq!(docs::splice(&spliced, "NEW\n").unwrap(), spliced, "idempotent");
+    assert_eq!(
+        docs::splice(&spliced, "NEW\n").unwrap(),
+        spliced,
+        "idempotent"
+    );
     assert!(docs::splice("no markers", "x").is_none());
 }
 
