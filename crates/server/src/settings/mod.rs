@@ -10,6 +10,7 @@ pub mod docs;
 mod error;
 mod layers;
 pub mod table;
+pub mod types;
 pub mod typos;
 pub mod values;
 pub mod vars;
