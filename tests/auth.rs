@@ -326,8 +326,12 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn sign(claims: &Value, secret: &str) -> String {
-    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
-    jsonwebtoken::encode(&jsonwebtoken::Header::default(), claims, &key).unwrap()
+    sign_with(jsonwebtoken::Algorithm::HS256, claims, secret)
+}
+
+fn sign_with(alg: jsonwebtoken::Algorithm, claims: &Value, secret: &str) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap();
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), claims, &key).unwrap()
 }
 
 async fn forged_and_misused_tokens_are_rejected(app: TestApp) {
@@ -352,6 +356,15 @@ async fn forged_and_misused_tokens_are_rejected(app: TestApp) {
     wrong_aud["aud"] = json!("other-api");
     let mut escalated = claims.clone();
     escalated["roles"] = json!(["admin"]);
+    // RFC 7519 §4.1.5: not valid before `nbf`; issued tokens carry `nbf` = `iat`.
+    assert_eq!(claims["nbf"], claims["iat"], "{claims}");
+    let mut not_yet_valid = claims.clone();
+    not_yet_valid["nbf"] = json!(now + 3600);
+    // CVE-2026-25537: a registered claim of the wrong JSON type is not "absent".
+    let mut exp_as_string = claims.clone();
+    exp_as_string["exp"] = json!("9999999999");
+    let mut nbf_as_string = claims.clone();
+    nbf_as_string["nbf"] = json!("0");
     let alg_none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
     let cases = [
         ("garbage", "not-a-jwt".to_owned()),
@@ -373,6 +386,13 @@ async fn forged_and_misused_tokens_are_rejected(app: TestApp) {
         ("wrong issuer", sign(&wrong_iss, secret)),
         ("wrong audience", sign(&wrong_aud, secret)),
         ("refresh as access", refresh_token.to_owned()),
+        ("nbf in the future", sign(&not_yet_valid, secret)),
+        ("exp of the wrong type", sign(&exp_as_string, secret)),
+        ("nbf of the wrong type", sign(&nbf_as_string, secret)),
+        (
+            "another algorithm, right secret",
+            sign_with(jsonwebtoken::Algorithm::HS512, &claims, secret),
+        ),
     ];
     for (name, token) in &cases {
         let res = app.get(ME, Some(token)).await;
@@ -401,6 +421,14 @@ async fn forged_and_misused_tokens_are_rejected(app: TestApp) {
         app.get(ME, Some(access)).await.status(),
         200,
         "the genuine token still works"
+    );
+    // A token issued before `nbf` existed stays valid until it expires.
+    let mut legacy = claims.clone();
+    legacy.as_object_mut().unwrap().remove("nbf");
+    assert_eq!(
+        app.get(ME, Some(&sign(&legacy, secret))).await.status(),
+        200,
+        "a token without nbf is accepted"
     );
 }
 

@@ -34,8 +34,16 @@ pub enum Command {
         #[arg(long)]
         full_name: Option<String>,
     },
-    /// Print the effective configuration with secrets masked; non-zero exit when invalid.
+    /// Print the effective configuration with secrets masked; exit 2 when invalid.
     CheckConfig,
+    /// Regenerate .env.example and the tables of docs/configuration.md from the settings
+    /// table (run at the repository root); with --check, only report stale files (exit 1).
+    #[command(hide = true)]
+    ConfigDocs {
+        /// Compare instead of writing.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Migration actions.

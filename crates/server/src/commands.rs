@@ -1,6 +1,7 @@
 //! The sub-commands other than `serve`.
 
 use std::io::Read;
+use std::path::Path;
 use std::sync::Arc;
 
 use ainative_adapters_redis::{InMemoryLoginThrottle, InMemoryRevocationList};
@@ -10,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::MigrateAction;
 use crate::database::Database;
-use crate::settings::Settings;
+use crate::settings::{docs, vars, Settings};
 use crate::startup::auth_services;
 
 /// `ainative migrate up|down|status`.
@@ -42,12 +43,46 @@ pub async fn migrate(settings: &Settings, action: MigrateAction) -> anyhow::Resu
     Ok(())
 }
 
-/// Reads the admin password from `ADMIN_PASSWORD` or the first line of standard input.
-fn admin_password() -> anyhow::Result<SecretString> {
-    if let Ok(p) = std::env::var("ADMIN_PASSWORD") {
-        if !p.is_empty() {
-            return Ok(SecretString::from(p));
+/// `ainative check-config`: every variable's effective value (secrets masked) and where it
+/// came from, then the warnings as `#` comment lines.
+pub fn check_config(settings: &Settings) -> String {
+    let mut out = settings.describe();
+    for warning in &settings.warnings {
+        out.push_str(&format!("# warning: {warning}\n"));
+    }
+    out
+}
+
+/// `ainative config-docs [--check]` at the repository root `root`.
+pub fn config_docs(root: &Path, check: bool) -> anyhow::Result<()> {
+    let files = docs::render(root, vars::TABLE).map_err(anyhow::Error::msg)?;
+    let mut stale = Vec::new();
+    for (path, content) in files {
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current == content {
+            continue;
         }
+        if check {
+            stale.push(path.display().to_string());
+        } else {
+            std::fs::write(&path, content)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("wrote {}", path.display());
+        }
+    }
+    if !stale.is_empty() {
+        bail!(
+            "out of date with the settings table: {}; run `cargo run -q -- config-docs`",
+            stale.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The admin password: `ADMIN_PASSWORD` or the first line of standard input.
+fn admin_password(settings: &Settings) -> anyhow::Result<SecretString> {
+    if let Some(password) = &settings.admin_password {
+        return Ok(password.clone());
     }
     let mut input = String::new();
     std::io::stdin()
@@ -67,7 +102,7 @@ pub async fn create_admin(
     username: String,
     full_name: Option<String>,
 ) -> anyhow::Result<()> {
-    let password = admin_password()?;
+    let password = admin_password(settings)?;
     let user = create_admin_with(settings, email, username, full_name, password).await?;
     println!("created admin {} ({})", user.username, user.id);
     Ok(())

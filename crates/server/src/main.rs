@@ -8,6 +8,11 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::ConfigDocs { check } = command {
+        // Needs no configuration: it documents it.
+        return exit_code(commands::config_docs(Path::new("."), check));
+    }
     let settings = match Settings::load(Path::new("data")) {
         Ok(settings) => settings,
         Err(err) => {
@@ -15,9 +20,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    if !matches!(command, Command::Serve | Command::CheckConfig) {
+        for warning in &settings.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    let result = match command {
         Command::CheckConfig => {
-            print!("{}", settings.describe());
+            print!("{}", commands::check_config(&settings));
             Ok(())
         }
         Command::Migrate { action } => commands::migrate(&settings, action).await,
@@ -27,7 +37,12 @@ async fn main() -> ExitCode {
             full_name,
         } => commands::create_admin(&settings, email, username, full_name).await,
         Command::Serve => serve(settings).await,
+        Command::ConfigDocs { .. } => Ok(()),
     };
+    exit_code(result)
+}
+
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -45,6 +60,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
+    for warning in &settings.warnings {
+        tracing::warn!(
+            variable = %warning.var,
+            suggestion = warning.suggestion.as_deref().unwrap_or("-"),
+            "configuration: {}",
+            warning.message
+        );
+    }
     if let ainative_server::settings::SecretSource::DevelopmentFile(path) = &settings.jwt.source {
         tracing::warn!(
             path = %path.display(),

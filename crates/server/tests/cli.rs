@@ -91,8 +91,14 @@ impl Run {
         self
     }
 
+    /// A configuration error: exit status 2, the variable named on standard error.
     fn assert_failed_naming(&self, var: &str) -> &Self {
-        assert!(!self.status.success(), "should fail: {}", self.describe());
+        assert_eq!(
+            self.status.code(),
+            Some(2),
+            "should fail with 2: {}",
+            self.describe()
+        );
         assert!(
             self.stderr.contains(var),
             "stderr should name {var}: {}",
@@ -333,15 +339,21 @@ fn check_config_prints_every_variable_with_secrets_masked() {
                 "redis://:redis-hunter3-pw@cache.internal:6379/0",
             ),
             ("LLM_API_KEY", "sk-live-hunter4-key"),
+            ("ADMIN_PASSWORD", "Admin-hunter5-pw"),
             ("APP_PORT", "8123"),
             ("RATE_LIMIT_FREE_TIER", "77"),
         ],
     );
     run.assert_ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
+    let declared: Vec<String> = ainative_server::settings::vars::TABLE
+        .iter()
+        .map(|spec| spec.display_name())
+        .collect();
     for var in SPEC_VARIABLES
         .iter()
-        .chain(ainative_server::settings::VARIABLES)
+        .copied()
+        .chain(declared.iter().map(String::as_str))
     {
         assert!(
             lines.iter().any(|l| l.starts_with(&format!("{var} "))
@@ -357,6 +369,7 @@ fn check_config_prints_every_variable_with_secrets_masked() {
         "pg-hunter2-pw",
         "redis-hunter3-pw",
         "sk-live-hunter4-key",
+        "Admin-hunter5-pw",
     ] {
         assert!(
             !everything.contains(secret),
@@ -446,6 +459,147 @@ fn production_refuses_sqlite_unless_allowed() {
             .any(|l| l.starts_with("APP_ENV") && l.contains("production")),
         "{}",
         run.stdout
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_exit_status_2() {
+    let sandbox = Sandbox::new();
+    let env = [
+        ("APP_ENV", "production"),
+        ("APP_PORT", "eighty"),
+        ("DB_POOL_PRE_PING", "perhaps"),
+        ("CORS_ORIGINS", "https://ok.example,*"),
+        ("DATABASE_URL", "sqlite://data/prod.db"),
+    ];
+    for args in [&["check-config"][..], &[][..], &["migrate", "status"][..]] {
+        let run = sandbox.run(args, &env);
+        assert_eq!(run.status.code(), Some(2), "{}", run.describe());
+        assert!(run.stdout.is_empty(), "{}", run.describe());
+        assert!(
+            run.stderr.contains("5 configuration problems:"),
+            "{}",
+            run.describe()
+        );
+        for line in [
+            r#"APP_PORT: expected an integer 0..=65535, got "eighty""#,
+            r#"DB_POOL_PRE_PING: expected a boolean"#,
+            r#"CORS_ORIGINS: expected a comma-separated list, each a URL starting with http:// or https://, got "*""#,
+            "DATABASE_URL: SQLite is refused when APP_ENV=production",
+            "JWT_SECRET_KEY: is required when APP_ENV=production",
+        ] {
+            assert!(
+                run.stderr.contains(line),
+                "missing {line:?}: {}",
+                run.describe()
+            );
+        }
+    }
+    assert!(!sandbox.path("data").exists(), "nothing is created");
+}
+
+#[test]
+fn check_config_lists_misspelt_variables_and_where_values_come_from() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.path("config")).expect("config dir");
+    std::fs::write(
+        sandbox.path("config/test.toml"),
+        "bcrypt_cost = 5
+",
+    )
+    .expect("toml");
+    let run = sandbox.run(
+        &["check-config"],
+        &[
+            ("APP_ENV", "test"),
+            ("JWT_SECRET_KEY", SECRET),
+            ("APP_PROT", "9000"),
+            ("JTW_ISSUER", "someone"),
+            ("RUST_LOG", "debug"),
+            ("TEST_DATABASE_URL", "postgres://x/y"),
+            ("CARGO_HOME", "/nowhere"),
+        ],
+    );
+    run.assert_ok();
+    let warnings: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("# warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{}", run.stdout);
+    assert!(warnings[0].contains("APP_PROT") && warnings[0].contains("did you mean APP_PORT?"));
+    assert!(warnings[1].contains("JTW_ISSUER") && warnings[1].contains("did you mean JWT_ISSUER?"));
+    let line = |var: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{var} = ")))
+            .unwrap_or_else(|| panic!("{var} missing: {}", run.stdout))
+    };
+    assert!(
+        line("APP_PORT").contains("= 8000"),
+        "the typo is not applied"
+    );
+    assert!(line("APP_PORT").ends_with("# default"));
+    assert!(line("BCRYPT_COST").contains("= 5") && line("BCRYPT_COST").ends_with("test.toml"));
+    assert!(line("APP_ENV").ends_with("# environment"));
+    assert!(
+        line("JWT_SECRET_KEY").contains("****** (43 bytes)"),
+        "{}",
+        line("JWT_SECRET_KEY")
+    );
+}
+
+#[test]
+fn a_misspelling_is_named_next_to_the_error_it_causes() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(
+        &["check-config"],
+        &[
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://app@127.0.0.1:1/none"),
+            ("JWT_SECRET_KY", SECRET),
+        ],
+    );
+    run.assert_failed_naming("JWT_SECRET_KEY");
+    assert!(
+        run.stderr.contains(
+            "warning: JWT_SECRET_KY: not a setting of ainative; did you mean JWT_SECRET_KEY?"
+        ),
+        "{}",
+        run.describe()
+    );
+    assert!(!run.stderr.contains(SECRET), "{}", run.describe());
+}
+
+#[test]
+fn config_docs_check_finds_stale_files_and_config_docs_rewrites_them() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.path("docs")).expect("docs dir");
+    let begin = ainative_server::settings::docs::BEGIN;
+    let end = ainative_server::settings::docs::END;
+    let prose = format!("# Configuration\n\nProse kept.\n\n{begin}\nstale\n{end}\n\nMore prose.\n");
+    std::fs::write(sandbox.path("docs/configuration.md"), &prose).expect("doc");
+    std::fs::write(sandbox.path(".env.example"), "STALE=1\n").expect("env");
+    let check = sandbox.run(&["config-docs", "--check"], &[]);
+    assert_eq!(check.status.code(), Some(1), "{}", check.describe());
+    assert!(
+        check.stderr.contains(".env.example") && check.stderr.contains("configuration.md"),
+        "{}",
+        check.describe()
+    );
+    sandbox.run(&["config-docs"], &[]).assert_ok();
+    sandbox.run(&["config-docs", "--check"], &[]).assert_ok();
+    let doc = std::fs::read_to_string(sandbox.path("docs/configuration.md")).expect("doc");
+    assert!(doc.starts_with("# Configuration\n\nProse kept.") && doc.ends_with("More prose.\n"));
+    assert!(
+        doc.contains("| `JWT_SECRET_KEY` |") && !doc.contains("stale"),
+        "{doc}"
+    );
+    let env = std::fs::read_to_string(sandbox.path(".env.example")).expect("env");
+    assert!(env.contains("\nAPP_PORT=8000\n"), "{env}");
+    assert!(
+        !sandbox.path("data").exists(),
+        "config-docs loads no configuration"
     );
 }
 
@@ -758,4 +912,28 @@ async fn sigint_also_exits_zero() {
         !Path::new(&sandbox.path("data/jwt_secret")).exists(),
         "a configured secret needs no generated one"
     );
+}
+
+/// A misspelt variable is logged once the logger is up, naming the setting meant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_misspelt_variables_at_start() {
+    let sandbox = Sandbox::new();
+    let mut server = Server::start(
+        &sandbox,
+        &["serve"],
+        &[("JWT_SECRET_KEY", SECRET), ("RATE_LIMIT_LOGN", "3")],
+    );
+    server.wait_until_live(&client()).await;
+    server.sigterm();
+    assert_eq!(
+        server.wait_exit(Duration::from_secs(5)).await.code(),
+        Some(0)
+    );
+    let (stdout, stderr) = server.output();
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("RATE_LIMIT_LOGN"))
+        .unwrap_or_else(|| panic!("no warning about RATE_LIMIT_LOGN:\n{stdout}\n{stderr}"));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains("did you mean RATE_LIMIT_LOGIN?"), "{line}");
 }

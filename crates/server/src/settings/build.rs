@@ -1,0 +1,216 @@
+//! Parsed values → the typed [`Settings`], after the rules that span several variables
+//! (production refusals, companions). Every problem is collected before giving up.
+
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::error::SettingsError;
+use super::typos::ConfigWarning;
+use super::values::{Origin, Raw, Values};
+use super::vars::*;
+use super::{
+    DatabaseSettings, Effective, JwtConfig, LlmSettings, RateLimitSettings, RedisSettings,
+    SecretSource, Settings,
+};
+
+/// The shortest JWT secret accepted in production, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Builds the settings, or the error listing every problem. Warnings are returned either way.
+pub fn settings(
+    raw: &Raw,
+    data_dir: &Path,
+    mut problems: Vec<SettingsError>,
+    mut warnings: Vec<ConfigWarning>,
+) -> (Result<Settings, SettingsError>, Vec<ConfigWarning>) {
+    let production = raw.get(APP_ENV_NAME).map(|(text, _)| text) == Some("production");
+    let values = Values::parse(TABLE, raw, production, &mut problems);
+    cross_rules(&values, production, &mut problems, &mut warnings);
+    if let Some(err) = SettingsError::from_problems(problems) {
+        return (Err(err), warnings);
+    }
+    let mut values = values;
+    let result = assemble(&mut values, data_dir, warnings.clone());
+    (result, warnings)
+}
+
+const APP_ENV_NAME: &str = "APP_ENV";
+
+/// Rules spanning several variables; each reads only values that parsed.
+fn cross_rules(
+    values: &Values,
+    production: bool,
+    problems: &mut Vec<SettingsError>,
+    warnings: &mut Vec<ConfigWarning>,
+) {
+    let refuse = |var: &str, reason: String| SettingsError::Refused {
+        var: var.to_owned(),
+        reason,
+    };
+    if let (Some(min_idle), Some(pool_size)) = (values.get(&DB_MIN_IDLE), values.get(&DB_POOL_SIZE))
+    {
+        if min_idle > pool_size {
+            problems.push(refuse(
+                "DB_MIN_IDLE",
+                format!("must not exceed DB_POOL_SIZE ({pool_size}), got {min_idle}"),
+            ));
+        }
+    }
+    let sqlite = values
+        .get(&DATABASE_URL)
+        .is_some_and(|url| url.expose_secret().starts_with("sqlite:"));
+    if production && sqlite && values.get(&ALLOW_SQLITE_IN_PRODUCTION) == Some(false) {
+        problems.push(refuse(
+            "DATABASE_URL",
+            "SQLite is refused when APP_ENV=production; use PostgreSQL or set \
+             ALLOW_SQLITE_IN_PRODUCTION=true"
+                .into(),
+        ));
+    }
+    match values.get(&JWT_SECRET_KEY) {
+        Some(None) if production => problems.push(refuse(
+            "JWT_SECRET_KEY",
+            format!(
+                "is required when APP_ENV=production (at least {MIN_SECRET_BYTES} random bytes)"
+            ),
+        )),
+        Some(Some(secret)) if secret.expose_secret().len() < MIN_SECRET_BYTES => {
+            let len = secret.expose_secret().len();
+            if production {
+                problems.push(refuse(
+                    "JWT_SECRET_KEY",
+                    format!(
+                        "must be at least {MIN_SECRET_BYTES} bytes in production (got {len} bytes)"
+                    ),
+                ));
+            } else {
+                warnings.push(ConfigWarning {
+                    var: "JWT_SECRET_KEY".into(),
+                    message: format!(
+                        "shorter than {MIN_SECRET_BYTES} bytes ({len}); acceptable only outside production"
+                    ),
+                    suggestion: None,
+                });
+            }
+        }
+        _ => {}
+    }
+    if values.get(&LLM_PROVIDER).as_deref() == Some("openai") {
+        for (var, missing) in [
+            ("LLM_BASE_URL", values.get(&LLM_BASE_URL) == Some(None)),
+            ("LLM_MODEL", values.get(&LLM_MODEL) == Some(None)),
+        ] {
+            if missing {
+                problems.push(refuse(var, "is required when LLM_PROVIDER=openai".into()));
+            }
+        }
+    }
+}
+
+/// Every value is valid here; reading one as the wrong type is a table mistake (an error).
+pub(super) fn assemble(
+    values: &mut Values,
+    data_dir: &Path,
+    warnings: Vec<ConfigWarning>,
+) -> Result<Settings, SettingsError> {
+    let v = &*values;
+    let env = v.require(&APP_ENV)?;
+    // The only accepted value (HS256): nothing further to configure.
+    v.require(&JWT_ALGORITHM)?;
+    let redis_url = v.require(&REDIS_URL)?;
+    let redis_settings = RedisSettings {
+        url: SecretString::from(String::new()),
+        pool_size: v.require(&REDIS_POOL_SIZE)?,
+        timeout: v.require(&REDIS_TIMEOUT_MS)?,
+        key_prefix: v.require(&REDIS_KEY_PREFIX)?,
+    };
+    let (secret, source) = match v.require(&JWT_SECRET_KEY)? {
+        Some(secret) => (secret, SecretSource::Configured),
+        None => {
+            let path = data_dir.join("jwt_secret");
+            let secret = crate::dev_secret::load_or_create(&path)
+                .map_err(|e| SettingsError::Source(format!("{}: {e}", path.display())))?;
+            (
+                SecretString::from(secret),
+                SecretSource::DevelopmentFile(path),
+            )
+        }
+    };
+    let mut settings = Settings {
+        env,
+        host: v.require(&APP_HOST)?,
+        port: v.require(&APP_PORT)?,
+        database: DatabaseSettings {
+            url: v.require(&DATABASE_URL)?,
+            pool_size: v.require(&DB_POOL_SIZE)?,
+            min_idle: v.require(&DB_MIN_IDLE)?,
+            pool_timeout: v.require(&DB_POOL_TIMEOUT_SECS)?,
+            recycle: v.require(&DB_POOL_RECYCLE_SECS)?,
+            idle_timeout: v.require(&DB_IDLE_TIMEOUT_SECS)?,
+            pre_ping: v.require(&DB_POOL_PRE_PING)?,
+        },
+        auto_migrate: v.require(&AUTO_MIGRATE)?,
+        allow_sqlite_in_production: v.require(&ALLOW_SQLITE_IN_PRODUCTION)?,
+        redis: redis_url.map(|url| RedisSettings {
+            url,
+            ..redis_settings
+        }),
+        cache_ttl: v.require(&CACHE_TTL_SECS)?,
+        cache_max_entries: v.require(&CACHE_MAX_ENTRIES)?,
+        jwt: JwtConfig {
+            secret,
+            source: source.clone(),
+            issuer: v.require(&JWT_ISSUER)?,
+            audience: v.require(&JWT_AUDIENCE)?,
+            access_ttl: v.require(&JWT_ACCESS_TOKEN_EXPIRE_MINUTES)?,
+            refresh_ttl: v.require(&JWT_REFRESH_TOKEN_EXPIRE_DAYS)?,
+        },
+        bcrypt_cost: v.require(&BCRYPT_COST)?,
+        rate_limits: RateLimitSettings {
+            anonymous: v.require(&RATE_LIMIT_ANONYMOUS)?,
+            free: v.require(&RATE_LIMIT_FREE_TIER)?,
+            premium: v.require(&RATE_LIMIT_PREMIUM_TIER)?,
+            admin: v.require(&RATE_LIMIT_ADMIN_TIER)?,
+            login: v.require(&RATE_LIMIT_LOGIN)?,
+        },
+        trusted_proxies: v.require(&TRUSTED_PROXIES)?,
+        cors_origins: v.require(&CORS_ORIGINS)?,
+        max_body_bytes: v.require(&MAX_BODY_BYTES)?,
+        llm: LlmSettings {
+            provider: v.require(&LLM_PROVIDER)?,
+            base_url: v.require(&LLM_BASE_URL)?,
+            api_key: v.require(&LLM_API_KEY)?,
+            model: v.require(&LLM_MODEL)?,
+            timeout: v.require(&LLM_TIMEOUT_SECS)?,
+            max_retries: v.require(&LLM_MAX_RETRIES)?,
+        },
+        log_format: v.require(&LOG_FORMAT)?,
+        log_level: v.require(&LOG_LEVEL)?,
+        otel_endpoint: v.require(&OTEL_EXPORTER_OTLP_ENDPOINT)?,
+        metrics_addr: v.require(&METRICS_ADDR)?,
+        refresh_reuse_grace: v.require(&REFRESH_REUSE_GRACE_SECS)?,
+        password_min_length: v.require(&PASSWORD_MIN_LENGTH)?,
+        shutdown_timeout: v.require(&SHUTDOWN_TIMEOUT_SECS)?,
+        admin_password: v.require(&ADMIN_PASSWORD)?,
+        warnings,
+        effective: Vec::new(),
+    };
+    if let (SecretSource::DevelopmentFile(path), Some(entry)) =
+        (&source, values.entry_mut("JWT_SECRET_KEY"))
+    {
+        entry.origin = Origin::Generated(path.display().to_string());
+    }
+    settings.effective = values
+        .entries()
+        .map(|(name, entry)| Effective {
+            name: name.to_owned(),
+            shown: match (&entry.origin, &entry.value) {
+                (Origin::Generated(_), _) => "******".into(),
+                _ => entry.shown(),
+            },
+            origin: entry.origin.clone(),
+        })
+        .collect();
+    Ok(settings)
+}
