@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod error;
 pub mod identity;
+pub mod materials;
 pub mod pagination;
 pub mod tutoring;
 
@@ -15,5 +16,6 @@ pub use identity::{
     Email, FullName, PasswordPolicy, PasswordRuleViolation, Role, RoleSet, StudentId, Tier, User,
     UserPatch, Username,
 };
+pub use materials::*;
 pub use pagination::{Page, Paginated};
 pub use tutoring::*;
