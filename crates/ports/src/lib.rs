@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod health;
 pub mod llm;
+pub mod materials;
 pub mod pool;
 pub mod rate_limit;
 pub mod revocation;
@@ -31,6 +32,10 @@ pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
 pub use llm::{
     ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
     StreamEvent,
+};
+pub use materials::{
+    Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
+    RetrievedPassage,
 };
 pub use rate_limit::{LoginThrottle, RateDecision, RateLimiter, ThrottleDecision};
 pub use revocation::RevocationList;
@@ -52,6 +57,7 @@ pub use {
     clock::MockClock,
     health::{MockDatabaseHealth, MockSchemaManager},
     llm::MockLlmProvider,
+    materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},
     rate_limit::{MockLoginThrottle, MockRateLimiter},
     revocation::MockRevocationList,
     sessions::MockAuthSessionRepository,
