@@ -3,5 +3,15 @@
 pub mod config;
 pub mod error;
 pub mod ingest;
+mod lexicon;
 pub mod progress;
+pub mod quality;
 pub mod text;
+
+#[cfg(test)]
+mod fixtures {
+    /// English course notes with headings, lists, a table and code blocks.
+    pub(crate) const MARKDOWN: &str = include_str!("../tests/fixtures/recursion.md");
+    /// The same topic in Spanish.
+    pub(crate) const MARKDOWN_ES: &str = include_str!("../tests/fixtures/recursion_es.md");
+}
