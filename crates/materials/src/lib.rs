@@ -3,9 +3,11 @@
 pub mod config;
 pub mod error;
 pub mod ingest;
+mod analysis;
 mod lexicon;
 pub mod progress;
 pub mod quality;
+pub mod taxonomy;
 pub mod text;
 
 #[cfg(test)]
