@@ -77,6 +77,14 @@ pub(crate) fn candidate_runs<'a>(
     out
 }
 
+/// Whether the stems of key `inner` appear contiguously in key `outer` (keys are stems
+/// joined by `_`).
+pub(crate) fn contains_gram(outer: &str, inner: &str) -> bool {
+    let outer: Vec<&str> = outer.split('_').collect();
+    let inner: Vec<&str> = inner.split('_').collect();
+    outer.windows(inner.len()).any(|w| w == inner.as_slice())
+}
+
 fn is_content(lower: &str, stop: &StopWords) -> bool {
     let chars = lower.chars().count();
     chars >= 2

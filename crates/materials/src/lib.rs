@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod error;
+pub mod graph;
 pub mod ingest;
 mod analysis;
 mod lexicon;

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ainative_domain::{Chunk, Concept, Stage, Taxonomy};
 
-use crate::analysis::candidate_runs;
+use crate::analysis::{candidate_runs, contains_gram};
 use crate::config::TaxonomyConfig;
 use crate::lexicon::{StopWords, WordStemmer};
 use crate::progress::{ProgressSink, StageProgress};
@@ -131,13 +131,6 @@ fn without_nested(
     kept
 }
 
-/// Whether the stems of `inner` appear contiguously in `outer` (both `_`-joined keys).
-fn contains_gram(outer: &str, inner: &str) -> bool {
-    let outer: Vec<&str> = outer.split('_').collect();
-    let inner: Vec<&str> = inner.split('_').collect();
-    outer.windows(inner.len()).any(|w| w == inner.as_slice())
-}
-
 /// The surface form seen most often; ties go to the smallest string.
 fn most_frequent(surfaces: &BTreeMap<String, u32>) -> String {
     let mut best: Option<(&String, u32)> = None;
@@ -181,4 +174,4 @@ fn tags(concepts: &[Concept], max: usize) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
