@@ -1,6 +1,7 @@
 //! The course-material pipeline of ainative (SPEC §10.5). Placeholder while stages land.
 
 pub mod config;
+pub mod embedding;
 pub mod error;
 pub mod graph;
 pub mod ingest;
@@ -8,6 +9,7 @@ mod analysis;
 mod lexicon;
 pub mod progress;
 pub mod quality;
+pub mod retrieval;
 pub mod taxonomy;
 pub mod text;
 
