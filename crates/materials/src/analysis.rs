@@ -87,8 +87,7 @@ pub(crate) fn contains_gram(outer: &str, inner: &str) -> bool {
 
 fn is_content(lower: &str, stop: &StopWords) -> bool {
     let chars = lower.chars().count();
-    chars >= 2
-        && chars <= MAX_WORD_CHARS
+    (2..=MAX_WORD_CHARS).contains(&chars)
         && lower.chars().any(char::is_alphabetic)
         && !stop.contains(lower)
 }
@@ -146,6 +145,9 @@ mod tests {
         let mut stemmer = WordStemmer::new(None);
         let runs = candidate_runs("alpha beta gamma", &stop, &mut stemmer);
         let grams: Vec<String> = runs[0].grams(2).map(|g| runs[0].key(g)).collect();
-        assert_eq!(grams, ["alpha", "alpha_beta", "beta", "beta_gamma", "gamma"]);
+        assert_eq!(
+            grams,
+            ["alpha", "alpha_beta", "beta", "beta_gamma", "gamma"]
+        );
     }
 }

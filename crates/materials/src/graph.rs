@@ -26,7 +26,7 @@ struct Occurrence {
 }
 
 /// Runs the graph stage over the kept chunks of a material of main language `language`.
-pub fn build(
+pub(crate) fn build(
     chunks: &[Chunk],
     language: Option<&str>,
     taxonomy: &Taxonomy,
@@ -77,7 +77,11 @@ pub fn build(
     ConceptGraph { nodes, edges }
 }
 
-fn count_pairs(found: &mut [Occurrence], window: usize, counts: &mut BTreeMap<(usize, usize), u32>) {
+fn count_pairs(
+    found: &mut [Occurrence],
+    window: usize,
+    counts: &mut BTreeMap<(usize, usize), u32>,
+) {
     found.sort_by_key(|o| (o.start, o.end, o.node));
     for (i, first) in found.iter().enumerate() {
         let mut linked = HashSet::new();

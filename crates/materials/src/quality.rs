@@ -18,9 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use ainative_domain::{
-    Chunk, ChunkQuality, DropReason, LanguageShare, QualityReport, Stage,
-};
+use ainative_domain::{Chunk, ChunkQuality, DropReason, LanguageShare, QualityReport, Stage};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use whatlang::Detector;
@@ -35,7 +33,7 @@ const MIN_ALNUM: f32 = 0.3;
 const DETECTION_SAMPLE: usize = 4096;
 
 /// Runs the quality stage over the chunks of one material.
-pub fn assess(
+pub(crate) fn assess(
     chunks: &[Chunk],
     detector: &Detector,
     progress: &dyn ProgressSink,
@@ -88,7 +86,10 @@ fn judge(chunk: &Chunk, detector: &Detector, seen: &mut HashMap<[u8; 32], Uuid>)
     }
 }
 
-fn summarise(chunks: &[Chunk], verdicts: Vec<ChunkQuality>) -> Result<QualityReport, MaterialError> {
+fn summarise(
+    chunks: &[Chunk],
+    verdicts: Vec<ChunkQuality>,
+) -> Result<QualityReport, MaterialError> {
     let (mut weighted, mut kept_tokens, mut kept) = (0f64, 0u64, 0u32);
     let mut by_language: BTreeMap<&str, u64> = BTreeMap::new();
     for (chunk, verdict) in chunks.iter().zip(&verdicts) {

@@ -39,7 +39,7 @@ struct GramStats {
 
 /// Runs the taxonomy stage over the kept chunks of a material of main language `language`
 /// (ISO 639-3).
-pub fn extract(
+pub(crate) fn extract(
     chunks: &[Chunk],
     language: Option<&str>,
     config: &TaxonomyConfig,

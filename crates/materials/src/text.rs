@@ -86,8 +86,14 @@ mod tests {
             normalise(raw, Form::Canonical),
             "Caf\u{e9} naive\nlinetwo\n\n next"
         );
-        assert_eq!(normalise("e\u{fb03}cient", Form::Compatibility), "efficient");
-        assert_eq!(normalise("e\u{fb01}cient", Form::Canonical), "e\u{fb01}cient");
+        assert_eq!(
+            normalise("e\u{fb03}cient", Form::Compatibility),
+            "efficient"
+        );
+        assert_eq!(
+            normalise("e\u{fb01}cient", Form::Canonical),
+            "e\u{fb01}cient"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use ainative_domain::{ChunkSource, ChunkVector};
+use ainative_domain::{Chunk, ChunkSource, ChunkVector};
 
 use crate::PortResult;
 
@@ -37,6 +37,19 @@ pub struct CorpusChunk {
     pub text: String,
     /// Its tokens (whitespace words).
     pub tokens: u32,
+}
+
+impl CorpusChunk {
+    /// The retrieval view of a kept `chunk` of material `material_id`.
+    pub fn new(material_id: Uuid, chunk: &Chunk) -> Self {
+        Self {
+            material_id,
+            chunk_id: chunk.id,
+            section: chunk.section.clone(),
+            text: chunk.text.clone(),
+            tokens: chunk.tokens,
+        }
+    }
 }
 
 /// Everything retrieval reads about the processed material of one activity.

@@ -102,8 +102,8 @@ impl OpenAiEmbedder {
     /// name, or when the HTTP client cannot be built.
     pub fn new(config: OpenAiEmbedderConfig) -> Result<Self, EmbedderConfigError> {
         let base = config.base_url.trim().trim_end_matches('/');
-        let parsed =
-            reqwest::Url::parse(base).map_err(|e| EmbedderConfigError::InvalidBaseUrl(e.to_string()))?;
+        let parsed = reqwest::Url::parse(base)
+            .map_err(|e| EmbedderConfigError::InvalidBaseUrl(e.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(EmbedderConfigError::InvalidBaseUrl(format!(
                 "scheme {} is not http or https",
@@ -146,7 +146,11 @@ impl Embedder for OpenAiEmbedder {
             encoding_format: "float",
             dimensions: self.dimensions,
         };
-        let mut request = self.http.post(&self.endpoint).timeout(self.timeout).json(&body);
+        let mut request = self
+            .http
+            .post(&self.endpoint)
+            .timeout(self.timeout)
+            .json(&body);
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key);
         }
@@ -158,7 +162,10 @@ impl Embedder for OpenAiEmbedder {
             PortError::unavailable_from("the embeddings response could not be read", e)
         })?;
         if !status.is_success() {
-            let message = format!("the embeddings endpoint answered {status}: {}", excerpt(&bytes));
+            let message = format!(
+                "the embeddings endpoint answered {status}: {}",
+                excerpt(&bytes)
+            );
             return Err(if retryable(status) {
                 PortError::Unavailable(Cause::new(message))
             } else {

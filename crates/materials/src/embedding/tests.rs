@@ -45,18 +45,28 @@ async fn endpoint_failures_and_bad_vectors_fail_the_stage() {
     let mut down = MockEmbedder::new();
     down.expect_embed()
         .returning(|_| Err(PortError::Unavailable(Cause::new("down"))));
-    let err = embed_vectors(&chunks, &down, 64, &NoProgress).await.expect_err("down");
+    let err = embed_vectors(&chunks, &down, 64, &NoProgress)
+        .await
+        .expect_err("down");
     assert!(err.is_retryable() && !err.is_rejection());
 
     let mut ragged = MockEmbedder::new();
-    ragged
-        .expect_embed()
-        .returning(|inputs| Ok(inputs.iter().enumerate().map(|(i, _)| vec![1.0; i + 1]).collect()));
-    let err = embed_vectors(&chunks, &ragged, 64, &NoProgress).await.expect_err("ragged");
+    ragged.expect_embed().returning(|inputs| {
+        Ok(inputs
+            .iter()
+            .enumerate()
+            .map(|(i, _)| vec![1.0; i + 1])
+            .collect())
+    });
+    let err = embed_vectors(&chunks, &ragged, 64, &NoProgress)
+        .await
+        .expect_err("ragged");
     assert!(matches!(err, MaterialError::BadVectors(_)) && !err.is_retryable());
 
     let mut short = MockEmbedder::new();
     short.expect_embed().returning(|_| Ok(vec![vec![1.0]]));
-    let err = embed_vectors(&chunks, &short, 64, &NoProgress).await.expect_err("short");
+    let err = embed_vectors(&chunks, &short, 64, &NoProgress)
+        .await
+        .expect_err("short");
     assert!(matches!(err, MaterialError::BadVectors(_)));
 }

@@ -49,7 +49,11 @@ fn course_notes_give_a_bounded_well_formed_graph() {
     assert!(has_edge(&g, "call_stack", "frame"));
     assert!(has_edge(&g, "base_case", "recurs_call"));
     assert!(!has_edge(&g, "base_case", "case"));
-    assert_eq!(g, graph(crate::fixtures::MARKDOWN, &config), "deterministic");
+    assert_eq!(
+        g,
+        graph(crate::fixtures::MARKDOWN, &config),
+        "deterministic"
+    );
 }
 
 #[test]

@@ -208,7 +208,9 @@ impl Packer {
         let mut before = 0u32;
         let mut best = None;
         for (i, unit) in units.iter().enumerate() {
-            if i > self.overlap_units && unit.joiner == Joiner::Paragraph && before >= self.target / 2
+            if i > self.overlap_units
+                && unit.joiner == Joiner::Paragraph
+                && before >= self.target / 2
             {
                 best = Some(i);
             }

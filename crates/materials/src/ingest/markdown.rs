@@ -66,10 +66,10 @@ impl Builder {
             )
             | Event::Rule => self.flush(BlockKind::Prose),
             Event::End(TagEnd::TableCell) => self.buffer.push_str(" | "),
-            Event::Text(text) | Event::Code(text) | Event::InlineMath(text) => {
-                if !self.in_metadata {
-                    self.buffer.push_str(&text);
-                }
+            Event::Text(text) | Event::Code(text) | Event::InlineMath(text)
+                if !self.in_metadata =>
+            {
+                self.buffer.push_str(&text);
             }
             Event::DisplayMath(text) => {
                 self.buffer.push(' ');

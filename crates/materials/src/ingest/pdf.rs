@@ -15,13 +15,14 @@ use crate::text::{normalise, Form};
 
 pub(super) fn parse(bytes: &[u8]) -> Result<Document, RejectedMaterial> {
     let mut pdf = guarded(|| PdfDocument::load_mem(bytes).map_err(OutputError::PdfError))?;
-    if pdf.is_encrypted() && guarded(|| pdf.decrypt("").map_err(OutputError::PdfError)).is_err()
-    {
+    if pdf.is_encrypted() && guarded(|| pdf.decrypt("").map_err(OutputError::PdfError)).is_err() {
         return Err(RejectedMaterial::EncryptedPdf);
     }
     let pages: Vec<u32> = guarded(|| Ok(pdf.get_pages().into_keys().collect()))?;
     if pages.is_empty() {
-        return Err(RejectedMaterial::UnreadablePdf("it has no pages".to_owned()));
+        return Err(RejectedMaterial::UnreadablePdf(
+            "it has no pages".to_owned(),
+        ));
     }
     let mut document = Document::default();
     let mut failed = Vec::new();

@@ -16,7 +16,11 @@ fn source(content_type: MaterialContentType, bytes: &[u8]) -> MaterialSource<'_>
 }
 
 fn rejection(content_type: MaterialContentType, bytes: &[u8]) -> RejectedMaterial {
-    match ingest(&source(content_type, bytes), &ChunkingConfig::default(), &NoProgress) {
+    match ingest(
+        &source(content_type, bytes),
+        &ChunkingConfig::default(),
+        &NoProgress,
+    ) {
         Err(MaterialError::Rejected(reason)) => reason,
         other => panic!("expected a rejection, got {other:?}"),
     }
@@ -65,10 +69,7 @@ fn build_pdf(pages: &[&[&str]], with_media_box: &[bool]) -> Vec<u8> {
             "Contents" => content_id,
         };
         if *media_box {
-            page.set(
-                "MediaBox",
-                vec![0.into(), 0.into(), 612.into(), 792.into()],
-            );
+            page.set("MediaBox", vec![0.into(), 0.into(), 612.into(), 792.into()]);
         }
         let page_id = doc.add_object(page);
         kids.push(page_id.into());
@@ -120,7 +121,10 @@ fn markdown_course_notes_become_sectioned_chunks() {
         code.text.contains("def factorial(n):\n    if n <= 1:"),
         "code keeps its lines"
     );
-    assert!(!out.chunks.iter().any(|c| c.text.contains("**") || c.text.contains("```")));
+    assert!(!out
+        .chunks
+        .iter()
+        .any(|c| c.text.contains("**") || c.text.contains("```")));
     assert_eq!(
         out.total_tokens,
         out.chunks
@@ -179,7 +183,9 @@ fn a_real_pdf_is_read_page_by_page() {
 fn garbage_and_truncated_pdfs_are_clean_rejections() {
     let garbage = rejection(MaterialContentType::Pdf, b"this is not a pdf at all");
     assert!(matches!(garbage, RejectedMaterial::UnreadablePdf(_)));
-    assert!(garbage.to_string().starts_with("the PDF could not be read: "));
+    assert!(garbage
+        .to_string()
+        .starts_with("the PDF could not be read: "));
 
     let good = pdf(&[&["Some text that will be cut off."]]);
     for cut in [10, good.len() / 3, good.len() / 2, good.len() - 40] {

@@ -33,9 +33,13 @@ fn material(markdown: &str) -> Vec<Chunk> {
         content_type: MaterialContentType::Markdown,
         bytes: markdown.as_bytes(),
     };
-    ingest(&source, &ChunkingConfig::new(120, 20).expect("config"), &NoProgress)
-        .expect("ingest")
-        .chunks
+    ingest(
+        &source,
+        &ChunkingConfig::new(120, 20).expect("config"),
+        &NoProgress,
+    )
+    .expect("ingest")
+    .chunks
 }
 
 const ENGLISH: &str = "A recursive function calls itself on a smaller input until it reaches \
@@ -87,7 +91,8 @@ fn empty_duplicated_and_unreadable_chunks_are_dropped() {
         SPANISH,
     ])
     .expect("report");
-    let reasons: Vec<Option<DropReason>> = report.chunks.iter().map(|c| c.dropped.clone()).collect();
+    let reasons: Vec<Option<DropReason>> =
+        report.chunks.iter().map(|c| c.dropped.clone()).collect();
     assert_eq!(
         reasons,
         vec![
@@ -108,7 +113,7 @@ fn empty_duplicated_and_unreadable_chunks_are_dropped() {
 
 #[test]
 fn light_mojibake_is_kept_with_a_lower_score() {
-    let broken = "La recursiÃ³n es una tÃ©cnica en la que una funciÃ³n se llama a sÃ­ misma \
+    let broken = "La recursiÃ³n es una tÃ©cnica en la que una funciÃ³n se llama a sÃ\u{AD} misma \
                   con una entrada mÃ¡s pequeÃ±a hasta llegar al caso base.";
     let report = assess_texts(&[SPANISH, broken]).expect("report");
     assert!(report.chunks[1].dropped.is_none());

@@ -49,7 +49,10 @@ impl std::fmt::Debug for CachedRetriever {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachedRetriever")
             .field("cached_indexes", &self.indexes.entry_count())
-            .field("embedder", &self.embedder.as_ref().map(|e| e.model().to_owned()))
+            .field(
+                "embedder",
+                &self.embedder.as_ref().map(|e| e.model().to_owned()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -66,7 +69,9 @@ impl CachedRetriever {
         let indexes = Cache::builder()
             .max_capacity(settings.max_cached_chunks)
             .weigher(|_, index: &Arc<RetrievalIndex>| {
-                u32::try_from(index.len()).unwrap_or(u32::MAX).saturating_add(1)
+                u32::try_from(index.len())
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(1)
             })
             .time_to_idle(settings.idle)
             .build();
@@ -94,7 +99,9 @@ impl CachedRetriever {
                 let index = tokio::task::spawn_blocking(move || RetrievalIndex::build(corpus))
                     .await
                     .map_err(|e| PortError::other_from("the index build task failed", e))?
-                    .map_err(|e| PortError::other_from("the retrieval index could not be built", e))?;
+                    .map_err(|e| {
+                        PortError::other_from("the retrieval index could not be built", e)
+                    })?;
                 Ok::<_, PortError>(Arc::new(index))
             })
             .await

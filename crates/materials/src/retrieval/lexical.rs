@@ -13,9 +13,7 @@ use std::collections::BTreeSet;
 use tantivy::collector::TopDocs;
 use tantivy::indexer::NoMergePolicy;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
-use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST,
-};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
 };
@@ -76,7 +74,10 @@ impl LexicalIndex {
         let indexing = TextFieldIndexing::default()
             .set_tokenizer(TOKENIZER)
             .set_index_option(IndexRecordOption::WithFreqs);
-        let body = schema.add_text_field("body", TextOptions::default().set_indexing_options(indexing));
+        let body = schema.add_text_field(
+            "body",
+            TextOptions::default().set_indexing_options(indexing),
+        );
         let slot = schema.add_u64_field("slot", FAST);
         let index = Index::create_in_ram(schema.build());
         index.tokenizers().register(TOKENIZER, analyzer.clone());
@@ -90,7 +91,9 @@ impl LexicalIndex {
                 .map_err(MaterialError::Index)?;
         }
         writer.commit().map_err(MaterialError::Index)?;
-        writer.wait_merging_threads().map_err(MaterialError::Index)?;
+        writer
+            .wait_merging_threads()
+            .map_err(MaterialError::Index)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

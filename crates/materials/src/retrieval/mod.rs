@@ -103,7 +103,11 @@ impl RetrievalIndex {
         Some(self.within_budget(&hits, budget))
     }
 
-    fn within_budget(&self, hits: &[(usize, f32)], budget: RetrievalBudget) -> Vec<RetrievedPassage> {
+    fn within_budget(
+        &self,
+        hits: &[(usize, f32)],
+        budget: RetrievalBudget,
+    ) -> Vec<RetrievedPassage> {
         let mut out = Vec::new();
         let mut left = budget.max_tokens;
         for &(slot, score) in hits {
@@ -160,7 +164,10 @@ fn vector_index(
         .iter()
         .map(|v| (v.chunk_id, v.vector.as_slice()))
         .collect();
-    let ordered: Option<Vec<&[f32]>> = chunks.iter().map(|c| by_chunk.get(&c.chunk_id).copied()).collect();
+    let ordered: Option<Vec<&[f32]>> = chunks
+        .iter()
+        .map(|c| by_chunk.get(&c.chunk_id).copied())
+        .collect();
     match ordered {
         Some(ordered) if !ordered.is_empty() => Ok(Some(VectorIndex::build(ordered)?)),
         _ => Ok(None),

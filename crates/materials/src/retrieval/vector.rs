@@ -92,7 +92,12 @@ mod tests {
 
     #[test]
     fn cosine_ranks_by_direction_not_length() {
-        let vectors: Vec<Vec<f32>> = vec![vec![1.0, 0.0], vec![10.0, 10.0], vec![0.0, 3.0], vec![-1.0, 0.0]];
+        let vectors: Vec<Vec<f32>> = vec![
+            vec![1.0, 0.0],
+            vec![10.0, 10.0],
+            vec![0.0, 3.0],
+            vec![-1.0, 0.0],
+        ];
         let index = VectorIndex::build(vectors.iter().map(Vec::as_slice)).expect("index");
         assert_eq!((index.len(), index.dimensions()), (4, 2));
         let hits = index.search(&[2.0, 0.1], 3);

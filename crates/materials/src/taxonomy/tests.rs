@@ -14,9 +14,13 @@ pub(crate) fn kept_chunks(markdown: &str) -> (Vec<Chunk>, Option<String>) {
         content_type: MaterialContentType::Markdown,
         bytes: markdown.as_bytes(),
     };
-    let chunks = ingest(&source, &ChunkingConfig::new(120, 20).expect("config"), &NoProgress)
-        .expect("ingest")
-        .chunks;
+    let chunks = ingest(
+        &source,
+        &ChunkingConfig::new(120, 20).expect("config"),
+        &NoProgress,
+    )
+    .expect("ingest")
+    .chunks;
     let report = crate::quality::assess(&chunks, &Detector::new(), &NoProgress).expect("quality");
     (report.retain_kept(chunks), report.language)
 }
@@ -33,7 +37,12 @@ pub(crate) fn taxonomy(markdown: &str) -> Taxonomy {
 }
 
 fn labels(taxonomy: &Taxonomy, n: usize) -> Vec<&str> {
-    taxonomy.concepts.iter().take(n).map(|c| c.label.as_str()).collect()
+    taxonomy
+        .concepts
+        .iter()
+        .take(n)
+        .map(|c| c.label.as_str())
+        .collect()
 }
 
 #[test]
@@ -47,13 +56,20 @@ fn english_notes_yield_their_key_concepts_and_tags() {
     assert!(t.concepts.windows(2).all(|w| w[0].score >= w[1].score));
     assert!(t.concepts.len() <= TaxonomyConfig::default().max_concepts);
     assert_eq!(&t.tags[..2], ["base-case", "call-stack"]);
-    for tag in ["recursive-call", "recursive-function", "dynamic-programming"] {
+    for tag in [
+        "recursive-call",
+        "recursive-function",
+        "dynamic-programming",
+    ] {
         assert!(t.tags.iter().any(|t| t == tag), "{tag} not in {:?}", t.tags);
     }
     assert!(t.tags.len() <= TaxonomyConfig::default().max_tags);
     let base_case = &t.concepts[0];
     assert_eq!(base_case.key, "base_case");
-    assert!(base_case.occurrences >= 8 && base_case.chunks >= 3, "{base_case:?}");
+    assert!(
+        base_case.occurrences >= 8 && base_case.chunks >= 3,
+        "{base_case:?}"
+    );
 }
 
 #[test]
@@ -65,7 +81,10 @@ fn spanish_notes_are_stemmed_in_spanish() {
     assert_eq!(concept.key, "funcion_recurs");
     assert!(concept.occurrences >= 4);
     assert_eq!(&t.tags[..2], ["caso-base", "función-recursiva"]);
-    assert!(!t.concepts.iter().any(|c| c.label.split(' ').any(|w| w == "de" || w == "la")));
+    assert!(!t
+        .concepts
+        .iter()
+        .any(|c| c.label.split(' ').any(|w| w == "de" || w == "la")));
 }
 
 fn chunk(ordinal: u32, text: &str, overlap_tokens: u32) -> Chunk {
@@ -85,7 +104,13 @@ fn extract_texts(texts: &[&str]) -> Taxonomy {
         .zip(0..)
         .map(|(text, i)| chunk(i, text, 0))
         .collect();
-    extract(&chunks, Some("eng"), &TaxonomyConfig::default(), &StopWords::default(), &NoProgress)
+    extract(
+        &chunks,
+        Some("eng"),
+        &TaxonomyConfig::default(),
+        &StopWords::default(),
+        &NoProgress,
+    )
 }
 
 #[test]
@@ -106,15 +131,34 @@ fn overlaps_are_not_counted_twice() {
         chunk(0, "Hash tables store pairs. Hash tables are fast.", 0),
         chunk(1, "Hash tables are fast. Trees keep order.", 4),
     ];
-    let t = extract(&chunks, Some("eng"), &TaxonomyConfig::default(), &StopWords::default(), &NoProgress);
-    let hash_tables = t.concepts.iter().find(|c| c.key == "hash_tabl").expect("hash tables");
+    let t = extract(
+        &chunks,
+        Some("eng"),
+        &TaxonomyConfig::default(),
+        &StopWords::default(),
+        &NoProgress,
+    );
+    let hash_tables = t
+        .concepts
+        .iter()
+        .find(|c| c.key == "hash_tabl")
+        .expect("hash tables");
     assert_eq!(hash_tables.occurrences, 2);
     assert_eq!(hash_tables.chunks, 1);
 }
 
 #[test]
 fn taxonomy_is_deterministic_and_empty_input_is_fine() {
-    assert_eq!(taxonomy(crate::fixtures::MARKDOWN), taxonomy(crate::fixtures::MARKDOWN));
-    let empty = extract(&[], None, &TaxonomyConfig::default(), &StopWords::default(), &NoProgress);
+    assert_eq!(
+        taxonomy(crate::fixtures::MARKDOWN),
+        taxonomy(crate::fixtures::MARKDOWN)
+    );
+    let empty = extract(
+        &[],
+        None,
+        &TaxonomyConfig::default(),
+        &StopWords::default(),
+        &NoProgress,
+    );
     assert!(empty.concepts.is_empty() && empty.tags.is_empty());
 }

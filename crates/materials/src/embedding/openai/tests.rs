@@ -76,7 +76,10 @@ async fn sends_dimensions_when_configured_and_nothing_for_no_input() {
         ..config(&server.uri())
     })
     .expect("embedder");
-    assert_eq!(client.embed(&inputs(&["x"])).await.expect("vectors"), vec![vec![0.6, 0.8]]);
+    assert_eq!(
+        client.embed(&inputs(&["x"])).await.expect("vectors"),
+        vec![vec![0.6, 0.8]]
+    );
     assert!(client.embed(&[]).await.expect("no call").is_empty());
 }
 
@@ -114,13 +117,19 @@ async fn refusals_and_bad_bodies_are_permanent() {
 
     let one_vector = json!({"data": [{"index": 0, "embedding": [1.0]}]});
     let err = failing_with(ResponseTemplate::new(200).set_body_json(one_vector)).await;
-    assert!(ainative_ports::error_chain(&err).contains("1 vectors for 2 inputs"), "{err:?}");
+    assert!(
+        ainative_ports::error_chain(&err).contains("1 vectors for 2 inputs"),
+        "{err:?}"
+    );
 
     let repeated = json!({"data": [
         {"index": 0, "embedding": [1.0]}, {"index": 0, "embedding": [2.0]}
     ]});
     let err = failing_with(ResponseTemplate::new(200).set_body_json(repeated)).await;
-    assert!(ainative_ports::error_chain(&err).contains("repeated"), "{err:?}");
+    assert!(
+        ainative_ports::error_chain(&err).contains("repeated"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -135,13 +144,22 @@ async fn a_slow_or_absent_endpoint_is_unavailable() {
         ..config(&server.uri())
     })
     .expect("embedder");
-    assert!(slow.embed(&inputs(&["a"])).await.expect_err("timeout").is_unavailable());
+    assert!(slow
+        .embed(&inputs(&["a"]))
+        .await
+        .expect_err("timeout")
+        .is_unavailable());
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
-    let absent = OpenAiEmbedder::new(config(&format!("http://127.0.0.1:{port}"))).expect("embedder");
-    assert!(absent.embed(&inputs(&["a"])).await.expect_err("refused").is_unavailable());
+    let absent =
+        OpenAiEmbedder::new(config(&format!("http://127.0.0.1:{port}"))).expect("embedder");
+    assert!(absent
+        .embed(&inputs(&["a"]))
+        .await
+        .expect_err("refused")
+        .is_unavailable());
 }
 
 #[test]

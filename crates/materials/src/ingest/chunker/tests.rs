@@ -3,7 +3,9 @@ use proptest::prelude::*;
 use super::*;
 use crate::ingest::Block;
 
-fn doc(sections: Vec<(Option<&str>, Vec<(BlockKind, String)>)>) -> Document {
+type Blocks = Vec<(BlockKind, String)>;
+
+fn doc(sections: Vec<(Option<&str>, Blocks)>) -> Document {
     Document {
         sections: sections
             .into_iter()
@@ -28,7 +30,11 @@ fn words(text: &str) -> Vec<&str> {
 }
 
 /// The invariants of the module documentation.
-fn check(document: &Document, config: &ChunkingConfig, chunks: &[Chunk]) -> Result<(), TestCaseError> {
+fn check(
+    document: &Document,
+    config: &ChunkingConfig,
+    chunks: &[Chunk],
+) -> Result<(), TestCaseError> {
     let expected: Vec<&str> = document
         .sections
         .iter()
@@ -41,18 +47,34 @@ fn check(document: &Document, config: &ChunkingConfig, chunks: &[Chunk]) -> Resu
         prop_assert_eq!(c.ordinal as usize, i);
         prop_assert_eq!(c.id, chunk_id(Uuid::nil(), c.ordinal));
         prop_assert_eq!(c.tokens as usize, all.len(), "tokens counts the text");
-        prop_assert!(c.tokens <= config.target_tokens(), "chunk {} has {} tokens", i, c.tokens);
+        prop_assert!(
+            c.tokens <= config.target_tokens(),
+            "chunk {} has {} tokens",
+            i,
+            c.tokens
+        );
         prop_assert!(c.overlap_tokens <= config.overlap_tokens());
         prop_assert!(c.tokens > c.overlap_tokens, "chunk {} adds nothing", i);
         if c.overlap_tokens > 0 {
             let previous = words(&chunks[i - 1].text);
             let n = c.overlap_tokens as usize;
-            prop_assert_eq!(&all[..n], &previous[previous.len() - n..], "overlap repeats the end of the previous chunk");
+            prop_assert_eq!(
+                &all[..n],
+                &previous[previous.len() - n..],
+                "overlap repeats the end of the previous chunk"
+            );
         }
-        prop_assert_eq!(words(c.fresh_text()), all[c.overlap_tokens as usize..].to_vec());
+        prop_assert_eq!(
+            words(c.fresh_text()),
+            all[c.overlap_tokens as usize..].to_vec()
+        );
         covered.extend_from_slice(&all[c.overlap_tokens as usize..]);
     }
-    prop_assert_eq!(covered, expected, "fresh parts cover the document exactly, in order");
+    prop_assert_eq!(
+        covered,
+        expected,
+        "fresh parts cover the document exactly, in order"
+    );
     Ok(())
 }
 
@@ -96,7 +118,10 @@ fn document() -> impl Strategy<Value = Document> {
             .map(|(title, blocks)| {
                 let mut all = Vec::new();
                 if let Some(t) = &title {
-                    all.push(Block { kind: BlockKind::Heading, text: t.clone() });
+                    all.push(Block {
+                        kind: BlockKind::Heading,
+                        text: t.clone(),
+                    });
                 }
                 all.extend(blocks.into_iter().map(|(kind, text)| Block { kind, text }));
                 Section { title, blocks: all }
@@ -108,9 +133,8 @@ fn document() -> impl Strategy<Value = Document> {
 
 fn config() -> impl Strategy<Value = ChunkingConfig> {
     (8u32..600).prop_flat_map(|target| {
-        (0..=target / 4).prop_map(move |overlap| {
-            ChunkingConfig::new(target, overlap).expect("valid settings")
-        })
+        (0..=target / 4)
+            .prop_map(move |overlap| ChunkingConfig::new(target, overlap).expect("valid settings"))
     })
 }
 
@@ -128,7 +152,9 @@ proptest! {
 fn prose(sentences: usize, words_each: usize, seed: usize) -> String {
     (0..sentences)
         .map(|s| {
-            let body: Vec<String> = (0..words_each).map(|w| format!("w{}x{}", seed, s * 31 + w)).collect();
+            let body: Vec<String> = (0..words_each)
+                .map(|w| format!("w{}x{}", seed, s * 31 + w))
+                .collect();
             // Capitalised: Unicode sees no sentence end before a lowercase word.
             format!("S{}.", body.join(" "))
         })
@@ -143,7 +169,11 @@ fn chunks_end_on_sentence_boundaries_when_sentences_are_short() {
     let chunks = chunk(&document, &config);
     assert!(chunks.len() >= 5, "{} chunks", chunks.len());
     for c in &chunks {
-        assert!(c.text.ends_with('.'), "chunk {} ends mid-sentence", c.ordinal);
+        assert!(
+            c.text.ends_with('.'),
+            "chunk {} ends mid-sentence",
+            c.ordinal
+        );
         assert!(c.tokens > 400 && c.tokens <= 500 || c.ordinal as usize == chunks.len() - 1);
     }
     for c in &chunks[1..] {
@@ -162,20 +192,47 @@ fn chunks_prefer_paragraph_boundaries() {
     let chunks = chunk(&document, &ChunkingConfig::default());
     for c in &chunks[..chunks.len() - 1] {
         let last = c.text.rsplit("\n\n").next().unwrap_or_default();
-        assert_eq!(words(last).len(), 80, "chunk {} ends with a whole paragraph", c.ordinal);
+        assert_eq!(
+            words(last).len(),
+            80,
+            "chunk {} ends with a whole paragraph",
+            c.ordinal
+        );
     }
 }
 
 #[test]
 fn headings_bound_chunks_and_small_sections_merge() {
     let document = doc(vec![
-        (Some("Intro"), vec![(BlockKind::Heading, "Intro".into()), (BlockKind::Prose, prose(2, 5, 0))]),
-        (Some("Loops"), vec![(BlockKind::Heading, "Loops".into()), (BlockKind::Prose, prose(30, 10, 1))]),
-        (Some("Functions"), vec![(BlockKind::Heading, "Functions".into()), (BlockKind::Prose, prose(30, 10, 2))]),
+        (
+            Some("Intro"),
+            vec![
+                (BlockKind::Heading, "Intro".into()),
+                (BlockKind::Prose, prose(2, 5, 0)),
+            ],
+        ),
+        (
+            Some("Loops"),
+            vec![
+                (BlockKind::Heading, "Loops".into()),
+                (BlockKind::Prose, prose(30, 10, 1)),
+            ],
+        ),
+        (
+            Some("Functions"),
+            vec![
+                (BlockKind::Heading, "Functions".into()),
+                (BlockKind::Prose, prose(30, 10, 2)),
+            ],
+        ),
     ]);
     let chunks = chunk(&document, &ChunkingConfig::default());
     assert_eq!(chunks.len(), 2, "{chunks:#?}");
-    assert_eq!(chunks[0].section.as_deref(), Some("Intro"), "the short intro merged into Loops");
+    assert_eq!(
+        chunks[0].section.as_deref(),
+        Some("Intro"),
+        "the short intro merged into Loops"
+    );
     assert!(chunks[0].text.starts_with("Intro\n\n"));
     assert!(chunks[0].text.contains("\n\nLoops\n\n"));
     assert_eq!(chunks[1].section.as_deref(), Some("Functions"));
@@ -186,10 +243,19 @@ fn headings_bound_chunks_and_small_sections_merge() {
 #[test]
 fn code_keeps_its_lines() {
     let code = "fn main() {\n    let x = 1;\n\n    println!(\"{x}\");\n}";
-    let document = doc(vec![(None, vec![(BlockKind::Prose, "Look:".into()), (BlockKind::Code, code.into())])]);
+    let document = doc(vec![(
+        None,
+        vec![
+            (BlockKind::Prose, "Look:".into()),
+            (BlockKind::Code, code.into()),
+        ],
+    )]);
     let chunks = chunk(&document, &ChunkingConfig::default());
     assert_eq!(chunks.len(), 1);
-    assert_eq!(chunks[0].text, "Look:\n\nfn main() {\n    let x = 1;\n    println!(\"{x}\");\n}");
+    assert_eq!(
+        chunks[0].text,
+        "Look:\n\nfn main() {\n    let x = 1;\n    println!(\"{x}\");\n}"
+    );
 }
 
 #[test]
@@ -199,19 +265,32 @@ fn a_huge_sentence_is_cut_into_pieces_that_fit() {
     let config = ChunkingConfig::default();
     let chunks = chunk(&document, &config);
     assert!(chunks.iter().all(|c| c.tokens <= 500));
-    assert_eq!(chunks.iter().map(|c| u64::from(c.tokens - c.overlap_tokens)).sum::<u64>(), 2000);
-    assert!(chunks[1..].iter().all(|c| c.overlap_tokens == 50), "word overlap when no sentence fits");
+    assert_eq!(
+        chunks
+            .iter()
+            .map(|c| u64::from(c.tokens - c.overlap_tokens))
+            .sum::<u64>(),
+        2000
+    );
+    assert!(
+        chunks[1..].iter().all(|c| c.overlap_tokens == 50),
+        "word overlap when no sentence fits"
+    );
 }
 
 #[test]
 fn too_many_chunks_is_refused() {
     let document = doc(vec![(None, vec![(BlockKind::Prose, prose(100, 10, 0))])]);
     let config = ChunkingConfig::default().with_max_chunks(1);
-    let err = chunk_document(&document, Uuid::nil(), &config, &mut |_, _| {}).expect_err("too long");
+    let err =
+        chunk_document(&document, Uuid::nil(), &config, &mut |_, _| {}).expect_err("too long");
     assert!(matches!(err, RejectedMaterial::TooLong { max: 1, .. }));
 }
 
 #[test]
 fn sentences_split_only_at_whitespace() {
-    assert_eq!(sentences("See e.g.Foo now. Pi is 3.14! ¿Qué? Sí."), ["See e.g.Foo now.", "Pi is 3.14!", "¿Qué?", "Sí."]);
+    assert_eq!(
+        sentences("See e.g.Foo now. Pi is 3.14! ¿Qué? Sí."),
+        ["See e.g.Foo now.", "Pi is 3.14!", "¿Qué?", "Sí."]
+    );
 }

@@ -24,7 +24,10 @@ fn english() -> Corpus {
 #[tokio::test]
 async fn no_processed_material_means_no_passages() {
     let mut corpus = MockMaterialCorpus::new();
-    corpus.expect_version().with(eq(ACTIVITY)).returning(|_| Ok(None));
+    corpus
+        .expect_version()
+        .with(eq(ACTIVITY))
+        .returning(|_| Ok(None));
     corpus.expect_load().never();
     let found = retriever(corpus, None)
         .retrieve(ACTIVITY, "base case", BUDGET)
@@ -48,9 +51,15 @@ async fn an_index_is_built_once_per_version() {
         retriever.retrieve(ACTIVITY, "call stack", BUDGET)
     );
     assert!(!a.expect("a").is_empty() && !b.expect("b").is_empty());
-    retriever.retrieve(ACTIVITY, "base case", BUDGET).await.expect("cached");
+    retriever
+        .retrieve(ACTIVITY, "base case", BUDGET)
+        .await
+        .expect("cached");
     // The material changed: a new version, a new index.
-    retriever.retrieve(ACTIVITY, "base case", BUDGET).await.expect("rebuilt");
+    retriever
+        .retrieve(ACTIVITY, "base case", BUDGET)
+        .await
+        .expect("rebuilt");
 }
 
 #[tokio::test]
@@ -70,15 +79,23 @@ fn with_vectors() -> Corpus {
     let mut corpus = texts_corpus(&["hash tables and buckets", "binary trees keep order"]);
     corpus.vector_model = Some("embed-small".to_owned());
     corpus.vectors = vec![
-        ChunkVector { chunk_id: Uuid::from_u128(100), vector: vec![1.0, 0.0] },
-        ChunkVector { chunk_id: Uuid::from_u128(101), vector: vec![0.0, 1.0] },
+        ChunkVector {
+            chunk_id: Uuid::from_u128(100),
+            vector: vec![1.0, 0.0],
+        },
+        ChunkVector {
+            chunk_id: Uuid::from_u128(101),
+            vector: vec![0.0, 1.0],
+        },
     ];
     corpus
 }
 
 fn vector_corpus() -> MockMaterialCorpus {
     let mut corpus = MockMaterialCorpus::new();
-    corpus.expect_version().returning(|_| Ok(Some("v1".to_owned())));
+    corpus
+        .expect_version()
+        .returning(|_| Ok(Some("v1".to_owned())));
     corpus.expect_load().returning(|_| Ok(with_vectors()));
     corpus
 }
@@ -86,7 +103,9 @@ fn vector_corpus() -> MockMaterialCorpus {
 #[tokio::test]
 async fn a_matching_embedder_searches_by_vectors() {
     let mut embedder = MockEmbedder::new();
-    embedder.expect_model().return_const("embed-small".to_owned());
+    embedder
+        .expect_model()
+        .return_const("embed-small".to_owned());
     embedder
         .expect_embed()
         .withf(|inputs| inputs == ["something about ordering"])
@@ -103,7 +122,9 @@ async fn a_matching_embedder_searches_by_vectors() {
 #[tokio::test]
 async fn a_failing_embedder_falls_back_to_bm25() {
     let mut embedder = MockEmbedder::new();
-    embedder.expect_model().return_const("embed-small".to_owned());
+    embedder
+        .expect_model()
+        .return_const("embed-small".to_owned());
     embedder
         .expect_embed()
         .returning(|_| Err(PortError::Unavailable(Cause::new("endpoint down"))));
@@ -118,7 +139,9 @@ async fn a_failing_embedder_falls_back_to_bm25() {
 #[tokio::test]
 async fn an_embedder_of_another_model_is_not_used() {
     let mut embedder = MockEmbedder::new();
-    embedder.expect_model().return_const("other-model".to_owned());
+    embedder
+        .expect_model()
+        .return_const("other-model".to_owned());
     embedder.expect_embed().never();
     let found = retriever(vector_corpus(), Some(embedder))
         .retrieve(ACTIVITY, "binary trees", BUDGET)
