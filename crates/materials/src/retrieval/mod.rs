@@ -13,8 +13,6 @@ mod cache;
 mod lexical;
 mod vector;
 
-use std::sync::Arc;
-
 use ainative_domain::ChunkSource;
 use ainative_ports::{Corpus, CorpusChunk, RetrievalBudget, RetrievedPassage};
 
@@ -30,7 +28,7 @@ pub const MIN_RELATIVE_SCORE: f32 = 0.2;
 /// The searchable form of one activity's material.
 #[derive(Debug)]
 pub struct RetrievalIndex {
-    passages: Vec<Arc<CorpusChunk>>,
+    passages: Vec<CorpusChunk>,
     lexical: LexicalIndex,
     vectors: Option<(String, VectorIndex)>,
 }
@@ -49,7 +47,7 @@ impl RetrievalIndex {
             None => None,
         };
         Ok(Self {
-            passages: corpus.chunks.into_iter().map(Arc::new).collect(),
+            passages: corpus.chunks,
             lexical,
             vectors,
         })
