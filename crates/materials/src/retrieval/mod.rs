@@ -36,7 +36,7 @@ pub struct RetrievalIndex {
 impl RetrievalIndex {
     /// Builds the indexes of `corpus`: BM25 over the chunks' text with the analyser of its
     /// language, and a vector index when `vector_model` is set and every chunk has a vector.
-    /// CPU-bound (tens of milliseconds for 1,000 chunks): call it off the async runtime.
+    /// CPU-bound (well under a second for 1,000 chunks): call it off the async runtime.
     pub fn build(corpus: Corpus) -> Result<Self, MaterialError> {
         let lexical = LexicalIndex::build(
             corpus.chunks.iter().map(|c| c.text.as_str()),
