@@ -7,6 +7,7 @@ pub mod audit;
 pub mod context;
 pub mod error;
 pub mod identity;
+pub mod materials;
 pub mod pagination;
 pub mod tutoring;
 
@@ -17,5 +18,6 @@ pub use identity::{
     Email, FullName, PasswordPolicy, PasswordRuleViolation, Role, RoleSet, StudentId, Tier, User,
     UserPatch, Username,
 };
+pub use materials::*;
 pub use pagination::{Page, Paginated};
 pub use tutoring::*;

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod health;
 pub mod llm;
+pub mod materials;
 pub mod observe;
 pub mod pool;
 pub mod rate_limit;
@@ -33,6 +34,10 @@ pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
 pub use llm::{
     ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
     StreamEvent, UpstreamKind,
+};
+pub use materials::{
+    Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
+    RetrievedPassage,
 };
 pub use observe::QueryObserver;
 pub use rate_limit::{LoginThrottle, RateDecision, RateLimiter, ThrottleDecision};
@@ -56,6 +61,7 @@ pub use {
     clock::MockClock,
     health::{MockDatabaseHealth, MockSchemaManager},
     llm::MockLlmProvider,
+    materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},
     rate_limit::{MockLoginThrottle, MockRateLimiter},
     revocation::MockRevocationList,
     server_errors::MockServerErrorLog,
