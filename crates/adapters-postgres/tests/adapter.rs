@@ -12,13 +12,13 @@ use sqlx::{Connection, PgConnection};
 
 /// One connection on `db`, pinged at every checkout when `pre_ping` is on (no threshold to
 /// wait for).
-fn one_connection(db: &support::TestDb, pre_ping: bool) -> PoolSettings {
+fn one_connection(db: &support::TestDatabase, pre_ping: bool) -> PoolSettings {
     PoolSettings {
         max_connections: 1,
         min_connections: 0,
         test_before_acquire: pre_ping,
         pre_ping_after_idle: Duration::ZERO,
-        ..PoolSettings::new(db.url.clone())
+        ..PoolSettings::new(db.url().to_owned())
     }
 }
 
@@ -37,7 +37,7 @@ async fn an_unreachable_server_is_unavailable() {
 
 #[tokio::test]
 async fn an_exhausted_pool_is_unavailable_not_a_hang() {
-    let db = support::TestDb::create().await;
+    let db = support::TestDatabase::create().await;
     let settings = PoolSettings {
         acquire_timeout: Duration::from_millis(200),
         ..one_connection(&db, true)
@@ -70,8 +70,8 @@ async fn backend_pid(store: &PgStore) -> i32 {
 
 /// Ends backend `pid` from another session, as a database restart would, and waits until
 /// it is gone.
-async fn terminate(db: &support::TestDb, pid: i32) {
-    let mut admin = PgConnection::connect(&db.url).await.expect("admin");
+async fn terminate(db: &support::TestDatabase, pid: i32) {
+    let mut admin = PgConnection::connect(db.url()).await.expect("admin");
     let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
         .bind(pid)
         .fetch_one(&mut admin)
@@ -100,7 +100,7 @@ async fn terminate(db: &support::TestDb, pid: i32) {
 #[tokio::test]
 async fn pre_ping_replaces_a_connection_killed_while_idle() {
     for pre_ping in [true, false] {
-        let db = support::TestDb::create().await;
+        let db = support::TestDatabase::create().await;
         let store = PgStore::connect(&one_connection(&db, pre_ping))
             .await
             .expect("connect");
@@ -123,13 +123,13 @@ async fn a_statement_that_never_finishes_is_unavailable_at_the_deadline() {
     let (store, db) = support::store().await;
     assert_eq!(
         store.deadline(),
-        db.settings().acquire_timeout + ainative_adapters_sql::QUERY_GRACE
+        support::settings(&db).acquire_timeout + ainative_adapters_sql::QUERY_GRACE
     );
     let user = new_user("locked", now());
     store.create(user.clone(), None).await.expect("create");
     // Another session holds the user's row lock and never lets go: the password change
     // waits for it, as on a database that stopped answering.
-    let mut holder = PgConnection::connect(&db.url).await.expect("holder");
+    let mut holder = PgConnection::connect(db.url()).await.expect("holder");
     sqlx::query("BEGIN")
         .execute(&mut holder)
         .await

@@ -12,7 +12,7 @@ use sqlx::{Connection, SqliteConnection};
 
 #[tokio::test]
 async fn connect_creates_the_file_with_wal_foreign_keys_and_busy_timeout() {
-    let dir = support::TempDir::new();
+    let dir = ainative_test_support::TempDir::new("sqlite");
     let file = dir.path().join("a").join("b").join("ainative.db");
     assert!(!file.exists());
     let store = SqliteStore::connect(&support::settings(&file))
@@ -57,7 +57,7 @@ async fn ids_and_times_are_stored_as_text() {
 
 #[tokio::test]
 async fn an_exhausted_pool_is_unavailable_not_a_hang() {
-    let dir = support::TempDir::new();
+    let dir = ainative_test_support::TempDir::new("sqlite");
     let settings = PoolSettings {
         max_connections: 1,
         acquire_timeout: Duration::from_millis(200),
@@ -72,7 +72,7 @@ async fn a_write_waiting_for_the_lock_is_unavailable_at_the_deadline() {
     let (store, dir) = support::store().await;
     // Another connection holds the write lock; the busy timeout (5 s) is longer than the
     // call's deadline, which ends the wait.
-    let file = dir.path().join("nested").join("test.db");
+    let file = dir.file();
     let mut writer = SqliteConnection::connect(&format!("sqlite://{}", file.display()))
         .await
         .expect("second connection");
