@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use ainative_test_support::{json_of, Backend, TestApp, PASSWORD};
+use std::time::Duration;
+
+use ainative_test_support::{json_of, wait_for, Backend, TestApp, PASSWORD};
 use serde_json::json;
 
 /// Log output captured by this test binary's subscriber.
@@ -229,14 +231,18 @@ async fn a_storage_failure_logs_its_cause_and_hides_it_from_the_client() {
     assert!(line.contains(cause), "the cause is logged: {line}");
     assert!(line.contains("internal server error: "), "{line}");
 
-    let (status, errors) = json_of(app.get("/api/v1/admin/errors", Some(&admin)).await).await;
-    assert_eq!(status, 200, "{errors}");
-    let entry = errors["data"]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["request_id"] == request_id.as_str())
-        .unwrap_or_else(|| panic!("{errors}"));
+    // The entry is written by a background task, so it shows up shortly after the response.
+    let entry = wait_for(Duration::from_secs(10), "the error in /admin/errors", || async {
+        let (status, errors) = json_of(app.get("/api/v1/admin/errors", Some(&admin)).await).await;
+        assert_eq!(status, 200, "{errors}");
+        errors["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["request_id"] == request_id.as_str())
+            .cloned()
+    })
+    .await;
     assert!(
         entry["detail"]
             .as_str()
