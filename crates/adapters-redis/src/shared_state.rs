@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use ainative_ports::{
-    LoginThrottle, RateLimiter, ResponseCache, RevocationList, SharedStateHealth,
+    FlightLock, LocalFlightLock, LoginThrottle, RateLimiter, ResponseCache, RevocationList,
+    SharedStateHealth,
 };
 
 use crate::fallback::{Fallback, RedisMonitor};
@@ -12,8 +13,8 @@ use crate::memory::{
     MemoryStateHealth,
 };
 use crate::redis::{
-    RedisLoginThrottle, RedisPool, RedisRateLimiter, RedisResponseCache, RedisRevocationList,
-    RedisSettings, RedisSetupError,
+    RedisFlightLock, RedisLoginThrottle, RedisPool, RedisRateLimiter, RedisResponseCache,
+    RedisRevocationList, RedisSettings, RedisSetupError,
 };
 
 /// The ports the composition root hands to the core, backed either by process memory or by
@@ -28,6 +29,8 @@ pub struct SharedState {
     pub revocations: Arc<dyn RevocationList>,
     /// The LLM response cache.
     pub cache: Arc<dyn ResponseCache>,
+    /// Who calls the provider for an uncached answer, across instances.
+    pub flights: Arc<dyn FlightLock>,
     /// What `/health` reports for this backend.
     pub health: Arc<dyn SharedStateHealth>,
     /// The Redis mode and its counters (for metrics); `None` without Redis.
@@ -43,6 +46,7 @@ impl SharedState {
             throttle: Arc::new(InMemoryLoginThrottle::new()),
             revocations: Arc::new(InMemoryRevocationList::new()),
             cache: Arc::new(InMemoryResponseCache::new(cache_max_entries)),
+            flights: Arc::new(LocalFlightLock),
             health: Arc::new(MemoryStateHealth),
             monitor: None,
         }
@@ -82,8 +86,13 @@ impl SharedState {
                 monitor.clone(),
             )),
             cache: Arc::new(Fallback::new(
-                RedisResponseCache::new(pool),
+                RedisResponseCache::new(pool.clone()),
                 InMemoryResponseCache::new(cache_max_entries),
+                monitor.clone(),
+            )),
+            flights: Arc::new(Fallback::new(
+                RedisFlightLock::new(pool),
+                LocalFlightLock,
                 monitor.clone(),
             )),
             health: monitor.clone(),

@@ -27,7 +27,7 @@ pub mod users;
 pub mod testkit;
 
 pub use audit::AuditLog;
-pub use cache::ResponseCache;
+pub use cache::{FlightLock, LocalFlightLock, ResponseCache};
 pub use clock::{Clock, SystemClock};
 pub use error::{error_chain, Cause, Conflict, PortError, PortResult};
 pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
@@ -57,7 +57,7 @@ pub use users::{NewUser, UserFilter, UserRepository};
 #[cfg(feature = "mocks")]
 pub use {
     audit::MockAuditLog,
-    cache::MockResponseCache,
+    cache::{MockFlightLock, MockResponseCache},
     clock::MockClock,
     health::{MockDatabaseHealth, MockSchemaManager},
     llm::MockLlmProvider,

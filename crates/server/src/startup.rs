@@ -144,6 +144,7 @@ pub fn tutoring_services(
             max_retries: settings.llm.max_retries,
         },
         shared.cache.clone(),
+        shared.flights.clone(),
         settings.cache_ttl,
         Some(Arc::new(LlmMetrics(metrics.clone()))),
     )?;

@@ -13,7 +13,8 @@
 //! So a call never fails because Redis is down, and costs at most one Redis timeout (the
 //! call that discovers the outage). Limits are then per instance (SPEC §5). Per port:
 //!
-//! - rate limiter, response cache: as above. Counts and entries made in process while
+//! - rate limiter, response cache, flight lock: as above (a degraded flight lock grants
+//!   every claim: each instance then calls the provider for itself). Counts and entries made in process while
 //!   degraded are not copied to Redis on recovery.
 //! - login throttle: `attempt` and `release` as above; `reset` always clears the key in
 //!   process too, so that attempts counted there during an outage cannot throttle a user
@@ -22,6 +23,7 @@
 //!   both, and memory is always consulted.
 
 mod cache;
+mod flight;
 mod monitor;
 mod rate_limit;
 mod revocation;

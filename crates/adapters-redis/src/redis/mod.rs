@@ -4,13 +4,14 @@
 //! ones are Lua scripts), is bounded by the configured timeout, and reports any failure as
 //! [`PortError::Unavailable`](ainative_ports::PortError::Unavailable). Every key starts with
 //! the configured prefix, then a kind: `rl:` (rate limits), `lt:` (login throttle), `rv:`
-//! (revocations), `cache:` (responses).
+//! (revocations), `cache:` (responses), `fl:` (flight claims).
 //!
 //! They do not fall back by themselves: wrap them in [`crate::Fallback`] (or build them all
 //! with [`crate::SharedState::redis`]) so that requests keep being served while Redis is
 //! down.
 
 mod cache;
+mod flight;
 mod pool;
 mod rate_limiter;
 mod revocation;
@@ -20,6 +21,7 @@ mod throttle;
 use std::time::Duration;
 
 pub use cache::RedisResponseCache;
+pub use flight::RedisFlightLock;
 pub use pool::RedisPool;
 pub use rate_limiter::RedisRateLimiter;
 pub use revocation::RedisRevocationList;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ainative_ports::{LlmProvider, ResponseCache};
+use ainative_ports::{FlightLock, LlmProvider, ResponseCache};
 
 use super::{
     LlmClient, LlmObserver, MeteredProvider, OfflineProvider, OpenAiConfig, OpenAiProvider,
@@ -106,10 +106,12 @@ pub fn build_provider(config: &LlmConfig) -> Result<Arc<dyn LlmProvider>, LlmCon
 /// Returns the concrete client so the caller can read its counters
 /// ([`LlmClient::stats`]) and circuit state; it coerces to `Arc<dyn LanguageModel>`.
 ///
-/// With an `observer`, every provider attempt (retries included) is reported to it.
+/// `flights` is the claim store shared with the other instances (coalescing across them);
+/// with an `observer`, every provider attempt (retries included) is reported to it.
 pub fn build_language_model(
     config: LlmConfig,
     cache: Arc<dyn ResponseCache>,
+    flights: Arc<dyn FlightLock>,
     cache_ttl: Duration,
     observer: Option<Arc<dyn LlmObserver>>,
 ) -> Result<Arc<LlmClient>, LlmConfigError> {
@@ -130,7 +132,10 @@ pub fn build_language_model(
         "language model configured"
     );
     let resilient = Arc::new(ResilientProvider::new(provider, resilience));
-    Ok(Arc::new(LlmClient::new(resilient, cache, cache_ttl)))
+    let lease = resilient.longest_call();
+    Ok(Arc::new(LlmClient::shared(
+        resilient, cache, cache_ttl, flights, lease,
+    )))
 }
 
 #[cfg(test)]
@@ -153,7 +158,13 @@ mod tests {
     }
 
     fn build(config: LlmConfig) -> Result<Arc<LlmClient>, LlmConfigError> {
-        build_language_model(config, Arc::new(NoCache), Duration::from_secs(60), None)
+        build_language_model(
+            config,
+            Arc::new(NoCache),
+            Arc::new(ainative_ports::LocalFlightLock),
+            Duration::from_secs(60),
+            None,
+        )
     }
 
     #[test]

@@ -11,6 +11,12 @@
 //!   usage is accounted once. The flight is keyed in a map and
 //!   removed when it ends. Because the flight is a task of its own, a caller that goes away
 //!   does not cancel it: the answer still reaches the cache and the other waiters.
+//! - Across instances: a flight first claims its key in the shared [`FlightLock`] (Redis).
+//!   The holder calls the provider and fills the cache; a flight that finds the key claimed
+//!   by another instance polls the cache for the answer (its callers count as coalesced),
+//!   claims the key itself if the holder gives up without an answer, and calls the provider
+//!   anyway once the holder's lease (the longest a provider call can take) has passed. The
+//!   wait is bounded, so a dead holder delays identical calls by at most one lease.
 //! - The cache is best effort: a failed read is a miss, a failed write is logged; a request
 //!   never fails because the cache is down.
 //! - Streams are not coalesced: every streaming caller wants its own live deltas, and fanning
@@ -24,8 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ainative_ports::{
-    ChatMessage, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, ResponseCache,
-    StreamEvent, UpstreamKind,
+    ChatMessage, FlightLock, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse,
+    ResponseCache, StreamEvent, UpstreamKind,
 };
 use async_trait::async_trait;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -33,11 +39,18 @@ use futures::stream::{self, StreamExt};
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
+use uuid::Uuid;
 
 use super::{
     AnswerSource, CircuitState, Completed, CompletionStream, LanguageModel, LlmStats,
     LlmStatsSnapshot, ResilientProvider,
 };
+
+/// The first pause between two looks at the cache while another instance's flight is out;
+/// it doubles up to [`MAX_POLL`].
+const FIRST_POLL: Duration = Duration::from_millis(5);
+/// The longest pause between two looks at the cache.
+const MAX_POLL: Duration = Duration::from_millis(100);
 
 /// Version of the key material; bump it when the format of cached values changes.
 const KEY_VERSION: u32 = 1;
@@ -86,7 +99,15 @@ pub struct LlmClient {
     cache: Arc<dyn ResponseCache>,
     ttl: Duration,
     flights: Flights,
+    shared: SharedFlights,
     stats: Arc<LlmStats>,
+}
+
+/// The cross-instance side of coalescing: the claim store and how long a claim lasts.
+#[derive(Clone)]
+struct SharedFlights {
+    lock: Arc<dyn FlightLock>,
+    lease: Duration,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -100,12 +121,33 @@ impl std::fmt::Debug for LlmClient {
 }
 
 impl LlmClient {
-    /// A client of `provider` that caches answers in `cache` for `ttl`. Counters are shared
-    /// with the provider's ([`ResilientProvider::stats`]).
+    /// A client of `provider` that caches answers in `cache` for `ttl`, coalescing identical
+    /// calls within this process only. Counters are shared with the provider's
+    /// ([`ResilientProvider::stats`]).
     pub fn new(
         provider: Arc<ResilientProvider>,
         cache: Arc<dyn ResponseCache>,
         ttl: Duration,
+    ) -> Self {
+        let lease = provider.longest_call();
+        Self::shared(
+            provider,
+            cache,
+            ttl,
+            Arc::new(ainative_ports::LocalFlightLock),
+            lease,
+        )
+    }
+
+    /// Like [`LlmClient::new`], coalescing identical calls across every instance that shares
+    /// `lock` and `cache`. `lease` bounds a claim: the longest one provider call (retries
+    /// included) may take.
+    pub fn shared(
+        provider: Arc<ResilientProvider>,
+        cache: Arc<dyn ResponseCache>,
+        ttl: Duration,
+        lock: Arc<dyn FlightLock>,
+        lease: Duration,
     ) -> Self {
         let stats = Arc::clone(provider.stats());
         Self {
@@ -113,6 +155,7 @@ impl LlmClient {
             cache,
             ttl,
             flights: Arc::new(Mutex::new(HashMap::new())),
+            shared: SharedFlights { lock, lease },
             stats,
         }
     }
@@ -151,6 +194,7 @@ impl LlmClient {
             ttl: self.ttl,
             stats: Arc::clone(&self.stats),
             flights: Arc::clone(&self.flights),
+            shared: self.shared.clone(),
         };
         // Spawned while the map is locked: the task removes its entry when it ends, which
         // must happen after the entry is inserted below.
@@ -175,6 +219,7 @@ impl LlmClient {
     fn count(&self, result: &FlightResult) {
         match result {
             Ok((_, AnswerSource::Cache)) => self.stats.cache_hit(),
+            Ok((_, AnswerSource::Coalesced)) => self.stats.coalesced(),
             Ok(_) => self.stats.cache_miss(),
             Err(error) => {
                 self.stats.cache_miss();
@@ -193,6 +238,7 @@ struct FlightTask {
     ttl: Duration,
     stats: Arc<LlmStats>,
     flights: Flights,
+    shared: SharedFlights,
 }
 
 /// Removes a flight from the map when its task ends, however it ends.
@@ -218,10 +264,69 @@ impl FlightTask {
         if let Some(response) = read(&*self.cache, &self.key, &self.stats).await {
             return Ok((response, AnswerSource::Cache));
         }
+        let holder = Uuid::new_v4().to_string();
+        match self.await_claim(&holder).await {
+            Claim::Answered(response) => Ok((response, AnswerSource::Coalesced)),
+            Claim::Held => {
+                let result = self.call_provider().await;
+                if let Err(error) = self.shared.lock.release(&self.key, &holder).await {
+                    tracing::debug!(%error, "flight claim not released; it expires by itself");
+                }
+                result
+            }
+            Claim::TimedOut => self.call_provider().await,
+        }
+    }
+
+    /// Claims the key, or waits for the instance holding it to store the answer.
+    async fn await_claim(&self, holder: &str) -> Claim {
+        let SharedFlights { lock, lease } = &self.shared;
+        let deadline = tokio::time::Instant::now() + *lease;
+        let mut pause = FIRST_POLL;
+        loop {
+            match lock.try_claim(&self.key, holder, *lease).await {
+                Ok(true) => return Claim::Held,
+                Ok(false) => {}
+                Err(error) => {
+                    // Without the shared claim, this instance answers for itself.
+                    tracing::debug!(%error, "flight claim unavailable; calling the provider");
+                    return Claim::TimedOut;
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_POLL);
+            if let Some(response) = read(&*self.cache, &self.key, &self.stats).await {
+                return Claim::Answered(response);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    "another instance's flight outlived its lease; calling the provider"
+                );
+                return Claim::TimedOut;
+            }
+        }
+    }
+
+    /// One provider call; the answer goes to the cache. Checks the cache once more first:
+    /// the previous holder may have stored it just before this flight's claim.
+    async fn call_provider(&self) -> FlightResult {
+        if let Some(response) = read(&*self.cache, &self.key, &self.stats).await {
+            return Ok((response, AnswerSource::Cache));
+        }
         let response = self.provider.complete(&self.request).await?;
         write(&*self.cache, &self.key, &response, self.ttl, &self.stats).await;
         Ok((response, AnswerSource::Provider))
     }
+}
+
+/// What a flight found about the shared claim on its key.
+enum Claim {
+    /// This flight holds it: it calls the provider.
+    Held,
+    /// Another instance's flight stored the answer.
+    Answered(LlmResponse),
+    /// The claim could not be taken in time (or at all): call the provider unclaimed.
+    TimedOut,
 }
 
 /// The cached answer of `key`; any cache failure is logged and read as a miss.

@@ -57,6 +57,17 @@ impl Default for ResilienceConfig {
     }
 }
 
+impl ResilienceConfig {
+    /// The longest one call can take: every attempt timing out, with the longest back-off
+    /// (before jitter) between them.
+    pub fn longest_call(&self) -> Duration {
+        let attempts = self.max_retries.saturating_add(1);
+        self.timeout
+            .saturating_mul(attempts)
+            .saturating_add(self.max_backoff.saturating_mul(self.max_retries))
+    }
+}
+
 /// The back-off before retry number `retry` (0 for the first retry): `base × 2^retry`,
 /// capped at `max`, with "equal jitter" — a uniformly random point of its upper half.
 /// `jitter` is a number in `[0, 1]` (random in production, fixed in tests).
@@ -287,6 +298,11 @@ impl ResilientProvider {
     /// The bounds in force.
     pub fn config(&self) -> &ResilienceConfig {
         &self.config
+    }
+
+    /// The longest one call can take ([`ResilienceConfig::longest_call`]).
+    pub fn longest_call(&self) -> Duration {
+        self.config.longest_call()
     }
 
     /// The state of the circuit breaker (for health reports).

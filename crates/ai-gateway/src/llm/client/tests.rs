@@ -311,3 +311,132 @@ async fn a_streamed_answer_is_cached_and_replayed() {
     assert_eq!(again.source, AnswerSource::Cache);
     assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
 }
+
+/// Claims in process memory with the lease semantics of the Redis store, on tokio's clock.
+#[derive(Default)]
+struct MapLock(parking_lot::Mutex<HashMap<String, (String, tokio::time::Instant)>>);
+
+#[async_trait]
+impl FlightLock for MapLock {
+    async fn try_claim(&self, key: &str, holder: &str, lease: Duration) -> PortResult<bool> {
+        let now = tokio::time::Instant::now();
+        let mut claims = self.0.lock();
+        if claims.get(key).is_some_and(|(_, until)| *until > now) {
+            return Ok(false);
+        }
+        claims.insert(key.to_owned(), (holder.to_owned(), now + lease));
+        Ok(true)
+    }
+    async fn release(&self, key: &str, holder: &str) -> PortResult<()> {
+        let mut claims = self.0.lock();
+        if claims.get(key).is_some_and(|(h, _)| h == holder) {
+            claims.remove(key);
+        }
+        Ok(())
+    }
+}
+
+/// An instance: its own client (own flight map) on the shared provider, cache and claims.
+fn instance(
+    provider: &Arc<SlowProvider>,
+    cache: &Arc<MapCache>,
+    lock: &Arc<MapLock>,
+) -> Arc<LlmClient> {
+    let resilient = ResilientProvider::new(
+        provider.clone(),
+        ResilienceConfig {
+            timeout: Duration::from_secs(1),
+            max_retries: 0,
+            ..ResilienceConfig::default()
+        },
+    );
+    let lease = resilient.longest_call();
+    Arc::new(LlmClient::shared(
+        Arc::new(resilient),
+        cache.clone(),
+        Duration::from_secs(60),
+        lock.clone(),
+        lease,
+    ))
+}
+
+#[tokio::test(start_paused = true)]
+async fn identical_calls_on_two_instances_make_one_provider_call() {
+    let provider = Arc::new(SlowProvider {
+        calls: AtomicUsize::new(0),
+        fail: false,
+    });
+    let (cache, lock) = (Arc::new(MapCache::default()), Arc::new(MapLock::default()));
+    let (a, b) = (
+        instance(&provider, &cache, &lock),
+        instance(&provider, &cache, &lock),
+    );
+    let calls = (0..10).map(|i| {
+        let client = Arc::clone(if i % 2 == 0 { &a } else { &b });
+        tokio::spawn(async move { client.complete(&request()).await })
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut sources = Vec::new();
+    for result in &results {
+        let completed = result.as_ref().expect("task").as_ref().expect("answer");
+        assert_eq!(completed.response.content, "answer #0 to 4");
+        sources.push(completed.source);
+    }
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 1, "{sources:?}");
+    let count = |source| sources.iter().filter(|s| **s == source).count();
+    assert_eq!(count(AnswerSource::Provider), 1, "{sources:?}");
+    assert_eq!(count(AnswerSource::Coalesced), 9, "{sources:?}");
+    assert!(lock.0.lock().is_empty(), "the holder released its claim");
+    let (sa, sb) = (a.stats(), b.stats());
+    assert_eq!(sa.provider_attempts + sb.provider_attempts, 1);
+    assert_eq!(sa.coalesced_waiters + sb.coalesced_waiters, 9);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_holder_that_died_delays_the_others_by_one_lease_at_most() {
+    let provider = Arc::new(SlowProvider {
+        calls: AtomicUsize::new(0),
+        fail: false,
+    });
+    let (cache, lock) = (Arc::new(MapCache::default()), Arc::new(MapLock::default()));
+    let client = instance(&provider, &cache, &lock);
+    let lease = Duration::from_secs(1);
+    assert!(lock
+        .try_claim(&client.key_of(&request()).expect("key"), "ghost", lease)
+        .await
+        .expect("claim"));
+
+    let started = tokio::time::Instant::now();
+    let answer = client.complete(&request()).await.expect("answer");
+    assert_eq!(answer.source, AnswerSource::Provider);
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
+    let waited = started.elapsed();
+    assert!(waited >= lease, "the live claim was respected: {waited:?}");
+    assert!(waited < lease * 2, "no longer than the lease: {waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiter_takes_over_when_the_holder_fails_without_an_answer() {
+    let failing = Arc::new(SlowProvider {
+        calls: AtomicUsize::new(0),
+        fail: true,
+    });
+    let healthy = Arc::new(SlowProvider {
+        calls: AtomicUsize::new(0),
+        fail: false,
+    });
+    let (cache, lock) = (Arc::new(MapCache::default()), Arc::new(MapLock::default()));
+    let (a, b) = (
+        instance(&failing, &cache, &lock),
+        instance(&healthy, &cache, &lock),
+    );
+    let first = tokio::spawn({
+        let a = Arc::clone(&a);
+        async move { a.complete(&request()).await }
+    });
+    until("a holds the claim", || !lock.0.lock().is_empty()).await;
+    let second = b.complete(&request()).await.expect("b answers");
+    assert!(first.await.expect("task").is_err(), "a's provider failed");
+    assert_eq!(second.source, AnswerSource::Provider);
+    assert_eq!(healthy.calls.load(Ordering::SeqCst), 1);
+}
