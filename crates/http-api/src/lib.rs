@@ -10,6 +10,7 @@ mod extract;
 pub mod metrics;
 mod middleware;
 mod openapi;
+mod openapi_common;
 mod routes;
 mod state;
 
@@ -23,7 +24,7 @@ use actix_web::{web, App};
 pub use error::ApiError;
 pub use error_log::{instance_name, ErrorLog, ErrorLogWriter, ServerErrorRecord};
 pub use metrics::{metrics_app, Metrics, ScrapeHook};
-pub use openapi::ApiDoc;
+pub use openapi::{document as openapi_document, ApiDoc};
 pub use state::{ApiState, HealthState, HttpSettings, Lifecycle, RateLimits, TutoringServices};
 
 fn cors(settings: &HttpSettings) -> Cors {

@@ -7,6 +7,7 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::openapi_common::CommonResponses;
 use crate::routes::{activities, admin, auth, dto, health, risks, sessions, stream};
 
 struct SecurityAddon;
@@ -55,13 +56,21 @@ impl Modify for SecurityAddon {
 )]
 pub struct ApiDoc;
 
-/// The Swagger UI at `/docs/`, with the document at `/openapi.json`.
-pub fn swagger_ui() -> SwaggerUi {
-    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi())
+/// The served document: [`ApiDoc`] with the responses every operation shares
+/// ([`CommonResponses`]).
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    CommonResponses.modify(&mut doc);
+    doc
 }
 
-/// Every documented operation: (method, route template, documented response statuses). The
-/// metrics show these series from the start.
+/// The Swagger UI at `/docs/`, with the document at `/openapi.json`.
+pub fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document())
+}
+
+/// Every documented operation: (method, route template, the response statuses its handler
+/// documents, without the shared ones). The metrics show these series from the start.
 pub fn operations() -> Vec<(&'static str, String, Vec<String>)> {
     let doc = ApiDoc::openapi();
     let mut out = Vec::new();
