@@ -44,6 +44,8 @@ struct Probe {
     sleep_ms: u64,
     /// Its first this-many attempts fail.
     fail_attempts: u32,
+    /// Its first this-many attempts never finish (until the worker dies or gives it back).
+    hang_attempts: u32,
 }
 
 /// Appends `start`, then `end` (or `fail`), with the attempt, the process id and the time in
@@ -53,6 +55,9 @@ async fn probe(dir: Arc<PathBuf>, job: Job) -> Result<(), JobError> {
     let probe: Probe = serde_json::from_value(job.payload.clone())?;
     let file = dir.join(format!("{}.log", job.id));
     record(&file, "start", job.attempts).await?;
+    if job.attempts <= probe.hang_attempts {
+        std::future::pending::<()>().await;
+    }
     tokio::time::sleep(Duration::from_millis(probe.sleep_ms)).await;
     if job.attempts <= probe.fail_attempts {
         record(&file, "fail", job.attempts).await?;
