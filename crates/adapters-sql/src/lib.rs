@@ -30,6 +30,7 @@ mod columns;
 pub mod dialect;
 mod error;
 mod interactions;
+mod jobs;
 mod lists;
 mod pool;
 mod risks;

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::openapi_common::CommonResponses;
-use crate::routes::{activities, admin, auth, dto, health, risks, sessions, stream};
+use crate::routes::{activities, admin, auth, dto, health, jobs, risks, sessions, stream};
 
 struct SecurityAddon;
 
@@ -42,6 +42,7 @@ impl Modify for SecurityAddon {
         auth::register, auth::login, auth::token, auth::refresh, auth::logout, auth::me,
         auth::change_password, auth::rate_limit_status,
         admin::list_users, admin::update_user, admin::list_audit, admin::recent_errors,
+        jobs::list_jobs, jobs::retry_job,
         health::health, health::live, health::ready,
         activities::create, activities::list, activities::get, activities::update, activities::publish, activities::archive,
         sessions::start, sessions::list, sessions::get, sessions::end, sessions::interact, stream::interact_stream,

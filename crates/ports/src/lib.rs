@@ -11,6 +11,7 @@ pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod health;
+pub mod jobs;
 pub mod llm;
 pub mod materials;
 pub mod observe;
@@ -31,6 +32,10 @@ pub use cache::{FlightLock, LocalFlightLock, ResponseCache};
 pub use clock::{Clock, SystemClock};
 pub use error::{error_chain, Cause, Conflict, PortError, PortResult};
 pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
+pub use jobs::{
+    Backoff, ClaimedJob, Enqueued, FailOutcome, Job, JobFilter, JobQueue, JobState, JobStats,
+    Lease, NewJob, DEFAULT_MAX_ATTEMPTS,
+};
 pub use llm::{
     ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
     StreamEvent, UpstreamKind,
@@ -60,6 +65,7 @@ pub use {
     cache::{MockFlightLock, MockResponseCache},
     clock::MockClock,
     health::{MockDatabaseHealth, MockSchemaManager},
+    jobs::MockJobQueue,
     llm::MockLlmProvider,
     materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},
     rate_limit::{MockLoginThrottle, MockRateLimiter},

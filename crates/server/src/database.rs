@@ -9,10 +9,11 @@ use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
-    PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
+    JobQueue, PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
     StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
+use tokio::sync::Notify;
 
 use crate::settings::DatabaseSettings;
 
@@ -47,10 +48,14 @@ pub struct Database {
     pub risks: Arc<dyn RiskRepository>,
     /// Server errors of every instance.
     pub errors: Arc<dyn ServerErrorLog>,
+    /// The durable job queue.
+    pub jobs: Arc<dyn JobQueue>,
+    /// Woken when this process enqueues a job.
+    pub job_wakeup: Arc<Notify>,
     backend: Backend,
 }
 
-fn ports<S>(store: S, backend: Backend) -> Database
+fn ports<S>(store: S, job_wakeup: Arc<Notify>, backend: Backend) -> Database
 where
     S: UserRepository
         + AuthSessionRepository
@@ -62,6 +67,7 @@ where
         + InteractionRepository
         + RiskRepository
         + ServerErrorLog
+        + JobQueue
         + Clone
         + 'static,
 {
@@ -75,7 +81,9 @@ where
         study_sessions: Arc::new(store.clone()),
         interactions: Arc::new(store.clone()),
         risks: Arc::new(store.clone()),
-        errors: Arc::new(store),
+        errors: Arc::new(store.clone()),
+        jobs: Arc::new(store),
+        job_wakeup,
         backend,
     }
 }
@@ -114,13 +122,38 @@ impl Database {
             if let Some(observer) = observer {
                 store = store.observed_by(observer);
             }
-            Ok(ports(store.clone(), Backend::Sqlite(store)))
+            Ok(ports(
+                store.clone(),
+                store.job_wakeup(),
+                Backend::Sqlite(store),
+            ))
         } else {
             let mut store = PgStore::connect(&pool).await?;
             if let Some(observer) = observer {
                 store = store.observed_by(observer);
             }
-            Ok(ports(store.clone(), Backend::Postgres(store)))
+            Ok(ports(
+                store.clone(),
+                store.job_wakeup(),
+                Backend::Postgres(store),
+            ))
+        }
+    }
+
+    /// On PostgreSQL, listens for jobs enqueued by any process and wakes this process's
+    /// workers (`None` on SQLite: workers of other processes poll).
+    pub async fn listen_for_jobs(
+        &self,
+        settings: &DatabaseSettings,
+    ) -> Result<Option<ainative_adapters_postgres::JobListener>, PortError> {
+        match &self.backend {
+            Backend::Postgres(_) => ainative_adapters_postgres::listen_for_jobs(
+                settings.url.expose_secret(),
+                self.job_wakeup.clone(),
+            )
+            .await
+            .map(Some),
+            Backend::Sqlite(_) => Ok(None),
         }
     }
 

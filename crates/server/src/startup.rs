@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use crate::database::{Database, QueryMetrics};
 use crate::observability::{LlmMetrics, ServerScrapeHook};
 use crate::settings::Settings;
+use crate::workers::Workers;
 
 /// Start-up failures.
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +198,7 @@ pub struct Composition {
     error_writer: ErrorLogWriter,
     stop_background: watch::Sender<bool>,
     background: tokio::task::JoinHandle<()>,
+    workers: Workers,
 }
 
 impl Composition {
@@ -246,6 +248,21 @@ impl Composition {
             let _ = stopped.wait_for(|stop| *stop).await;
         }));
 
+        // `WORKERS` job workers in this process (0: jobs run in `ainative worker` processes).
+        let workers = Workers::start(
+            &settings.jobs,
+            &settings.database,
+            &db,
+            &metrics,
+            settings.jobs.workers,
+        )
+        .await?;
+        let jobs = Arc::new(ainative_jobs::JobAdmin::new(
+            db.jobs.clone(),
+            Arc::new(SystemClock),
+            workers.workers(),
+        ));
+
         let lifecycle = Lifecycle::default();
         let (errors, error_writer) = ErrorLog::spawn(db.errors.clone(), instance_name());
         let state = ApiState {
@@ -263,7 +280,9 @@ impl Composition {
                     CircuitState::HalfOpen => "degraded",
                     CircuitState::Open => "unhealthy",
                 }),
+                workers: jobs.clone(),
             },
+            jobs,
             errors,
             metrics: metrics.clone(),
             settings: Arc::new(HttpSettings {
@@ -287,12 +306,14 @@ impl Composition {
             error_writer,
             stop_background,
             background,
+            workers,
         })
     }
 
-    /// Stops the background work (storing the server errors still queued) and closes the
-    /// pool.
+    /// Stops the background work (job workers, storing the server errors still queued) and
+    /// closes the pool.
     pub async fn shutdown(self) {
+        self.workers.shutdown().await;
         let _ = self.stop_background.send(true);
         let _ = self.background.await;
         self.error_writer.finish(ERROR_LOG_FLUSH).await;
@@ -311,6 +332,7 @@ pub struct Application {
     error_writer: ErrorLogWriter,
     stop_background: watch::Sender<bool>,
     background: tokio::task::JoinHandle<()>,
+    workers: Workers,
 }
 
 impl Application {
@@ -324,6 +346,7 @@ impl Application {
             error_writer,
             stop_background,
             background,
+            workers,
         } = Composition::build(&settings).await?;
         let addr = format!("{}:{}", settings.host, settings.port);
         let (listener, port) = bind(&addr)?;
@@ -355,6 +378,7 @@ impl Application {
             error_writer,
             stop_background,
             background,
+            workers,
         })
     }
 
@@ -393,6 +417,8 @@ impl Application {
         let result = self.server.await;
         metrics_handle.stop(true).await;
         let _ = metrics_task.await;
+        // Running jobs get their grace period; unfinished ones go back to the queue.
+        self.workers.shutdown().await;
         let _ = self.stop_background.send(true);
         let _ = self.background.await;
         self.error_writer.finish(ERROR_LOG_FLUSH).await;

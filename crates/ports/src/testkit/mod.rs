@@ -205,5 +205,6 @@ macro_rules! __contract_cases {
 }
 
 pub mod cache;
+pub mod jobs;
 pub mod limits;
 pub mod tutoring;

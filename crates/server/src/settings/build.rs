@@ -10,8 +10,8 @@ use super::typos::ConfigWarning;
 use super::values::{Origin, Raw, Values};
 use super::vars::*;
 use super::{
-    DatabaseSettings, Effective, JwtConfig, LlmSettings, RateLimitSettings, RedisSettings,
-    SecretSource, Settings,
+    DatabaseSettings, Effective, JobSettings, JwtConfig, LlmSettings, RateLimitSettings,
+    RedisSettings, SecretSource, Settings,
 };
 
 /// The shortest JWT secret accepted in production, in bytes.
@@ -184,6 +184,15 @@ pub(super) fn assemble(
             model: v.require(&LLM_MODEL)?,
             timeout: v.require(&LLM_TIMEOUT_SECS)?,
             max_retries: v.require(&LLM_MAX_RETRIES)?,
+        },
+        jobs: JobSettings {
+            workers: v.require(&WORKERS)?,
+            lease: v.require(&JOB_LEASE_SECS)?,
+            poll: v.require(&JOB_POLL_MS)?,
+            backoff_base: v.require(&JOB_BACKOFF_BASE_SECS)?,
+            backoff_max: v.require(&JOB_BACKOFF_MAX_SECS)?,
+            shutdown_grace: v.require(&JOB_SHUTDOWN_GRACE_SECS)?,
+            diagnostics_dir: v.require(&JOB_DIAGNOSTICS_DIR)?.map(Into::into),
         },
         log_format: v.require(&LOG_FORMAT)?,
         log_level: v.require(&LOG_LEVEL)?,

@@ -159,6 +159,25 @@ pub struct LlmSettings {
     pub max_retries: u32,
 }
 
+/// Background job settings.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Workers per process (0: none in `serve`).
+    pub workers: usize,
+    /// Lease of a claimed job.
+    pub lease: Duration,
+    /// Poll interval of an idle worker.
+    pub poll: Duration,
+    /// First back-off.
+    pub backoff_base: Duration,
+    /// Longest back-off.
+    pub backoff_max: Duration,
+    /// Shutdown grace of a running job.
+    pub shutdown_grace: Duration,
+    /// Where `diagnostics.probe` jobs record themselves; unset: no such handler.
+    pub diagnostics_dir: Option<std::path::PathBuf>,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -217,6 +236,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// LLM provider.
     pub llm: LlmSettings,
+    /// Background jobs.
+    pub jobs: JobSettings,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter (e.g. `info`, `ainative=debug`).

@@ -51,6 +51,11 @@ const LLM: Section = Section {
            OpenAI-compatible /chat/completions endpoint (OpenAI, Ollama at \
            http://localhost:11434/v1, vLLM, llama.cpp).",
 };
+const JOBS: Section = Section {
+    title: "Background jobs",
+    note: "The durable job queue lives in the database (docs/jobs.md). `ainative serve` runs \
+           WORKERS workers; `ainative worker` runs workers only, with the same settings.",
+};
 const OBSERVABILITY: Section = Section {
     title: "Observability",
     note: "",
@@ -209,6 +214,30 @@ declare_settings! {
     /// Retries after the first attempt, for connection errors, 5xx, 408 and 429 only, with
     /// exponential back-off (200 ms doubling, at most 5 s, jittered).
     LLM_MAX_RETRIES: u32 = spec(&LLM, int(0, 10)).default("2");
+
+    /// Job workers run by `ainative serve` (0 = none: run `ainative worker` processes
+    /// instead) and by each `ainative worker` (at least 1 there).
+    WORKERS: usize = spec(&JOBS, int(0, 256)).default("2");
+    /// How long a claimed job stays with its worker without a heartbeat (heartbeats come
+    /// every third of it): a job whose worker died is run again this long after.
+    JOB_LEASE_SECS: Duration = spec(&JOBS, secs(1, 3_600)).default("30");
+    /// How often an idle worker looks for due jobs when nothing woke it (enqueues in the same
+    /// process, and on PostgreSQL in any process, wake workers at once).
+    JOB_POLL_MS: Duration = spec(
+        &JOBS,
+        Kind::Duration { unit: TimeUnit::Millis, min: 10, max: 60_000 },
+    )
+    .default("1000");
+    /// Wait before the second attempt of a failed job; doubles per attempt (±25 % jitter).
+    JOB_BACKOFF_BASE_SECS: Duration = spec(&JOBS, secs(1, 86_400)).default("5");
+    /// Longest wait between two attempts.
+    JOB_BACKOFF_MAX_SECS: Duration = spec(&JOBS, secs(1, 604_800)).default("600");
+    /// On shutdown, how long a running job may take to finish before it is given back to
+    /// the queue unfinished.
+    JOB_SHUTDOWN_GRACE_SECS: Duration = spec(&JOBS, secs(0, 3_600)).default("10");
+    /// Operators' self-test: when set, workers also run `diagnostics.probe` jobs, which
+    /// record their start and end in this directory (used by the worker tests; leave unset).
+    JOB_DIAGNOSTICS_DIR: Option<String> = spec(&JOBS, Kind::Text).example("/tmp/ainative-jobs");
 
     /// Log output: pretty or json.
     LOG_FORMAT: LogFormat = spec(&OBSERVABILITY, Kind::Enum(LogFormat::NAMES))
