@@ -150,7 +150,6 @@ pub fn tutoring_services(
     let gateways = Arc::new(GatewayFactory::new(
         llm.clone(),
         db.interactions.clone(),
-        db.risks.clone(),
         clock.clone(),
     ));
     let services = TutoringServices {

@@ -30,7 +30,7 @@ mod tests;
 use std::sync::Arc;
 
 use ainative_domain::{Activity, InteractionInput, RequestContext, StudySession};
-use ainative_ports::{Clock, InteractionRecord, InteractionRepository, RiskRepository};
+use ainative_ports::{Clock, InteractionRecord, InteractionRepository};
 
 use crate::llm::LanguageModel;
 use crate::pipeline::Pipeline;
@@ -47,7 +47,6 @@ pub const HISTORY_LIMIT: u32 = 10;
 pub(crate) struct Shared {
     pub(crate) llm: Arc<dyn LanguageModel>,
     pub(crate) interactions: Arc<dyn InteractionRepository>,
-    pub(crate) risks: Arc<dyn RiskRepository>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) pipeline: Pipeline,
     pub(crate) metrics: Arc<GatewayMetrics>,
@@ -73,14 +72,12 @@ impl GatewayFactory {
     pub fn new(
         llm: Arc<dyn LanguageModel>,
         interactions: Arc<dyn InteractionRepository>,
-        risks: Arc<dyn RiskRepository>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 llm,
                 interactions,
-                risks,
                 clock,
                 pipeline: Pipeline::default(),
                 metrics: Arc::new(GatewayMetrics::default()),
