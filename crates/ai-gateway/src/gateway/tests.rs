@@ -735,3 +735,48 @@ async fn a_turn_keeps_failing_stale_after_a_few_tries_as_a_conflict() {
         ))
     );
 }
+
+#[derive(Default)]
+struct Overheads(Mutex<Vec<std::time::Duration>>);
+
+impl TurnObserver for Overheads {
+    fn overhead(&self, elapsed: std::time::Duration) {
+        self.0.lock().expect("lock").push(elapsed);
+    }
+}
+
+#[tokio::test]
+async fn the_overhead_of_a_stored_turn_leaves_out_the_models_time() {
+    let (a, s) = fixtures();
+    let mut m = mocks();
+    let _recorded = expect_one_record(&mut m);
+    // A model that takes 300 ms: the gateway's own time is far below that.
+    m.llm.expect_complete().times(1).returning(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Ok(Completed {
+            response: answer("Hint"),
+            source: AnswerSource::Provider,
+        })
+    });
+    let overheads = Arc::new(Overheads::default());
+    let f = factory(m).with_observer(overheads.clone());
+    gateway(&f)
+        .interact(&s, &a, input("What is a loop?", None, None))
+        .await
+        .expect("stored");
+    let seen = overheads.0.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0] < std::time::Duration::from_millis(300), "{seen:?}");
+
+    // A failed turn stores nothing and reports nothing.
+    let mut m = mocks();
+    m.llm
+        .expect_complete()
+        .returning(|_| Err(LlmError::Timeout));
+    let f = factory(m).with_observer(overheads.clone());
+    gateway(&f)
+        .interact(&s, &a, input("What is a loop?", None, None))
+        .await
+        .expect_err("timeout");
+    assert_eq!(overheads.0.lock().expect("lock").len(), 1);
+}
