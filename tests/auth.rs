@@ -503,6 +503,52 @@ on_both_backends!(
     forged_and_misused_tokens_are_rejected,
 );
 
+/// More than `RATE_LIMIT_LOGIN` simultaneous correct logins from one IP all pass; failures
+/// from that IP still throttle it, whatever the accounts, even for a right password.
+async fn correct_logins_from_one_ip_pass_and_its_failures_still_count(app: TestApp) {
+    let names: Vec<String> = (0..12).map(|i| format!("pupil{i}")).collect();
+    for name in &names {
+        app.register(name).await;
+    }
+    let app = &app;
+    let login = |username: String, password: &'static str| async move {
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": username, "password": password}),
+        )
+        .await
+    };
+    let statuses: Vec<u16> =
+        futures::future::join_all(names.iter().map(|n| login(n.clone(), PASSWORD)))
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+    assert_eq!(statuses, vec![200; 12]);
+    // Three failures on three other accounts use up the IP's budget of 3.
+    for ghost in ["ghost1", "ghost2", "ghost3"] {
+        assert_eq!(login(ghost.into(), "Wrong7Password").await.status(), 401);
+    }
+    expect_error(login(names[0].clone(), PASSWORD).await, 429, "RATE_LIMITED").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_throttling_counts_failures_on_sqlite() {
+    correct_logins_from_one_ip_pass_and_its_failures_still_count(
+        TestApp::spawn_with(Backend::Sqlite, &[("RATE_LIMIT_LOGIN", "3")]).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_throttling_counts_failures_on_postgres() {
+    correct_logins_from_one_ip_pass_and_its_failures_still_count(
+        TestApp::spawn_with(Backend::Postgres, &[("RATE_LIMIT_LOGIN", "3")]).await,
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_on_sqlite() {
     failed_logins_are_throttled_atomically(

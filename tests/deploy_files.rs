@@ -31,6 +31,7 @@ const EXPORTED_METRICS: &[&str] = &[
     "llm_request_duration_seconds",
     "llm_tokens_total",
     "cognitive_traces_created_total",
+    "gateway_overhead_seconds",
     "risks_detected_total",
     "shared_state_degraded",
     "shared_state_fallbacks_total",
@@ -44,6 +45,7 @@ const HISTOGRAMS: &[&str] = &[
     "http_request_overhead_seconds",
     "db_query_duration_seconds",
     "llm_request_duration_seconds",
+    "gateway_overhead_seconds",
 ];
 
 /// Alerts that must exist, each with a runbook section in docs/operations.md.

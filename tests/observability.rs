@@ -174,6 +174,8 @@ async fn a_fresh_server_exports_every_series_at_zero() {
         r#"llm_tokens_total{kind="prompt"} 0"#,
         r#"llm_tokens_total{kind="completion"} 0"#,
         "cognitive_traces_created_total 0",
+        "gateway_overhead_seconds_count 0",
+        r#"gateway_overhead_seconds_bucket{le="0.001"} 0"#,
         r#"risks_detected_total{dimension="cognitive",level="high"} 0"#,
         r#"risks_detected_total{dimension="governance",level="critical"} 0"#,
     ] {

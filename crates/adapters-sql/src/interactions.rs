@@ -4,13 +4,14 @@ use std::collections::HashMap;
 
 use ainative_domain::{CognitiveTrace, Interaction, Page, Paginated, Risk, TraceLevel};
 use ainative_ports::{
-    Conflict, InteractionRecord, InteractionRepository, PortError, PortResult, TraceSelection,
+    Conflict, InteractionRecord, InteractionRepository, PortError, PortResult, RuleState,
+    TraceSelection,
 };
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::columns::{read_all, read_one, Columns};
-use crate::dialect::{Conn, Dialect, DialectSql};
+use crate::dialect::{Conn, DbRow, Dialect, DialectSql};
 use crate::error::map_err;
 use crate::lists::{count, offset};
 use crate::statement::{AsJson, SqlBuilder, Stmt};
@@ -39,21 +40,72 @@ static ALL_TRACES: DialectSql = DialectSql::new(|syntax| {
     )
 });
 
-/// Why no `seq` could be taken: the session is missing, not active, or at its limit.
-async fn rejection<D: Dialect>(conn: &mut Conn<D>, session_id: Uuid) -> PortResult<PortError> {
-    let row = Stmt::<D>::new("SELECT status FROM study_sessions WHERE id = $1")
+/// Why no `seq` could be taken: the session is missing, not active, at its limit, or moved
+/// past the rule state the caller read (`expected` count).
+async fn rejection<D: Dialect>(
+    conn: &mut Conn<D>,
+    session_id: Uuid,
+    max_interactions: Option<u32>,
+    expected: Option<i64>,
+) -> PortResult<PortError> {
+    let row = Stmt::<D>::new("SELECT status, interaction_count FROM study_sessions WHERE id = $1")
         .bind(session_id)
         .fetch_optional(conn)
         .await?;
-    let status: Option<String> = match &row {
-        Some(row) => Some(Columns::<D>::new(row, "study session").get()?),
-        None => None,
+    let Some(row) = row else {
+        return Ok(PortError::NotFound);
     };
-    Ok(match status.as_deref() {
-        None => PortError::NotFound,
-        Some("active") => PortError::Conflict(Conflict::InteractionLimit),
-        Some(_) => PortError::Conflict(Conflict::SessionNotActive),
+    let mut columns = Columns::<D>::new(&row, "study session");
+    let status: String = columns.get()?;
+    let count: i64 = columns.get()?;
+    Ok(if status != "active" {
+        PortError::Conflict(Conflict::SessionNotActive)
+    } else if max_interactions.is_some_and(|max| count >= i64::from(max)) {
+        PortError::Conflict(Conflict::InteractionLimit)
+    } else if expected.is_some_and(|expected| expected != count) {
+        PortError::Conflict(Conflict::StaleTurnState)
+    } else {
+        PortError::Conflict(Conflict::InteractionLimit)
     })
+}
+
+/// Takes the next `seq` of an active session under its limit; with a rule state, only if the
+/// count is still the one the state was built on, storing the state with it.
+async fn take_seq<D: Dialect>(
+    conn: &mut Conn<D>,
+    session_id: Uuid,
+    max_interactions: Option<u32>,
+    state: Option<&RuleState>,
+) -> PortResult<Option<DbRow<D>>> {
+    let max = max_interactions.map(i64::from);
+    match state {
+        None => {
+            Stmt::<D>::new(
+                "UPDATE study_sessions SET interaction_count = interaction_count + 1 \
+                 WHERE id = $1 AND status = 'active' \
+                 AND ($2 IS NULL OR interaction_count < $2) RETURNING interaction_count",
+            )
+            .bind(session_id)
+            .bind(max)
+            .fetch_optional(conn)
+            .await
+        }
+        Some(state) => {
+            Stmt::<D>::new(
+                "UPDATE study_sessions SET interaction_count = interaction_count + 1, \
+                 rule_state = $3, rule_state_turns = interaction_count + 1 \
+                 WHERE id = $1 AND status = 'active' \
+                 AND ($2 IS NULL OR interaction_count < $2) AND interaction_count = $4 \
+                 RETURNING interaction_count",
+            )
+            .bind(session_id)
+            .bind(max)
+            .bind(AsJson(&state.data))
+            .bind(i64::from(state.turns) - 1)
+            .fetch_optional(conn)
+            .await
+        }
+    }
 }
 
 async fn insert_interaction<D: Dialect>(
@@ -184,17 +236,11 @@ impl<D: Dialect> InteractionRepository for SqlStore<D> {
             // Taking the seq serialises concurrent records on one session (PostgreSQL locks
             // the session row, SQLite's transaction holds the write lock): each checks the
             // status and the limit against the committed count.
-            let seq = Stmt::<D>::new(
-                "UPDATE study_sessions SET interaction_count = interaction_count + 1 \
-                 WHERE id = $1 AND status = 'active' \
-                 AND ($2 IS NULL OR interaction_count < $2) RETURNING interaction_count",
-            )
-            .bind(session_id)
-            .bind(max_interactions.map(i64::from))
-            .fetch_optional(&mut tx)
-            .await?;
+            let state = record.rule_state.as_ref();
+            let seq = take_seq::<D>(&mut tx, session_id, max_interactions, state).await?;
             let Some(seq) = seq else {
-                return Err(rejection::<D>(&mut tx, session_id).await?);
+                let expected = state.map(|s| i64::from(s.turns) - 1);
+                return Err(rejection::<D>(&mut tx, session_id, max_interactions, expected).await?);
             };
             let seq: i64 = Columns::<D>::new(&seq, "study session").get()?;
             let interaction = insert_interaction::<D>(&mut tx, &record.interaction, seq).await?;
@@ -205,7 +251,30 @@ impl<D: Dialect> InteractionRepository for SqlStore<D> {
                 interaction,
                 traces,
                 risks,
+                rule_state: record.rule_state,
             })
+        })
+        .await
+    }
+
+    async fn rule_state(&self, session_id: Uuid) -> PortResult<Option<RuleState>> {
+        self.call("interactions.rule_state", async {
+            let row = Stmt::<D>::new(
+                "SELECT interaction_count, \
+                 CASE WHEN COALESCE(rule_state_turns, 0) = interaction_count \
+                 THEN COALESCE(rule_state, '{}') ELSE 'null' END \
+                 FROM study_sessions WHERE id = $1",
+            )
+            .bind(session_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let mut columns = Columns::<D>::new(&row, "study session");
+            let turns = columns.small("interaction_count")?;
+            let data = columns.json()?;
+            Ok(Some(RuleState { turns, data }))
         })
         .await
     }

@@ -1,6 +1,6 @@
 //! [`StudySessionRepository`]: study sessions and their evaluations.
 
-use ainative_domain::{Evaluation, Page, Paginated, SessionStatus, StudySession};
+use ainative_domain::{Evaluation, Page, Paginated, SessionAction, SessionStatus, StudySession};
 use ainative_ports::{
     Conflict, PortError, PortResult, SessionFilter, SessionVisibility, StudySessionRepository,
 };
@@ -191,6 +191,52 @@ impl<D: Dialect> StudySessionRepository for SqlStore<D> {
             insert_evaluation::<D>(&mut tx, &evaluation).await?;
             tx.commit().await.map_err(map_err::<D>)?;
             Ok(session)
+        })
+        .await
+    }
+
+    async fn transition(
+        &self,
+        id: Uuid,
+        from: SessionStatus,
+        action: SessionAction,
+        at: DateTime<Utc>,
+    ) -> PortResult<StudySession> {
+        self.call("study_sessions.transition", async {
+            let refused =
+                |status| PortError::Conflict(Conflict::SessionTransition { status, action });
+            let Some(to) = action.apply(from) else {
+                return Err(refused(from));
+            };
+            let ended_at = to.is_final().then_some(at);
+            let mut conn = self.conn().await?;
+            // One conditional UPDATE: of concurrent changes only the first still finds `from`.
+            let row = Stmt::<D>::new(concat!(
+                "UPDATE study_sessions SET status = $3, ended_at = COALESCE($4, ended_at) \
+                 WHERE id = $1 AND status = $2 RETURNING ",
+                study_session_columns!()
+            ))
+            .bind(id)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .bind(ended_at)
+            .fetch_optional(&mut conn)
+            .await?;
+            if let Some(row) = row {
+                return read_one(&row, "study session", study_session::<D>);
+            }
+            let found = Stmt::<D>::new("SELECT status FROM study_sessions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut conn)
+                .await?;
+            let Some(found) = found else {
+                return Err(PortError::NotFound);
+            };
+            let status: String = Columns::<D>::new(&found, "study session").get()?;
+            let status = status
+                .parse::<SessionStatus>()
+                .map_err(|e| PortError::Other(e.into()))?;
+            Err(refused(status))
         })
         .await
     }

@@ -35,4 +35,12 @@ pub struct AuthConfig {
 impl AuthConfig {
     /// The window of failed-login throttling.
     pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+    /// Logins from one client IP verified at the same time. Failures from an IP count only
+    /// once known, so this bounds how many passwords a parallel burst can try before they
+    /// do (with the failure limit, at most limit + this many per window).
+    pub const LOGIN_IP_IN_FLIGHT: u32 = 64;
+
+    /// How long an in-flight slot is held at most (a crashed instance's slots expire).
+    pub const LOGIN_IN_FLIGHT_WINDOW: Duration = Duration::from_secs(60);
 }

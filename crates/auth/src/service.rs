@@ -205,31 +205,61 @@ impl AuthService {
             None => format!("login:account:{}", login.to_lowercase()),
         };
         let ip_key = client_ip.map(|ip| format!("login:ip:{ip}"));
-        let keys: Vec<String> = std::iter::once(account_key.clone())
-            .chain(ip_key.clone())
-            .collect();
-        let decision = self
-            .deps
-            .throttle
-            .attempt(
-                &keys,
-                self.config.login_attempts_limit,
-                AuthConfig::LOGIN_WINDOW,
-            )
-            .await?;
-        if let ThrottleDecision::Throttled { retry_after_secs } = decision {
-            return Err(AuthError::Throttled { retry_after_secs });
+        let flight_key = client_ip.map(|ip| format!("login:ip-in-flight:{ip}"));
+        let limit = self.config.login_attempts_limit;
+        let window = AuthConfig::LOGIN_WINDOW;
+        let throttle = &self.deps.throttle;
+        // The IP's budget counts failures only, once known: correct logins from one address
+        // (a classroom behind NAT) never use it up. Checked first, counting nothing.
+        if let Some(ip_key) = &ip_key {
+            refuse_if_throttled(
+                throttle
+                    .check(std::slice::from_ref(ip_key), limit, window)
+                    .await?,
+            )?;
+        }
+        // The account's budget counts every attempt atomically, taken back on success: no
+        // parallel burst can try more than `limit` passwords on one account.
+        refuse_if_throttled(
+            throttle
+                .attempt(std::slice::from_ref(&account_key), limit, window)
+                .await?,
+        )?;
+        // Bounds what a parallel burst from one address can try before its failures count.
+        if let Some(flight_key) = &flight_key {
+            let slot = throttle
+                .attempt(
+                    std::slice::from_ref(flight_key),
+                    AuthConfig::LOGIN_IP_IN_FLIGHT,
+                    AuthConfig::LOGIN_IN_FLIGHT_WINDOW,
+                )
+                .await?;
+            if let ThrottleDecision::Throttled { retry_after_secs } = slot {
+                throttle.release(&account_key).await?;
+                return Err(AuthError::Throttled { retry_after_secs });
+            }
         }
 
-        let user = self.check_credentials(found, password).await?;
+        let checked = self.check_credentials(found, password).await;
+        if let Some(flight_key) = &flight_key {
+            throttle.release(flight_key).await?;
+        }
+        let user = match checked {
+            Ok(user) => user,
+            Err(err) => {
+                if let (AuthError::InvalidCredentials, Some(ip_key)) = (&err, &ip_key) {
+                    throttle
+                        .attempt(std::slice::from_ref(ip_key), limit, window)
+                        .await?;
+                }
+                return Err(err);
+            }
+        };
         if !user.is_active {
             return Err(AuthError::AccountInactive);
         }
-        // Success is not a failed attempt: forget the account's count, give back the IP's.
-        self.deps.throttle.reset(&account_key).await?;
-        if let Some(ip_key) = ip_key {
-            self.deps.throttle.release(&ip_key).await?;
-        }
+        // Success is not a failed attempt: forget the account's count.
+        throttle.reset(&account_key).await?;
         let now = self.deps.clock.now();
         self.deps.users.record_login(user.id, now).await?;
         self.deps.user_cache.invalidate(&user.id).await;
@@ -512,3 +542,13 @@ impl AuthService {
 #[cfg(test)]
 #[path = "service_tests.rs"]
 mod tests;
+
+/// `Throttled` as the error, `Allowed` as `Ok`.
+fn refuse_if_throttled(decision: ThrottleDecision) -> Result<(), AuthError> {
+    match decision {
+        ThrottleDecision::Allowed => Ok(()),
+        ThrottleDecision::Throttled { retry_after_secs } => {
+            Err(AuthError::Throttled { retry_after_secs })
+        }
+    }
+}

@@ -296,10 +296,12 @@ async fn login_throttled_does_not_check_the_password() {
         .expect_find_by_login()
         .returning(move |_| Ok(Some(u.clone())));
     m.throttle
+        .expect_check()
+        .withf(|keys, limit, _| keys == ["login:ip:10.0.0.1".to_owned()] && *limit == 10)
+        .returning(|_, _, _| Ok(ThrottleDecision::Allowed));
+    m.throttle
         .expect_attempt()
-        .withf(move |keys, limit, _| {
-            keys == [account.clone(), "login:ip:10.0.0.1".to_owned()] && *limit == 10
-        })
+        .withf(move |keys, limit, _| keys == [account.clone()] && *limit == 10)
         .returning(|_, _, _| {
             Ok(ThrottleDecision::Throttled {
                 retry_after_secs: 42,
@@ -348,8 +350,14 @@ async fn login_success_resets_account_and_releases_ip() {
         .times(1)
         .returning(|_| Ok(()));
     m.throttle
+        .expect_check()
+        .withf(|keys, _, _| keys == ["login:ip:::1".to_owned()])
+        .times(1)
+        .returning(|_, _, _| Ok(ThrottleDecision::Allowed));
+    // The in-flight slot is given back; nothing is counted on the IP's failure key.
+    m.throttle
         .expect_release()
-        .withf(|k| k == "login:ip:::1")
+        .withf(|k| k == "login:ip-in-flight:::1")
         .times(1)
         .returning(|_| Ok(()));
     m.users
@@ -369,6 +377,75 @@ async fn login_success_resets_account_and_releases_ip() {
         .unwrap();
     assert_eq!(out.user.login_count, 1);
     assert_eq!(out.user.last_login, Some(now()));
+}
+
+#[tokio::test]
+async fn a_failed_login_counts_on_the_ip_only_once_known() {
+    let mut m = Mocks::new();
+    let u = user(true);
+    let account = format!("login:account:{}", u.id);
+    m.users
+        .expect_find_by_login()
+        .returning(move |_| Ok(Some(u.clone())));
+    m.throttle
+        .expect_check()
+        .times(1)
+        .returning(|_, _, _| Ok(ThrottleDecision::Allowed));
+    let counted: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&counted);
+    m.throttle
+        .expect_attempt()
+        .returning(move |keys, limit, _| {
+            sink.lock()
+                .unwrap()
+                .push(format!("{}/{limit}", keys.join(",")));
+            Ok(ThrottleDecision::Allowed)
+        });
+    m.throttle
+        .expect_release()
+        .withf(|k| k == "login:ip-in-flight:10.0.0.9")
+        .times(1)
+        .returning(|_| Ok(()));
+    let (svc, _) = m.service();
+    let err = svc
+        .login("ada", "Wrong7Horse", Some("10.0.0.9".parse().unwrap()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::InvalidCredentials));
+    assert_eq!(
+        *counted.lock().unwrap(),
+        [
+            format!("{account}/10"),
+            "login:ip-in-flight:10.0.0.9/64".to_owned(),
+            "login:ip:10.0.0.9/10".to_owned(),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_ip_refuses_before_counting_anything() {
+    let mut m = Mocks::new();
+    m.users
+        .expect_find_by_login()
+        .returning(|_| Ok(Some(user(true))));
+    m.throttle.expect_check().returning(|_, _, _| {
+        Ok(ThrottleDecision::Throttled {
+            retry_after_secs: 7,
+        })
+    });
+    m.throttle.expect_attempt().never();
+    let (svc, hasher) = m.service();
+    let err = svc
+        .login("ada", "Correct7Horse", Some("10.0.0.9".parse().unwrap()))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AuthError::Throttled {
+            retry_after_secs: 7
+        }
+    ));
+    assert_eq!(hasher.dummy_calls.load(Ordering::SeqCst), 0);
 }
 
 fn session_for(u: &User) -> AuthSession {

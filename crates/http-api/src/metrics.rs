@@ -55,6 +55,9 @@ pub struct Metrics {
     pub llm_tokens: IntCounterVec,
     /// `cognitive_traces_created_total`.
     pub traces_created: IntCounter,
+    /// `gateway_overhead_seconds`: a stored turn's time in the AI gateway minus the time
+    /// spent waiting for the language model.
+    pub gateway_overhead: Histogram,
     /// `risks_detected_total{dimension,level}`.
     pub risks_detected: IntCounterVec,
     /// `shared_state_degraded`: 1 while Redis is configured but unreachable.
@@ -74,6 +77,9 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 const OVERHEAD_BUCKETS: &[f64] = &[
     0.000_005, 0.00001, 0.000_025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005,
+];
+const GATEWAY_OVERHEAD_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 const LLM_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 const JOB_BUCKETS: &[f64] = &[
@@ -227,6 +233,12 @@ impl Metrics {
                 &r,
                 "cognitive_traces_created_total",
                 "Cognitive traces stored",
+            )?,
+            gateway_overhead: histogram(
+                &r,
+                "gateway_overhead_seconds",
+                "AI gateway time of a stored turn minus the time waiting for the language model",
+                GATEWAY_OVERHEAD_BUCKETS,
             )?,
             risks_detected: counter_vec(
                 &r,

@@ -72,6 +72,17 @@ pub enum Conflict {
     BackToDraft,
     /// A record with this id exists already (a replayed insert); names the record kind.
     Duplicate(&'static str),
+    /// The session's status does not allow the action (pause a paused session, resume an
+    /// active one, anything on a completed or aborted one).
+    SessionTransition {
+        /// The session's status when the action was refused.
+        status: ainative_domain::SessionStatus,
+        /// What was asked.
+        action: ainative_domain::SessionAction,
+    },
+    /// Another turn of the session was stored since this one read the session's rule state
+    /// (the caller re-reads it and tries again).
+    StaleTurnState,
     /// Another unique key, named by its constraint (an adapter that cannot tell better).
     Unique(String),
     /// The job is no longer held by this lease (it expired and another worker claimed it,
@@ -112,6 +123,10 @@ impl fmt::Display for Conflict {
             }
             Self::BackToDraft => f.write_str("an activity cannot return to draft"),
             Self::Duplicate(kind) => write!(f, "this {kind} exists already"),
+            Self::SessionTransition { status, action } => {
+                write!(f, "cannot {action} a {status} session")
+            }
+            Self::StaleTurnState => f.write_str("another interaction of the session was stored"),
             Self::Unique(key) => write!(f, "conflict on {key}"),
             Self::LeaseLost => f.write_str("the job's lease was lost"),
             Self::JobNotDead => f.write_str("only dead jobs can be retried"),

@@ -54,8 +54,8 @@ pub use sessions::{
 pub use shared_state::{SharedStateHealth, SharedStateStatus};
 pub use tutoring::{
     ActivityFilter, ActivityRepository, ActivityRows, ActivityVisibility, InteractionRecord,
-    InteractionRepository, RiskFilter, RiskRepository, RiskScope, SessionFilter, SessionVisibility,
-    StudySessionRepository, TraceSelection,
+    InteractionRepository, RiskFilter, RiskRepository, RiskScope, RuleState, SessionFilter,
+    SessionVisibility, StudySessionRepository, TraceSelection,
 };
 pub use users::{NewUser, UserFilter, UserRepository};
 

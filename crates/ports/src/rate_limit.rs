@@ -55,6 +55,16 @@ pub trait LoginThrottle: Send + Sync {
         window: Duration,
     ) -> PortResult<ThrottleDecision>;
 
+    /// Whether [`LoginThrottle::attempt`] would be allowed on every key now, counting
+    /// nothing (failures that are counted only once known, such as a client IP's, are
+    /// checked this way before the password is verified).
+    async fn check(
+        &self,
+        keys: &[String],
+        limit: u32,
+        window: Duration,
+    ) -> PortResult<ThrottleDecision>;
+
     /// Forgets the attempts of a key (a successful login resets its account key).
     async fn reset(&self, key: &str) -> PortResult<()>;
 

@@ -3,7 +3,8 @@
 
 use ainative_domain::{
     Activity, ActivityStatus, CognitiveTrace, Evaluation, Interaction, NewAuditEntry, Page,
-    Paginated, Risk, RiskDimension, RiskLevel, SessionStatus, StudySession, TraceKind, TraceLevel,
+    Paginated, Risk, RiskDimension, RiskLevel, SessionAction, SessionStatus, StudySession,
+    TraceKind, TraceLevel,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -145,6 +146,19 @@ pub trait StudySessionRepository: Send + Sync {
         evaluation: Evaluation,
     ) -> PortResult<StudySession>;
 
+    /// Applies `action` to the session if its status is still `from` (compare-and-set, so of
+    /// concurrent changes only one applies); a final status (aborted) sets `ended_at = at`.
+    ///
+    /// Errors: `NotFound`; `Conflict::SessionTransition` (with the status found) when the
+    /// status is no longer `from` or `action` is not allowed from it. Nothing changes on error.
+    async fn transition(
+        &self,
+        id: Uuid,
+        from: SessionStatus,
+        action: SessionAction,
+        at: DateTime<Utc>,
+    ) -> PortResult<StudySession>;
+
     /// The evaluation of a session, once it ended.
     async fn find_evaluation(&self, session_id: Uuid) -> PortResult<Option<Evaluation>>;
 }
@@ -158,6 +172,20 @@ pub struct InteractionRecord {
     pub traces: Vec<CognitiveTrace>,
     /// Risks it raised.
     pub risks: Vec<Risk>,
+    /// The session's rule state after this interaction, stored with it (see
+    /// [`InteractionRepository::record`]); `None` leaves the stored state behind, so readers
+    /// see none until a record brings one again.
+    pub rule_state: Option<RuleState>,
+}
+
+/// The risk rules' running state of a session, opaque to the store: what the rules keep of
+/// the session's past so a turn reads one row, not the whole session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleState {
+    /// Interactions folded into the state: the session's `interaction_count` it belongs to.
+    pub turns: u32,
+    /// The state, as the rules serialise it.
+    pub data: serde_json::Value,
 }
 
 /// Persistence of interactions and cognitive traces.
@@ -170,13 +198,24 @@ pub trait InteractionRepository: Send + Sync {
     /// (session, kind, evidence_key) is already stored is skipped, not duplicated. Returns the
     /// record as stored (with `seq` set and only the risks actually inserted).
     ///
+    /// With a `rule_state`, the interaction is stored only if the session's
+    /// `interaction_count` is still `rule_state.turns - 1` (the state read before this turn is
+    /// current), and the state is stored with it; a concurrent turn stored meanwhile makes it
+    /// `Conflict::StaleTurnState`, and the caller re-reads the state and tries again.
+    ///
     /// Errors: `NotFound` (no session); `Conflict::SessionNotActive`;
-    /// `Conflict::InteractionLimit`. Nothing is written on error.
+    /// `Conflict::InteractionLimit`; `Conflict::StaleTurnState`. Nothing is written on error.
     async fn record(
         &self,
         record: InteractionRecord,
         max_interactions: Option<u32>,
     ) -> PortResult<InteractionRecord>;
+
+    /// The session's rule state: `turns` is its current `interaction_count`, and `data` the
+    /// state stored for that count (`{}` for a session without interactions), or JSON `null`
+    /// when none is current (stored before states existed, or last recorded without one): the
+    /// caller then rebuilds it from the traces. `None` when the session does not exist.
+    async fn rule_state(&self, session_id: Uuid) -> PortResult<Option<RuleState>>;
 
     /// A page of the session's interactions by `seq`.
     async fn list(&self, session_id: Uuid, page: Page) -> PortResult<Paginated<Interaction>>;

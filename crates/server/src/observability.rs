@@ -122,6 +122,15 @@ impl JobObserver for JobMetrics {
     }
 }
 
+/// Records each turn's gateway overhead into `gateway_overhead_seconds`.
+pub struct TurnMetrics(pub Arc<Metrics>);
+
+impl ainative_ai_gateway::gateway::TurnObserver for TurnMetrics {
+    fn overhead(&self, elapsed: std::time::Duration) {
+        self.0.gateway_overhead.observe(elapsed.as_secs_f64());
+    }
+}
+
 /// Records every provider call into `llm_requests_total` and `llm_request_duration_seconds`.
 pub struct LlmMetrics(pub Arc<Metrics>);
 

@@ -28,7 +28,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::database::{Database, QueryMetrics};
-use crate::observability::{LlmMetrics, ServerScrapeHook};
+use crate::observability::{LlmMetrics, ServerScrapeHook, TurnMetrics};
 use crate::settings::Settings;
 use crate::workers::Workers;
 
@@ -149,12 +149,10 @@ pub fn tutoring_services(
         settings.cache_ttl,
         Some(Arc::new(LlmMetrics(metrics.clone()))),
     )?;
-    let gateways = Arc::new(GatewayFactory::new(
-        llm.clone(),
-        db.interactions.clone(),
-        db.risks.clone(),
-        clock.clone(),
-    ));
+    let gateways = Arc::new(
+        GatewayFactory::new(llm.clone(), db.interactions.clone(), clock.clone())
+            .with_observer(Arc::new(TurnMetrics(metrics.clone()))),
+    );
     let services = TutoringServices {
         activities: Arc::new(ActivityService::new(db.activities.clone(), clock.clone())),
         sessions: Arc::new(SessionService::new(

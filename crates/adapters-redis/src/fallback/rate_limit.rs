@@ -52,6 +52,20 @@ where
         .await
     }
 
+    async fn check(
+        &self,
+        keys: &[String],
+        limit: u32,
+        window: Duration,
+    ) -> PortResult<ThrottleDecision> {
+        self.route(
+            "login check",
+            self.redis.check(keys, limit, window),
+            self.memory.check(keys, limit, window),
+        )
+        .await
+    }
+
     async fn reset(&self, key: &str) -> PortResult<()> {
         // Forget the key in process too: attempts counted there during an outage must not
         // throttle this user at the next one.

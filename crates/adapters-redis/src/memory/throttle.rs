@@ -112,6 +112,31 @@ impl LoginThrottle for InMemoryLoginThrottle {
         Ok(ThrottleDecision::Allowed)
     }
 
+    async fn check(
+        &self,
+        keys: &[String],
+        limit: u32,
+        window: Duration,
+    ) -> PortResult<ThrottleDecision> {
+        if limit == 0 {
+            return Ok(ThrottleDecision::Allowed);
+        }
+        let now = Instant::now();
+        let mut state = self.state.lock();
+        let mut retry_after_secs = 0;
+        for key in keys {
+            if let Some(entry) = state.keys.get_mut(key.as_str()) {
+                entry.log.prune(now, window);
+                retry_after_secs =
+                    retry_after_secs.max(entry.log.secs_until_free(limit, now, window));
+            }
+        }
+        Ok(match retry_after_secs {
+            0 => ThrottleDecision::Allowed,
+            retry_after_secs => ThrottleDecision::Throttled { retry_after_secs },
+        })
+    }
+
     async fn reset(&self, key: &str) -> PortResult<()> {
         self.state.lock().keys.remove(key);
         Ok(())

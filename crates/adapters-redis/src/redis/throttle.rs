@@ -24,6 +24,7 @@ static LOGIN_ATTEMPT: LazyLock<Script> =
 ///   nowhere and reports the seconds (rounded up, at least 1) until the slowest blocking key
 ///   frees a slot; a key named twice counts once; `limit == 0` or no key allows without
 ///   counting.
+/// - `check` runs the same script in check mode: the same answer, nothing counted.
 /// - `reset` deletes the key; `release` removes its newest attempt (`ZPOPMAX`).
 /// - Every call is bounded by the pool's timeout; failures are `Unavailable`.
 #[derive(Debug, Clone)]
@@ -36,16 +37,14 @@ impl RedisLoginThrottle {
     pub fn new(pool: RedisPool) -> Self {
         Self { pool }
     }
-}
 
-#[async_trait]
-impl LoginThrottle for RedisLoginThrottle {
-    #[tracing::instrument(name = "redis.throttle.attempt", level = "debug", skip_all, fields(db.system = "redis"))]
-    async fn attempt(
+    /// Runs the attempt script; with `check_only` it counts nothing.
+    async fn run_script(
         &self,
         keys: &[String],
         limit: u32,
         window: Duration,
+        check_only: bool,
     ) -> PortResult<ThrottleDecision> {
         if limit == 0 || keys.is_empty() {
             return Ok(ThrottleDecision::Allowed);
@@ -59,6 +58,7 @@ impl LoginThrottle for RedisLoginThrottle {
             .collect();
         let window_ms = millis_ceil(window);
         let member = Uuid::new_v4().simple().to_string();
+        let mode = if check_only { "check" } else { "count" };
         let retry_after_secs: u64 = self
             .pool
             .run("login attempt", |mut conn| {
@@ -66,7 +66,7 @@ impl LoginThrottle for RedisLoginThrottle {
                 for key in &keys {
                     invocation.key(key);
                 }
-                invocation.arg(limit).arg(window_ms).arg(&member);
+                invocation.arg(limit).arg(window_ms).arg(&member).arg(mode);
                 async move { invocation.invoke_async(&mut conn).await }
             })
             .await?;
@@ -74,6 +74,29 @@ impl LoginThrottle for RedisLoginThrottle {
             0 => ThrottleDecision::Allowed,
             retry_after_secs => ThrottleDecision::Throttled { retry_after_secs },
         })
+    }
+}
+
+#[async_trait]
+impl LoginThrottle for RedisLoginThrottle {
+    #[tracing::instrument(name = "redis.throttle.attempt", level = "debug", skip_all, fields(db.system = "redis"))]
+    async fn attempt(
+        &self,
+        keys: &[String],
+        limit: u32,
+        window: Duration,
+    ) -> PortResult<ThrottleDecision> {
+        self.run_script(keys, limit, window, false).await
+    }
+
+    #[tracing::instrument(name = "redis.throttle.check", level = "debug", skip_all, fields(db.system = "redis"))]
+    async fn check(
+        &self,
+        keys: &[String],
+        limit: u32,
+        window: Duration,
+    ) -> PortResult<ThrottleDecision> {
+        self.run_script(keys, limit, window, true).await
     }
 
     #[tracing::instrument(name = "redis.throttle.reset", level = "debug", skip_all, fields(db.system = "redis"))]

@@ -97,3 +97,11 @@ impl GatewayMetrics {
         }
     }
 }
+
+/// Receives the gateway's own time per stored, non-streamed turn: from the gateway's start to
+/// the stored record, minus the time spent waiting for the language model (cache and
+/// coalescing included). What the gateway itself costs, whatever the provider's speed.
+pub trait TurnObserver: Send + Sync {
+    /// One turn's overhead.
+    fn overhead(&self, elapsed: std::time::Duration);
+}

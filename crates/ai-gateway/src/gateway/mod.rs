@@ -28,15 +28,16 @@ mod seams;
 mod tests;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ainative_domain::{Activity, InteractionInput, RequestContext, StudySession};
-use ainative_ports::{Clock, InteractionRecord, InteractionRepository, RiskRepository};
+use ainative_ports::{Clock, InteractionRecord, InteractionRepository};
 
 use crate::llm::LanguageModel;
 use crate::pipeline::Pipeline;
 
 pub use error::GatewayError;
-pub use metrics::{GatewayMetrics, GatewayMetricsSnapshot, RiskCount};
+pub use metrics::{GatewayMetrics, GatewayMetricsSnapshot, RiskCount, TurnObserver};
 pub use stream::{GatewayEvent, InteractionStream};
 
 /// Interactions of the session read as history by the cognitive engine and the risk rules.
@@ -47,10 +48,10 @@ pub const HISTORY_LIMIT: u32 = 10;
 pub(crate) struct Shared {
     pub(crate) llm: Arc<dyn LanguageModel>,
     pub(crate) interactions: Arc<dyn InteractionRepository>,
-    pub(crate) risks: Arc<dyn RiskRepository>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) pipeline: Pipeline,
     pub(crate) metrics: Arc<GatewayMetrics>,
+    pub(crate) observer: Option<Arc<dyn TurnObserver>>,
 }
 
 /// Builds an [`AIGateway`] per request; one per process.
@@ -73,17 +74,16 @@ impl GatewayFactory {
     pub fn new(
         llm: Arc<dyn LanguageModel>,
         interactions: Arc<dyn InteractionRepository>,
-        risks: Arc<dyn RiskRepository>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 llm,
                 interactions,
-                risks,
                 clock,
                 pipeline: Pipeline::default(),
                 metrics: Arc::new(GatewayMetrics::default()),
+                observer: None,
             }),
         }
     }
@@ -93,6 +93,15 @@ impl GatewayFactory {
     pub fn with_pipeline(self, pipeline: Pipeline) -> Self {
         let mut shared = (*self.shared).clone();
         shared.pipeline = pipeline;
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The same factory reporting each turn's overhead to `observer`.
+    pub fn with_observer(self, observer: Arc<dyn TurnObserver>) -> Self {
+        let mut shared = (*self.shared).clone();
+        shared.observer = Some(observer);
         Self {
             shared: Arc::new(shared),
         }
@@ -150,12 +159,16 @@ impl AIGateway {
         activity: &Activity,
         input: InteractionInput,
     ) -> Result<InteractionRecord, GatewayError> {
+        let started = Instant::now();
+        let mut waited = Duration::ZERO;
         let turn =
             turn::PreparedTurn::prepare(&self.shared, &self.ctx, session, activity, input).await?;
         let answer = match turn.plan() {
             turn::Plan::Blocked(text) => turn::Answer::governance(text.clone()),
             turn::Plan::Ask(request) => {
+                let asked = Instant::now();
                 let completed = self.shared.llm.complete(request).await?;
+                waited = asked.elapsed();
                 turn::Answer::from_response(
                     completed.response,
                     completed.source,
@@ -163,7 +176,11 @@ impl AIGateway {
                 )
             }
         };
-        turn.finish(answer).await
+        let stored = turn.finish(answer).await?;
+        if let Some(observer) = &self.shared.observer {
+            observer.overhead(started.elapsed().saturating_sub(waited));
+        }
+        Ok(stored)
     }
 
     /// Like [`AIGateway::interact`], streaming the answer.

@@ -6,8 +6,8 @@ use ainative_domain::{
     SessionMode, SessionStatus, StudySession, Tier, TraceKind, TraceLevel,
 };
 use ainative_ports::{
-    InteractionRecord, LlmError, LlmResponse, MockClock, MockInteractionRepository,
-    MockRiskRepository, PortError, StreamEvent,
+    InteractionRecord, LlmError, LlmResponse, MockClock, MockInteractionRepository, PortError,
+    StreamEvent,
 };
 use futures::StreamExt;
 use uuid::Uuid;
@@ -20,7 +20,6 @@ use crate::pipeline::testing::{activity, session, t0};
 pub(super) struct Mocks {
     pub(super) llm: MockLanguageModel,
     pub(super) interactions: MockInteractionRepository,
-    pub(super) risks: MockRiskRepository,
     pub(super) clock: MockClock,
 }
 
@@ -37,15 +36,26 @@ pub(super) fn mocks() -> Mocks {
         .expect_selected_traces()
         .withf(|_, selection| *selection == RISK_TRACES)
         .returning(|_, _| Ok(Vec::new()));
-    let mut risks = MockRiskRepository::new();
-    risks.expect_for_session().returning(|_| Ok(Vec::new()));
+    interactions.expect_rule_state().returning(|_| {
+        Ok(Some(ainative_ports::RuleState {
+            turns: 0,
+            data: serde_json::json!({}),
+        }))
+    });
     let mut clock = MockClock::new();
     clock.expect_now().returning(t0);
     Mocks {
         llm,
         interactions,
-        risks,
         clock,
+    }
+}
+
+/// A session of `turns` interactions without a current rule state.
+pub(super) fn no_current_state(turns: u32) -> ainative_ports::RuleState {
+    ainative_ports::RuleState {
+        turns,
+        data: serde_json::Value::Null,
     }
 }
 
@@ -67,12 +77,7 @@ pub(super) fn expect_one_record(m: &mut Mocks) -> Recorded {
 }
 
 pub(super) fn factory(m: Mocks) -> GatewayFactory {
-    GatewayFactory::new(
-        Arc::new(m.llm),
-        Arc::new(m.interactions),
-        Arc::new(m.risks),
-        Arc::new(m.clock),
-    )
+    GatewayFactory::new(Arc::new(m.llm), Arc::new(m.interactions), Arc::new(m.clock))
 }
 
 pub(super) fn gateway(f: &GatewayFactory) -> AIGateway {
@@ -319,7 +324,6 @@ async fn session_checks_fail_before_anything_is_read() {
         factory(Mocks {
             llm: MockLanguageModel::new(),
             interactions: MockInteractionRepository::new(),
-            risks: MockRiskRepository::new(),
             clock: MockClock::new(),
         })
     };
@@ -379,6 +383,9 @@ async fn store_conflicts_and_failures_map_to_gateway_errors() {
     m.interactions
         .expect_recent()
         .returning(|_, _| Err(PortError::Unavailable("pool timeout".into())));
+    m.interactions
+        .expect_rule_state()
+        .returning(|_| Ok(Some(no_current_state(0))));
     m.interactions
         .expect_selected_traces()
         .withf(|_, selection| *selection == RISK_TRACES)
@@ -595,6 +602,9 @@ async fn the_history_feeds_help_level_and_messages() {
         .withf(|_, limit| *limit == HISTORY_LIMIT)
         .returning(move |_, _| Ok(vec![past.clone()]));
     m.interactions
+        .expect_rule_state()
+        .returning(|_| Ok(Some(no_current_state(1))));
+    m.interactions
         .expect_selected_traces()
         .withf(|_, selection| *selection == RISK_TRACES)
         .returning(|_, _| Ok(Vec::new()));
@@ -634,4 +644,139 @@ fn gateways_and_their_futures_are_send() {
     assert_send(&interact);
     let stream = g.interact_stream(&s, &a, input("What is a loop?", None, None));
     assert_send(&stream);
+}
+
+#[tokio::test]
+async fn a_turn_stores_the_next_rule_state_and_rebuilds_when_stale() {
+    let (a, s) = fixtures();
+    let mut m = mocks();
+    m.interactions.checkpoint();
+    m.interactions
+        .expect_recent()
+        .returning(|_, _| Ok(Vec::new()));
+    // First read: 4 interactions folded; after the conflict: 5, and the state says so.
+    let reads = Arc::new(Mutex::new(0u32));
+    let counter = Arc::clone(&reads);
+    m.interactions
+        .expect_rule_state()
+        .times(2)
+        .returning(move |_| {
+            let mut n = counter.lock().expect("lock");
+            *n += 1;
+            let solution_requests = *n + 3;
+            Ok(Some(ainative_ports::RuleState {
+                turns: solution_requests,
+                data: serde_json::json!({ "solution_requests": solution_requests }),
+            }))
+        });
+    m.interactions.expect_selected_traces().never();
+    let offered: Recorded = Arc::default();
+    let sink = Arc::clone(&offered);
+    m.interactions
+        .expect_record()
+        .times(2)
+        .returning(move |mut record, _| {
+            let mut all = sink.lock().expect("lock");
+            all.push(record.clone());
+            if all.len() == 1 {
+                return Err(PortError::Conflict(
+                    ainative_ports::Conflict::StaleTurnState,
+                ));
+            }
+            record.interaction.seq = 6;
+            Ok(record)
+        });
+    m.llm.expect_complete().returning(|_| {
+        Ok(Completed {
+            response: answer("Hint"),
+            source: AnswerSource::Provider,
+        })
+    });
+    let record = gateway(&factory(m))
+        .interact(&s, &a, input("What is a loop?", None, None))
+        .await
+        .expect("stored on the second try");
+    let offered = offered.lock().expect("lock");
+    let turns: Vec<u32> = offered
+        .iter()
+        .map(|r| r.rule_state.as_ref().expect("a state").turns)
+        .collect();
+    assert_eq!(turns, [5, 6]);
+    // The same interaction both times, the state rebuilt on the fresh read.
+    assert_eq!(offered[0].interaction.id, offered[1].interaction.id);
+    let state = &record.rule_state.as_ref().expect("stored state").data;
+    assert_eq!(state["solution_requests"], 5);
+    assert_eq!(state["dependency"]["turns"], 1);
+}
+
+#[tokio::test]
+async fn a_turn_keeps_failing_stale_after_a_few_tries_as_a_conflict() {
+    let (a, s) = fixtures();
+    let mut m = mocks();
+    m.interactions.expect_record().times(4).returning(|_, _| {
+        Err(PortError::Conflict(
+            ainative_ports::Conflict::StaleTurnState,
+        ))
+    });
+    m.llm.expect_complete().times(1).returning(|_| {
+        Ok(Completed {
+            response: answer("Hint"),
+            source: AnswerSource::Provider,
+        })
+    });
+    let err = gateway(&factory(m))
+        .interact(&s, &a, input("What is a loop?", None, None))
+        .await
+        .expect_err("stale");
+    assert_eq!(
+        err,
+        GatewayError::Storage(PortError::Conflict(
+            ainative_ports::Conflict::StaleTurnState
+        ))
+    );
+}
+
+#[derive(Default)]
+struct Overheads(Mutex<Vec<std::time::Duration>>);
+
+impl TurnObserver for Overheads {
+    fn overhead(&self, elapsed: std::time::Duration) {
+        self.0.lock().expect("lock").push(elapsed);
+    }
+}
+
+#[tokio::test]
+async fn the_overhead_of_a_stored_turn_leaves_out_the_models_time() {
+    let (a, s) = fixtures();
+    let mut m = mocks();
+    let _recorded = expect_one_record(&mut m);
+    // A model that takes 300 ms: the gateway's own time is far below that.
+    m.llm.expect_complete().times(1).returning(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Ok(Completed {
+            response: answer("Hint"),
+            source: AnswerSource::Provider,
+        })
+    });
+    let overheads = Arc::new(Overheads::default());
+    let f = factory(m).with_observer(overheads.clone());
+    gateway(&f)
+        .interact(&s, &a, input("What is a loop?", None, None))
+        .await
+        .expect("stored");
+    let seen = overheads.0.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0] < std::time::Duration::from_millis(300), "{seen:?}");
+
+    // A failed turn stores nothing and reports nothing.
+    let mut m = mocks();
+    m.llm
+        .expect_complete()
+        .returning(|_| Err(LlmError::Timeout));
+    let f = factory(m).with_observer(overheads.clone());
+    gateway(&f)
+        .interact(&s, &a, input("What is a loop?", None, None))
+        .await
+        .expect_err("timeout");
+    assert_eq!(overheads.0.lock().expect("lock").len(), 1);
 }

@@ -4,16 +4,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ainative_domain::{
-    Activity, ActivityPolicies, CognitiveTrace, Interaction, InteractionInput, RequestContext,
-    Risk, StudySession, ValidationErrors,
+    Activity, ActivityPolicies, Interaction, InteractionInput, RequestContext, StudySession,
+    TraceLevel, ValidationErrors,
 };
-use ainative_ports::{InteractionRecord, LlmRequest, LlmResponse};
+use ainative_ports::{Conflict, InteractionRecord, LlmRequest, LlmResponse, PortError, RuleState};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{GatewayError, Shared, HISTORY_LIMIT};
 use crate::llm::{AnswerSource, LanguageModel};
-use crate::pipeline::risk::RISK_TRACES;
+use crate::pipeline::risk::{RunningState, TurnFacts, RISK_TRACES};
 use crate::pipeline::{Assessment, Governed, MessageContext, RiskContext, TurnRecord, Verdict};
 
 /// Provider recorded on blocked turns.
@@ -80,8 +80,9 @@ pub(crate) struct PreparedTurn {
     governed: Governed,
     assessment: Assessment,
     history: Vec<Interaction>,
-    stored_traces: Vec<CognitiveTrace>,
-    stored_risks: Vec<Risk>,
+    state: RunningState,
+    /// Interactions folded into `state`.
+    turns: u32,
     received_at: DateTime<Utc>,
     started: Instant,
     plan: Plan,
@@ -123,13 +124,7 @@ impl PreparedTurn {
         let p = &shared.pipeline;
         let ingested = p.ingestion.ingest(input, activity)?;
         let governed = p.governance.review(ingested, policies);
-        let (history, stored_traces, stored_risks) = futures::try_join!(
-            shared.interactions.recent(session.id, HISTORY_LIMIT),
-            shared
-                .interactions
-                .selected_traces(session.id, &RISK_TRACES),
-            shared.risks.for_session(session.id),
-        )?;
+        let (history, state, turns) = read_past(shared, session.id, policies).await?;
         let assessment = p.cognitive.assess(&governed, &history, session, policies);
         let plan = match &governed.verdict {
             Verdict::Block { response, .. } => Plan::Blocked(response.clone()),
@@ -160,8 +155,8 @@ impl PreparedTurn {
             governed,
             assessment,
             history,
-            stored_traces,
-            stored_risks,
+            state,
+            turns,
             received_at,
             started,
             plan,
@@ -179,7 +174,13 @@ impl PreparedTurn {
     }
 
     /// Steps 5–7: builds the interaction, its traces and risks, and stores them in one call.
-    pub(crate) async fn finish(self, answer: Answer) -> Result<InteractionRecord, GatewayError> {
+    ///
+    /// When another turn of the session was stored since the past was read (the store's
+    /// `StaleTurnState`), the past is read again and steps 5–6 rebuilt on it, a few times.
+    pub(crate) async fn finish(
+        mut self,
+        answer: Answer,
+    ) -> Result<InteractionRecord, GatewayError> {
         let responded_at = self.shared.clock.now().max(self.received_at);
         let latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let interaction = Interaction {
@@ -200,41 +201,23 @@ impl PreparedTurn {
             latency_ms,
             created_at: responded_at,
         };
-        let p = &self.shared.pipeline;
-        let traces = p.traces.traces(&TurnRecord {
-            session: &self.session,
-            interaction: &interaction,
-            input: &self.governed.input,
-            assessment: &self.assessment,
-            verdict: &self.governed.verdict,
-            redactions: self.governed.redactions,
-            previous: self.history.last(),
-            received_at: self.received_at,
-        });
-        let risks = p.risks.analyze(&RiskContext {
-            session: &self.session,
-            policies: &self.policies,
-            interaction: &interaction,
-            input: &self.governed.input,
-            verdict: &self.governed.verdict,
-            assessment: &self.assessment,
-            traces: &traces,
-            stored_traces: &self.stored_traces,
-            history: &self.history,
-            stored_risks: &self.stored_risks,
-            received_at: self.received_at,
-        });
-        let record = InteractionRecord {
-            interaction,
-            traces,
-            risks,
+        let mut attempt = 1;
+        let stored = loop {
+            let record = self.build(interaction.clone());
+            match self
+                .shared
+                .interactions
+                .record(record, self.policies.max_interactions)
+                .await
+            {
+                Err(PortError::Conflict(Conflict::StaleTurnState)) if attempt < STALE_RETRIES => {
+                    attempt += 1;
+                    (self.history, self.state, self.turns) =
+                        read_past(&self.shared, self.session.id, &self.policies).await?;
+                }
+                result => break result.map_err(GatewayError::from_record)?,
+            }
         };
-        let stored = self
-            .shared
-            .interactions
-            .record(record, self.policies.max_interactions)
-            .await
-            .map_err(GatewayError::from_record)?;
         self.shared.metrics.observe(&stored);
         tracing::debug!(
             request_id = %self.ctx.request_id,
@@ -246,4 +229,85 @@ impl PreparedTurn {
         );
         Ok(stored)
     }
+
+    /// Steps 5 and 6 on the past as read: the record to store, with the next rule state.
+    fn build(&self, interaction: Interaction) -> InteractionRecord {
+        let p = &self.shared.pipeline;
+        let traces = p.traces.traces(&TurnRecord {
+            session: &self.session,
+            interaction: &interaction,
+            input: &self.governed.input,
+            assessment: &self.assessment,
+            verdict: &self.governed.verdict,
+            redactions: self.governed.redactions,
+            previous: self.history.last(),
+            received_at: self.received_at,
+        });
+        let involvement = traces
+            .iter()
+            .find(|t| t.level == TraceLevel::N4)
+            .map(|t| t.ai_involvement);
+        let facts = TurnFacts::of(&interaction, involvement, self.received_at);
+        let next = self
+            .state
+            .advance(&facts, self.policies.ai_dependency_threshold());
+        let risks = p.risks.analyze(&RiskContext {
+            session: &self.session,
+            policies: &self.policies,
+            interaction: &interaction,
+            input: &self.governed.input,
+            verdict: &self.governed.verdict,
+            assessment: &self.assessment,
+            traces: &traces,
+            state: &self.state,
+            next: &next,
+            history: &self.history,
+            received_at: self.received_at,
+        });
+        // A state that cannot be serialised is not stored; the next turn rebuilds it.
+        let rule_state = serde_json::to_value(&next).ok().map(|data| RuleState {
+            turns: self.turns + 1,
+            data,
+        });
+        InteractionRecord {
+            interaction,
+            traces,
+            risks,
+            rule_state,
+        }
+    }
+}
+
+/// Times a turn is built and offered to the store when concurrent turns keep moving the
+/// session past the state it read.
+const STALE_RETRIES: u32 = 4;
+
+/// The session's recent interactions and its rule state with the number of interactions it
+/// folds: one row, or, for a session without a current state, a replay of its traces.
+async fn read_past(
+    shared: &Shared,
+    session_id: Uuid,
+    policies: &ActivityPolicies,
+) -> Result<(Vec<Interaction>, RunningState, u32), GatewayError> {
+    let (history, stored) = futures::try_join!(
+        shared.interactions.recent(session_id, HISTORY_LIMIT),
+        shared.interactions.rule_state(session_id),
+    )?;
+    // An unknown session has no past; storing the turn will say it does not exist.
+    let stored = stored.unwrap_or(RuleState {
+        turns: 0,
+        data: serde_json::json!({}),
+    });
+    if !stored.data.is_null() {
+        if let Ok(state) = serde_json::from_value::<RunningState>(stored.data) {
+            return Ok((history, state, stored.turns));
+        }
+    }
+    let traces = shared
+        .interactions
+        .selected_traces(session_id, &RISK_TRACES)
+        .await?;
+    let state = RunningState::replay(&traces, &history, policies.ai_dependency_threshold());
+    let turns = stored.turns;
+    Ok((history, state, turns))
 }

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use ainative_domain::{
     AccessDenied, Activity, ActivityStatus, CognitiveTrace, Evaluation, Interaction,
-    InteractionInput, Page, Paginated, RequestContext, Risk, Scope, SessionMode, SessionStatus,
-    SimulatorType, StudySession, TraceLevel,
+    InteractionInput, Page, Paginated, RequestContext, Risk, Scope, SessionAction, SessionMode,
+    SessionStatus, SimulatorType, StudySession, TraceLevel,
 };
 use ainative_ports::{
     ActivityRepository, Clock, Conflict, InteractionRecord, InteractionRepository, RiskFilter,
@@ -163,6 +163,35 @@ impl SessionService {
             .await
             .map_err(|e| TutoringError::from_port(e, "session"))?;
         Ok((ended, evaluation))
+    }
+
+    /// Pauses, resumes or aborts a session. The session's student and admins may do all
+    /// three; the activity's owner may abort (not pause or resume) a session on their
+    /// activity. An abort is final and creates no evaluation.
+    ///
+    /// Errors: `NotFound` when the caller may not read the session; `Forbidden`;
+    /// `Conflict::SessionTransition` when the status does not allow the action (also when a
+    /// concurrent change won).
+    pub async fn change_status(
+        &self,
+        ctx: &RequestContext,
+        id: Uuid,
+        action: SessionAction,
+    ) -> Result<StudySession, TutoringError> {
+        let (session, activity) = self.readable(ctx, Scope::SessionsWrite, id).await?;
+        let student_or_admin = session.student_id == ctx.user_id || ctx.is_admin();
+        let owner_aborts = action == SessionAction::Abort && activity.owner_id == ctx.user_id;
+        if !student_or_admin && !owner_aborts {
+            return Err(AccessDenied::Rule(
+                "only the session's student or an admin may pause or resume it; the activity's \
+                 owner may abort it",
+            )
+            .into());
+        }
+        self.sessions
+            .transition(id, session.status, action, self.clock.now())
+            .await
+            .map_err(|e| TutoringError::from_port(e, "session"))
     }
 
     /// The session (with its activity) when the caller is its student. Its status and limit

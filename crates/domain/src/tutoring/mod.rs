@@ -14,7 +14,9 @@ pub use enums::{Agent, CognitiveState, HelpLevel, Intent};
 pub use evaluation::{CompetencyLevel, DimensionScore, Evaluation};
 pub use interaction::{Interaction, InteractionInput};
 pub use risk::{Risk, RiskDimension, RiskKind, RiskLevel};
-pub use session::{SessionMode, SessionStatus, SimulatorType, StudySession, TurnRefused};
+pub use session::{
+    SessionAction, SessionMode, SessionStatus, SimulatorType, StudySession, TurnRefused,
+};
 pub use trace::{CognitiveTrace, TraceKind, TraceLevel};
 
 /// Implements `as_str`, `FromStr` (error names the accepted values) and `Display` for a

@@ -70,6 +70,48 @@ pub enum SessionStatus {
 }
 wire_enum!(SessionStatus { Active => "active", Paused => "paused", Completed => "completed", Aborted => "aborted" });
 
+/// A change of a session's status asked for through the API (ending, which also evaluates,
+/// is separate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionAction {
+    /// Active → paused: no interaction is accepted until it resumes.
+    Pause,
+    /// Paused → active.
+    Resume,
+    /// Active or paused → aborted (final, no evaluation).
+    Abort,
+}
+wire_enum!(SessionAction { Pause => "pause", Resume => "resume", Abort => "abort" });
+
+impl SessionAction {
+    /// The status after the action.
+    pub fn target(&self) -> SessionStatus {
+        match self {
+            Self::Pause => SessionStatus::Paused,
+            Self::Resume => SessionStatus::Active,
+            Self::Abort => SessionStatus::Aborted,
+        }
+    }
+
+    /// The status the action leads to from `from`, or `None` when the transition is illegal.
+    pub fn apply(&self, from: SessionStatus) -> Option<SessionStatus> {
+        use SessionStatus::{Active, Paused};
+        match (self, from) {
+            (Self::Pause, Active) | (Self::Resume, Paused) | (Self::Abort, Active | Paused) => {
+                Some(self.target())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl SessionStatus {
+    /// Completed and aborted sessions never change again.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Completed | Self::Aborted)
+    }
+}
+
 /// A student's tutoring session on an activity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StudySession {
@@ -159,6 +201,26 @@ mod tests {
         assert_eq!(s.accepts_turn(Some(2)), Err(TurnRefused::LimitReached));
         s.status = SessionStatus::Completed;
         assert_eq!(s.accepts_turn(None), Err(TurnRefused::NotActive));
+    }
+
+    #[test]
+    fn only_open_sessions_change_status() {
+        use SessionAction::{Abort, Pause, Resume};
+        use SessionStatus::{Aborted, Active, Completed, Paused};
+        assert_eq!(Pause.apply(Active), Some(Paused));
+        assert_eq!(Resume.apply(Paused), Some(Active));
+        assert_eq!(Abort.apply(Active), Some(Aborted));
+        assert_eq!(Abort.apply(Paused), Some(Aborted));
+        for action in SessionAction::ALL {
+            // A final status never changes, and no action leaves the status as it was.
+            assert_eq!(action.apply(Completed), None);
+            assert_eq!(action.apply(Aborted), None);
+            for from in SessionStatus::ALL {
+                assert_ne!(action.apply(*from), Some(*from));
+            }
+        }
+        assert_eq!(Pause.apply(Paused), None);
+        assert_eq!(Resume.apply(Active), None);
     }
 
     #[test]

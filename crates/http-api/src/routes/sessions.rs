@@ -4,7 +4,8 @@
 use actix_web::{web, HttpResponse};
 use ainative_ai_gateway::tutoring::{SessionService, StartSession};
 use ainative_domain::{
-    InteractionInput, Page, SessionMode, SessionStatus, SimulatorType, TraceLevel, ValidationErrors,
+    InteractionInput, Page, SessionAction, SessionMode, SessionStatus, SimulatorType, TraceLevel,
+    ValidationErrors,
 };
 use uuid::Uuid;
 
@@ -28,6 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/sessions/{id}", "GET").route(web::get().to(get)))
     .service(resource("/sessions/{id}/end", "POST").route(web::post().to(end)))
+    .service(resource("/sessions/{id}/pause", "POST").route(web::post().to(pause)))
+    .service(resource("/sessions/{id}/resume", "POST").route(web::post().to(resume)))
+    .service(resource("/sessions/{id}/abort", "POST").route(web::post().to(abort)))
     .service(
         resource("/sessions/{id}/interactions", "GET, POST")
             .route(web::get().to(interactions))
@@ -123,6 +127,65 @@ pub async fn end(
         session: session.into(),
         evaluation: evaluation.into(),
     }))
+}
+
+async fn change_status(
+    svc: web::Data<SessionService>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    action: SessionAction,
+) -> Result<HttpResponse, ApiError> {
+    let session = svc.change_status(&caller, id.into_inner(), action).await?;
+    Ok(envelope::ok(&SessionResponse::from(session)))
+}
+
+/// Pause an active session (its student or an admin): interactions get 409 until it resumes.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/pause", tag = "sessions", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses((status = 200, description = "The session, paused", body = SessionResponse),
+              (status = 403, description = "Not the session's student or an admin"),
+              (status = 404, description = "Absent or not visible"),
+              (status = 409, description = "Not active")))]
+pub async fn pause(
+    svc: web::Data<SessionService>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    _body: OptionalJson<NoFields>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(svc, caller, id, SessionAction::Pause).await
+}
+
+/// Resume a paused session (its student or an admin).
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/resume", tag = "sessions", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses((status = 200, description = "The session, active again", body = SessionResponse),
+              (status = 403, description = "Not the session's student or an admin"),
+              (status = 404, description = "Absent or not visible"),
+              (status = 409, description = "Not paused")))]
+pub async fn resume(
+    svc: web::Data<SessionService>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    _body: OptionalJson<NoFields>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(svc, caller, id, SessionAction::Resume).await
+}
+
+/// Abort an active or paused session (its student, the activity's owner, an admin): final,
+/// no evaluation.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/abort", tag = "sessions", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses((status = 200, description = "The session, aborted", body = SessionResponse),
+              (status = 403, description = "Not the session's student, the activity's owner or an admin"),
+              (status = 404, description = "Absent or not visible"),
+              (status = 409, description = "Already completed or aborted")))]
+pub async fn abort(
+    svc: web::Data<SessionService>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    _body: OptionalJson<NoFields>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(svc, caller, id, SessionAction::Abort).await
 }
 
 /// Validates a turn's body.

@@ -217,6 +217,33 @@ pub async fn throttle_allows_up_to_the_limit(th: Arc<dyn LoginThrottle>) {
     }
 }
 
+/// `check` answers what `attempt` would, and counts nothing.
+pub async fn throttle_check_counts_nothing(th: Arc<dyn LoginThrottle>) {
+    let (account, ip) = (key("account"), key("ip"));
+    let both = [account.clone(), ip.clone()];
+    for _ in 0..5 {
+        assert_eq!(
+            th.check(&both, 2, MINUTE).await,
+            Ok(ThrottleDecision::Allowed)
+        );
+    }
+    assert!(attempt(&*th, &[&account], 2, MINUTE).await);
+    assert!(attempt(&*th, &[&account], 2, MINUTE).await);
+    assert_eq!(
+        th.check(&both, 2, MINUTE).await,
+        Ok(ThrottleDecision::Throttled {
+            retry_after_secs: 60
+        })
+    );
+    assert_eq!(
+        th.check(std::slice::from_ref(&ip), 2, MINUTE).await,
+        Ok(ThrottleDecision::Allowed)
+    );
+    assert!(attempt(&*th, &[&ip], 2, MINUTE).await);
+    assert!(attempt(&*th, &[&ip], 2, MINUTE).await);
+    assert!(!attempt(&*th, &[&ip], 2, MINUTE).await);
+}
+
 /// An allowed attempt counts on every key of the call.
 pub async fn throttle_counts_every_key(th: Arc<dyn LoginThrottle>) {
     let (a, b, c) = (key("a"), key("b"), key("c"));
@@ -425,6 +452,7 @@ macro_rules! __limits_cases {
         $crate::__limits_case_group!(
             $clock $th => LoginThrottle;
             throttle_allows_up_to_the_limit,
+            throttle_check_counts_nothing,
             throttle_counts_every_key,
             throttle_refusal_counts_nothing,
             throttle_window_slides,

@@ -4,6 +4,7 @@
 -- ARGV[1]  limit (> 0)
 -- ARGV[2]  window in milliseconds (> 0)
 -- ARGV[3]  a member unique to this attempt
+-- ARGV[4]  "check" to only check: nothing is counted (optional)
 --
 -- Returns 0 when the attempt was counted on every key, otherwise the seconds (rounded up,
 -- at least 1) until the slowest blocking key frees a slot; a refused attempt counts nowhere.
@@ -33,7 +34,7 @@ for _, key in ipairs(KEYS) do
     end
   end
 end
-if retry > 0 then
+if retry > 0 or ARGV[4] == 'check' then
   return retry
 end
 

@@ -10,12 +10,15 @@
 //! | more than 400 characters of code (field or fenced) within 10 s of the previous answer and no question mark | academic_integrity | high | `interaction:<id>` |
 //! | more than ten interactions in a row at intervals under 5 s, each within max(1 s, 25 %) of their median | automation_suspected | medium | `automation:run_start=<id>` |
 //! | with `require_justification`, a statement (not a question) of four words or more, or with code, that gives no justification (error reports, clarifications and off-topic turns excepted) | lack_justification | low | `interaction:<id>` |
+//! | code submitted identical (normalised) to the AI's last snippet, with no error report or question since that answer nor in this turn | uncritical_acceptance | medium | `interaction:<id>` |
 //!
-//! A finding whose (kind, evidence key) is already among the session's stored risks is
-//! dropped, so the same evidence never raises the same risk twice (the store also skips
-//! duplicates on (session, kind, evidence_key)).
+//! The rules read the session's past only through its [`RunningState`] (one row, whatever
+//! the session's length) and the recent interactions. A finding repeated within the turn is
+//! dropped; the store skips one whose (session, kind, evidence key) is already stored, so the
+//! same evidence never raises the same risk twice.
 
 mod rules;
+mod state;
 
 use ainative_domain::{
     ActivityPolicies, CognitiveTrace, Interaction, InteractionInput, Risk, RiskKind, RiskLevel,
@@ -31,6 +34,10 @@ use super::governance::Verdict;
 pub use rules::{
     ACADEMIC_INTEGRITY_CHARS, ACADEMIC_INTEGRITY_SECS, AUTOMATION_MAX_INTERVAL_SECS,
     AUTOMATION_MIN_INTERACTIONS, DELEGATION_ATTEMPTS, DEPENDENCY_MIN_TURNS,
+};
+pub use state::{
+    checked, digest, normalize_code, normalized_code, snippet_digest, Dependency, Rhythm,
+    RunningState, TurnFacts,
 };
 
 /// Everything the rules look at.
@@ -50,18 +57,18 @@ pub struct RiskContext<'a> {
     pub assessment: &'a Assessment,
     /// This turn's traces.
     pub traces: &'a [CognitiveTrace],
-    /// The session's stored traces that [`RISK_TRACES`] picks, oldest first.
-    pub stored_traces: &'a [CognitiveTrace],
+    /// The session's running state before this turn.
+    pub state: &'a RunningState,
+    /// The running state with this turn ([`RunningState::advance`] of `state`).
+    pub next: &'a RunningState,
     /// The session's last stored interactions, oldest first.
     pub history: &'a [Interaction],
-    /// The session's stored risks.
-    pub stored_risks: &'a [Risk],
     /// When this turn's request arrived.
     pub received_at: DateTime<Utc>,
 }
 
-/// The stored traces the rules read: the cognitive (n4) trace of every turn and the
-/// student's prompts (n3). A turn reads only these, not every trace of its session.
+/// The stored traces [`RunningState::replay`] reads: the cognitive (n4) trace of every turn
+/// and the student's prompts (n3). Read only for a session without a current state.
 pub const RISK_TRACES: TraceSelection = TraceSelection {
     levels: &[TraceLevel::N4],
     kinds: &[TraceKind::StudentPrompt],
@@ -101,12 +108,9 @@ impl RiskAnalyzer for RuleRiskAnalyzer {
             rules::large_paste(ctx),
             rules::automation(ctx),
             rules::lack_justification(ctx),
+            rules::uncritical_acceptance(ctx),
         ];
-        let mut seen: Vec<(RiskKind, String)> = ctx
-            .stored_risks
-            .iter()
-            .map(|r| (r.kind, r.evidence_key.clone()))
-            .collect();
+        let mut seen: Vec<(RiskKind, String)> = Vec::new();
         let mut risks = Vec::new();
         for finding in findings.into_iter().flatten() {
             let key = (finding.kind, finding.evidence_key.clone());

@@ -1,13 +1,11 @@
 //! The risk rules (see the table in the parent module).
 
-use ainative_domain::{Intent, RiskKind, RiskLevel, TraceKind, TraceLevel};
-use chrono::{DateTime, Utc};
+use ainative_domain::{Intent, RiskKind, RiskLevel};
 use serde_json::json;
-use uuid::Uuid;
 
+use super::state::{checked, digest, normalize_code, normalized_code};
 use super::{Finding, RiskContext};
 use crate::pipeline::governance::BlockReason;
-use crate::pipeline::involvement::to_f64;
 use crate::pipeline::text::fenced_code_chars;
 
 /// Solution requests in a session that raise `cognitive_delegation`.
@@ -63,33 +61,12 @@ pub fn governance_flag(ctx: &RiskContext<'_>) -> Option<Finding> {
     }
 }
 
-/// The cognitive (n4) traces of stored turns, oldest first, plus this turn's.
-fn turn_traces<'a>(
-    ctx: &'a RiskContext<'a>,
-) -> impl Iterator<Item = &'a ainative_domain::CognitiveTrace> + 'a {
-    let mut stored: Vec<_> = ctx
-        .stored_traces
-        .iter()
-        .filter(|t| t.level == TraceLevel::N4 && t.interaction_id != ctx.interaction.id)
-        .collect();
-    stored.sort_by_key(|t| t.created_at);
-    stored
-        .into_iter()
-        .chain(ctx.traces.iter().filter(|t| t.level == TraceLevel::N4))
-}
-
 /// Three or more solution requests in the session (this turn being one).
 pub fn repeated_delegation(ctx: &RiskContext<'_>) -> Option<Finding> {
     if ctx.interaction.intent != Intent::SolutionRequest {
         return None;
     }
-    let stored = ctx
-        .stored_traces
-        .iter()
-        .filter(|t| t.level == TraceLevel::N4 && t.interaction_id != ctx.interaction.id)
-        .filter(|t| t.data.get("intent").and_then(|v| v.as_str()) == Some("solution_request"))
-        .count();
-    let count = stored + 1;
+    let count = ctx.next.solution_requests as usize;
     if count < DELEGATION_ATTEMPTS {
         return None;
     }
@@ -105,21 +82,9 @@ pub fn repeated_delegation(ctx: &RiskContext<'_>) -> Option<Finding> {
 /// Mean AI involvement of the session's turns above the activity's threshold.
 pub fn ai_dependency(ctx: &RiskContext<'_>) -> Option<Finding> {
     let threshold = ctx.policies.ai_dependency_threshold();
-    let mut sum = 0.0;
-    let mut turns = 0usize;
-    let mut since: Option<Uuid> = None;
-    for trace in turn_traces(ctx) {
-        sum += trace.ai_involvement;
-        turns += 1;
-        let mean = sum / to_f64(turns);
-        if turns >= DEPENDENCY_MIN_TURNS && mean > threshold {
-            since.get_or_insert(trace.interaction_id);
-        } else {
-            since = None;
-        }
-    }
-    let since = since?;
-    let mean = sum / to_f64(turns);
+    let dependency = &ctx.next.dependency;
+    let since = dependency.since?;
+    let mean = dependency.mean();
     finding(
         RiskKind::AiDependency,
         RiskLevel::Medium,
@@ -127,7 +92,7 @@ pub fn ai_dependency(ctx: &RiskContext<'_>) -> Option<Finding> {
             "Average AI involvement {mean:.2} is above the activity's threshold {threshold:.2}."
         ),
         format!("ai_dependency:since={since}"),
-        json!({ "mean_ai_involvement": mean, "threshold": threshold, "turns": turns }),
+        json!({ "mean_ai_involvement": mean, "threshold": threshold, "turns": dependency.turns }),
     )
 }
 
@@ -165,37 +130,10 @@ pub fn large_paste(ctx: &RiskContext<'_>) -> Option<Finding> {
 
 /// More than ten interactions in a row at near-constant intervals under five seconds.
 pub fn automation(ctx: &RiskContext<'_>) -> Option<Finding> {
-    let mut prompts: Vec<(Uuid, DateTime<Utc>)> = ctx
-        .stored_traces
-        .iter()
-        .filter(|t| t.kind == TraceKind::StudentPrompt && t.level == TraceLevel::N3)
-        .filter(|t| t.interaction_id != ctx.interaction.id)
-        .map(|t| (t.interaction_id, t.created_at))
-        .collect();
-    prompts.sort_by_key(|p| p.1);
-    prompts.push((ctx.interaction.id, ctx.received_at));
-    if prompts.len() < AUTOMATION_MIN_INTERACTIONS {
-        return None;
-    }
-    let intervals: Vec<f64> = prompts
-        .windows(2)
-        .map(|w| (w[1].1 - w[0].1).num_milliseconds() as f64 / 1000.0)
-        .collect();
-    let recent = &intervals[intervals
-        .len()
-        .saturating_sub(AUTOMATION_MIN_INTERACTIONS - 1)..];
-    let median = median(recent);
-    let tolerance = (0.25 * median).max(1.0);
-    let run = intervals
-        .iter()
-        .rev()
-        .take_while(|d| **d < AUTOMATION_MAX_INTERVAL_SECS && (**d - median).abs() <= tolerance)
-        .count();
-    let interactions = run + 1;
-    if interactions < AUTOMATION_MIN_INTERACTIONS {
-        return None;
-    }
-    let start = prompts[prompts.len() - interactions].0;
+    let rhythm = &ctx.next.rhythm;
+    let start = rhythm.run_start?;
+    let median = rhythm.median_if_automated()?;
+    let interactions = rhythm.run_len;
     finding(
         RiskKind::AutomationSuspected,
         RiskLevel::Medium,
@@ -208,14 +146,29 @@ pub fn automation(ctx: &RiskContext<'_>) -> Option<Finding> {
     )
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+/// Code submitted identical (normalised) to the AI's last snippet, with nothing tested or
+/// questioned since that answer.
+pub fn uncritical_acceptance(ctx: &RiskContext<'_>) -> Option<Finding> {
+    let snippet = ctx.state.snippet.as_deref()?;
+    if ctx.verdict.is_blocked() || checked(ctx.interaction.intent, &ctx.input.prompt) {
+        return None;
     }
+    let submitted = ctx
+        .input
+        .code
+        .as_deref()
+        .and_then(normalize_code)
+        .or_else(|| normalized_code(&ctx.input.prompt))?;
+    if digest(&submitted) != snippet {
+        return None;
+    }
+    finding(
+        RiskKind::UncriticalAcceptance,
+        RiskLevel::Medium,
+        "Code submitted exactly as the AI gave it, without testing or questioning it.",
+        interaction_key(ctx),
+        json!({ "code_lines": submitted.lines().count() }),
+    )
 }
 
 /// A statement without justification when the activity requires one.

@@ -3,6 +3,8 @@ use ainative_domain::{
     Interaction, InteractionInput, Risk, RiskDimension, RiskKind, RiskLevel, SessionMode,
     StudySession, TraceKind, TraceLevel,
 };
+
+mod incremental;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -22,7 +24,6 @@ struct Fixture {
     traces: Vec<CognitiveTrace>,
     stored_traces: Vec<CognitiveTrace>,
     history: Vec<Interaction>,
-    stored_risks: Vec<Risk>,
     received_at: DateTime<Utc>,
 }
 
@@ -62,14 +63,24 @@ impl Fixture {
             traces: vec![n4],
             stored_traces: Vec::new(),
             history: Vec::new(),
-            stored_risks: Vec::new(),
             received_at: at(100),
             interaction,
             session,
         }
     }
 
+    /// The rules on the state replayed from the stored traces and history, as the gateway
+    /// does for a session without a stored state.
     fn run(&self) -> Vec<Risk> {
+        let threshold = self.policies.ai_dependency_threshold();
+        let state = RunningState::replay(&self.stored_traces, &self.history, threshold);
+        let involvement = self
+            .traces
+            .iter()
+            .find(|t| t.level == TraceLevel::N4)
+            .map(|t| t.ai_involvement);
+        let facts = TurnFacts::of(&self.interaction, involvement, self.received_at);
+        let next = state.advance(&facts, threshold);
         RuleRiskAnalyzer.analyze(&RiskContext {
             session: &self.session,
             policies: &self.policies,
@@ -78,9 +89,9 @@ impl Fixture {
             verdict: &self.verdict,
             assessment: &self.assessment,
             traces: &self.traces,
-            stored_traces: &self.stored_traces,
+            state: &state,
+            next: &next,
             history: &self.history,
-            stored_risks: &self.stored_risks,
             received_at: self.received_at,
         })
     }
@@ -177,10 +188,9 @@ fn third_delegation_attempt_raises_the_count_risk_once() {
         .expect("count risk");
     assert_eq!(count.kind, RiskKind::CognitiveDelegation);
     assert_eq!(count.level, RiskLevel::High);
-    // already stored: not raised again
-    f.stored_risks = risks;
+    // a fourth: the same evidence key, which the store does not insert twice
     f.past_turn(Intent::SolutionRequest, 0.0, 30);
-    assert!(f.run().is_empty());
+    assert!(f.kinds().iter().any(|k| k.2 == "delegation:count>=3"));
     // not a delegation turn: nothing
     let mut g = Fixture::new(Intent::ConceptualQuestion);
     for s in [10, 20, 30] {
@@ -205,17 +215,15 @@ fn ai_dependency_fires_above_the_threshold_with_a_stable_key() {
     let key = first[0].evidence_key.clone();
     assert_eq!(key, format!("ai_dependency:since={}", f.interaction.id));
 
-    // one more dependent turn: same episode, same key, deduplicated against the store
-    f.stored_risks = first;
+    // one more dependent turn: same episode, same key (the store keeps one)
     let current = f.traces[0].clone();
     f.stored_traces.push(current);
     let mut next = Fixture::new(Intent::Debugging);
     next.session = f.session.clone();
     next.stored_traces = f.stored_traces.clone();
-    next.stored_risks = f.stored_risks.clone();
     next.traces[0].ai_involvement = 0.9;
     next.traces[0].session_id = f.session.id;
-    assert!(next.run().is_empty());
+    assert_eq!(next.kinds()[0].2, key);
 
     // a lower threshold policy-wise does not fire when the mean is below it
     let mut low = Fixture::new(Intent::ConceptualQuestion);
@@ -298,8 +306,7 @@ fn automation_needs_more_than_ten_fast_regular_interactions() {
     let again = g.run();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].evidence_key, key);
-    g.stored_risks = risks;
-    assert!(g.run().is_empty());
+    assert_eq!(risks.len(), 1);
 }
 
 #[test]
@@ -359,6 +366,79 @@ fn evidence_keys_are_stable_for_the_same_evidence() {
     let a: Vec<String> = f.run().into_iter().map(|r| r.evidence_key).collect();
     let b: Vec<String> = f.run().into_iter().map(|r| r.evidence_key).collect();
     assert_eq!(a, b);
-    f.stored_risks = f.run();
-    assert!(f.run().is_empty(), "stored evidence is never raised twice");
+}
+
+/// Fenced code of an answer, submitted as `code`.
+const SNIPPET: &str = "```python\ndef total(xs):\n    return sum(xs)\n```";
+
+impl Fixture {
+    /// A stored earlier turn answered with [`SNIPPET`].
+    fn answered_with_snippet(&mut self) {
+        let mut answered = interaction(
+            &self.session,
+            Intent::ConceptualQuestion,
+            HelpLevel::Low,
+            false,
+            at(50),
+        );
+        answered.prompt = "Show me how a sum looks".into();
+        answered.response = format!("Like this:\n{SNIPPET}\nWhat does it return for []?");
+        self.history.push(answered);
+    }
+}
+
+#[test]
+fn submitting_the_ais_snippet_unchecked_is_uncritical_acceptance() {
+    let mut f = Fixture::new(Intent::CodeReview);
+    f.answered_with_snippet();
+    f.assessment.justification = true; // isolate from lack_justification
+    f.input.prompt = "Done, here is my solution.".into();
+    // Same code, other indentation and blank lines.
+    f.input.code = Some("def total(xs):\n\n  return   sum(xs)\n".into());
+    let kinds = f.kinds();
+    assert_eq!(
+        kinds,
+        vec![(
+            RiskKind::UncriticalAcceptance,
+            RiskLevel::Medium,
+            format!("interaction:{}", f.interaction.id)
+        )]
+    );
+    assert_eq!(
+        f.run()[0].dimension,
+        RiskKind::UncriticalAcceptance.dimension()
+    );
+
+    // Pasted in the prompt instead of the code field: the same.
+    let code = f.input.code.take();
+    f.input.prompt = format!("Done:\n{SNIPPET}");
+    assert_eq!(f.kinds().len(), 1);
+    f.input.code = code;
+    f.input.prompt = "Done, here is my solution.".into();
+
+    // Changed code, a question now, or an error report: not uncritical.
+    let mut changed = f.input.clone();
+    changed.code = Some("def total(xs):\n    return sum(xs) if xs else 0".into());
+    let saved = std::mem::replace(&mut f.input, changed);
+    assert!(f.run().is_empty(), "changed code");
+    f.input = saved;
+    f.input.prompt = "Is this right?".into();
+    assert!(f.run().is_empty(), "a question");
+    f.input.prompt = "Done, here is my solution.".into();
+    f.interaction.intent = Intent::Debugging;
+    assert!(f.run().is_empty(), "an error report");
+    f.interaction.intent = Intent::CodeReview;
+
+    // A question between the answer and the submission clears it.
+    let mut asked = interaction(
+        &f.session,
+        Intent::ConceptualQuestion,
+        HelpLevel::Low,
+        false,
+        at(60),
+    );
+    asked.prompt = "Why does sum of [] return 0?".into();
+    asked.response = "Think about the neutral element.".into();
+    f.history.push(asked);
+    assert!(f.run().is_empty(), "questioned in between");
 }

@@ -211,6 +211,7 @@ pub fn record(session: &StudySession, at: DateTime<Utc>, risks: Vec<Risk>) -> In
         ],
         interaction,
         risks,
+        rule_state: None,
     }
 }
 

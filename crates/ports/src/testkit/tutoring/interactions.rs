@@ -544,3 +544,61 @@ pub async fn interaction_traces_filter_and_pagination(s: TutoringStores) {
         Ok(Vec::new())
     );
 }
+
+/// `rule_state` gives `{}` at zero interactions; a record with a state stores it with the
+/// interaction only while the count is the one the state follows (else `StaleTurnState`,
+/// nothing written); a record without a state leaves no current state (`null`) until one is
+/// stored again; an unknown session has none.
+pub async fn interaction_rule_state_follows_the_count(s: TutoringStores) {
+    use crate::{Conflict, RuleState};
+    use serde_json::json;
+    let at = now();
+    let session = active_session(&s, at).await;
+    let state = |turns: u32, data: serde_json::Value| RuleState { turns, data };
+    assert_eq!(
+        s.interactions.rule_state(session.id).await,
+        Ok(Some(state(0, json!({}))))
+    );
+    let mut first = record(&session, plus_secs(at, 1), Vec::new());
+    first.rule_state = Some(state(1, json!({"solution_requests": 1, "x": [1.5, "a"]})));
+    let stored = store(&s, first.clone()).await;
+    assert_eq!(stored.interaction.seq, 1);
+    assert_eq!(stored.rule_state, first.rule_state);
+    assert_eq!(
+        s.interactions.rule_state(session.id).await,
+        Ok(first.rule_state)
+    );
+
+    // A state built on zero interactions after one was stored is stale.
+    let mut stale = record(&session, plus_secs(at, 2), Vec::new());
+    stale.rule_state = Some(state(1, json!({"stale": true})));
+    assert_eq!(
+        s.interactions.record(stale.clone(), None).await,
+        Err(PortError::Conflict(Conflict::StaleTurnState))
+    );
+    assert_not_written(&s, &stale).await;
+    assert_eq!(stored_count(&s, &session).await, 1);
+
+    // Without a state: stored, and the old state is no longer current.
+    store(&s, record(&session, plus_secs(at, 3), Vec::new())).await;
+    assert_eq!(
+        s.interactions.rule_state(session.id).await,
+        Ok(Some(state(2, serde_json::Value::Null)))
+    );
+    let mut third = record(&session, plus_secs(at, 4), Vec::new());
+    third.rule_state = Some(state(3, json!({"turns": 3})));
+    assert_eq!(store(&s, third.clone()).await.interaction.seq, 3);
+    assert_eq!(
+        s.interactions.rule_state(session.id).await,
+        Ok(third.rule_state)
+    );
+
+    // The limit and the status still come first.
+    let mut over = record(&session, plus_secs(at, 5), Vec::new());
+    over.rule_state = Some(state(4, json!({})));
+    assert_eq!(
+        s.interactions.record(over, Some(3)).await,
+        Err(PortError::Conflict(Conflict::InteractionLimit))
+    );
+    assert_eq!(s.interactions.rule_state(Uuid::new_v4()).await, Ok(None));
+}

@@ -374,3 +374,79 @@ pub async fn study_session_end_stores_evaluation(s: TutoringStores) {
     );
     assert_eq!(s.sessions.find_evaluation(ghost.id).await, Ok(None));
 }
+
+/// `transition` pauses, resumes and aborts as [`ainative_domain::SessionAction::apply`]
+/// allows, as a compare-and-set on the status read; an abort sets `ended_at`; a paused
+/// session still holds the student's one open session on the activity; refused changes are
+/// `Conflict::SessionTransition` with the status found, and change nothing.
+pub async fn study_session_transitions(s: TutoringStores) {
+    use ainative_domain::SessionAction::{Abort, Pause, Resume};
+    use SessionStatus::{Aborted, Active, Paused};
+    let at = now();
+    let owner = instructor(&s, "owner", at).await;
+    let learner = student(&s, "learner", at).await;
+    let loops = published(&s, owner, "Loops", at).await;
+    let session = study_session(learner, loops, at);
+    s.sessions.create(session.clone()).await.expect("create");
+    let refused = |status, action| {
+        Err(PortError::Conflict(crate::Conflict::SessionTransition {
+            status,
+            action,
+        }))
+    };
+    let t1 = plus_secs(at, 1);
+    let paused = s
+        .sessions
+        .transition(session.id, Active, Pause, t1)
+        .await
+        .expect("pause");
+    assert_eq!((paused.status, paused.ended_at), (Paused, None));
+    // The status read is stale now: a second pause, or a resume from active, is refused.
+    assert_eq!(
+        s.sessions.transition(session.id, Active, Pause, t1).await,
+        refused(Paused, Pause)
+    );
+    assert_eq!(
+        s.sessions.transition(session.id, Paused, Pause, t1).await,
+        refused(Paused, Pause)
+    );
+    // Paused still holds the slot.
+    assert_eq!(
+        s.sessions
+            .create(study_session(learner, loops, plus_secs(at, 2)))
+            .await,
+        Err(active_conflict())
+    );
+    let resumed = s
+        .sessions
+        .transition(session.id, Paused, Resume, t1)
+        .await
+        .expect("resume");
+    assert_eq!(resumed.status, Active);
+    let t3 = plus_secs(at, 3);
+    let aborted = s
+        .sessions
+        .transition(session.id, Active, Abort, t3)
+        .await
+        .expect("abort");
+    assert_eq!((aborted.status, aborted.ended_at), (Aborted, Some(t3)));
+    assert_eq!(s.sessions.find(session.id).await, Ok(Some(aborted)));
+    for action in [Pause, Resume, Abort] {
+        assert_eq!(
+            s.sessions.transition(session.id, Aborted, action, t3).await,
+            refused(Aborted, action)
+        );
+    }
+    assert_eq!(s.sessions.find_evaluation(session.id).await, Ok(None));
+    // Aborted frees the slot.
+    s.sessions
+        .create(study_session(learner, loops, plus_secs(at, 4)))
+        .await
+        .expect("a new session after the abort");
+    assert_eq!(
+        s.sessions
+            .transition(Uuid::new_v4(), Active, Pause, t3)
+            .await,
+        Err(PortError::NotFound)
+    );
+}
