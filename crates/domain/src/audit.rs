@@ -13,6 +13,12 @@ pub enum AuditAction {
     AdminCreated,
     /// A risk was resolved by an instructor or admin.
     RiskResolved,
+    /// A user signed up through a social-login provider.
+    OAuthSignUp,
+    /// A signed-in user linked a provider identity.
+    OAuthLinked,
+    /// A user removed a linked provider identity.
+    OAuthUnlinked,
 }
 
 impl AuditAction {
@@ -22,6 +28,9 @@ impl AuditAction {
             Self::UserUpdated => "user_updated",
             Self::AdminCreated => "admin_created",
             Self::RiskResolved => "risk_resolved",
+            Self::OAuthSignUp => "oauth_sign_up",
+            Self::OAuthLinked => "oauth_linked",
+            Self::OAuthUnlinked => "oauth_unlinked",
         }
     }
 
@@ -31,6 +40,9 @@ impl AuditAction {
             "user_updated" => Some(Self::UserUpdated),
             "admin_created" => Some(Self::AdminCreated),
             "risk_resolved" => Some(Self::RiskResolved),
+            "oauth_sign_up" => Some(Self::OAuthSignUp),
+            "oauth_linked" => Some(Self::OAuthLinked),
+            "oauth_unlinked" => Some(Self::OAuthUnlinked),
             _ => None,
         }
     }

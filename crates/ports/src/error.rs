@@ -72,6 +72,8 @@ pub enum Conflict {
     BackToDraft,
     /// A record with this id exists already (a replayed insert); names the record kind.
     Duplicate(&'static str),
+    /// The provider identity is linked to a user already.
+    IdentityLinked,
     /// Another unique key, named by its constraint (an adapter that cannot tell better).
     Unique(String),
 }
@@ -106,6 +108,9 @@ impl fmt::Display for Conflict {
                 f.write_str("sessions can be started only on published activities")
             }
             Self::BackToDraft => f.write_str("an activity cannot return to draft"),
+            Self::IdentityLinked => {
+                f.write_str("this provider account is already linked to a user")
+            }
             Self::Duplicate(kind) => write!(f, "this {kind} exists already"),
             Self::Unique(key) => write!(f, "conflict on {key}"),
         }
