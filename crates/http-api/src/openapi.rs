@@ -7,7 +7,7 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{activities, admin, auth, dto, health, risks, sessions, stream};
+use crate::routes::{activities, admin, auth, dto, health, oauth, risks, sessions, stream};
 
 struct SecurityAddon;
 
@@ -40,6 +40,7 @@ impl Modify for SecurityAddon {
     paths(
         auth::register, auth::login, auth::token, auth::refresh, auth::logout, auth::me,
         auth::change_password, auth::rate_limit_status,
+        oauth::authorize, oauth::callback, oauth::exchange, oauth::link, oauth::accounts, oauth::unlink,
         admin::list_users, admin::update_user, admin::list_audit, admin::recent_errors,
         health::health, health::live, health::ready,
         activities::create, activities::list, activities::get, activities::update, activities::publish, activities::archive,
@@ -47,9 +48,10 @@ impl Modify for SecurityAddon {
         sessions::interactions, sessions::traces, sessions::cognitive_path, sessions::risks, sessions::evaluation,
         risks::list, risks::resolve,
     ),
-    components(schemas(dto::UserResponse, dto::TokenResponse, dto::AuthResponse, dto::RateLimitStatus, dto::AuditResponse)),
+    components(schemas(dto::UserResponse, dto::TokenResponse, dto::AuthResponse, dto::RateLimitStatus, dto::AuditResponse,
+        oauth::ExchangeRequest, oauth::LinkRequest, oauth::LinkResponse, oauth::OAuthAccountResponse)),
     modifiers(&SecurityAddon),
-    tags((name = "auth", description = "Identity"), (name = "admin", description = "Administration"), (name = "health", description = "Probes"),
+    tags((name = "auth", description = "Identity"), (name = "oauth", description = "Social login (OAuth 2.0 / OpenID Connect)"), (name = "admin", description = "Administration"), (name = "health", description = "Probes"),
         (name = "activities", description = "Activities"), (name = "sessions", description = "Tutoring sessions and the AI gateway"),
         (name = "risks", description = "Risks"))
 )]

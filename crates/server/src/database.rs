@@ -9,7 +9,7 @@ use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
-    PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
+    OAuthStore, PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
     StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
@@ -47,6 +47,8 @@ pub struct Database {
     pub risks: Arc<dyn RiskRepository>,
     /// Server errors of every instance.
     pub errors: Arc<dyn ServerErrorLog>,
+    /// Social-login links, flows and login codes.
+    pub oauth: Arc<dyn OAuthStore>,
     backend: Backend,
 }
 
@@ -62,6 +64,7 @@ where
         + InteractionRepository
         + RiskRepository
         + ServerErrorLog
+        + OAuthStore
         + Clone
         + 'static,
 {
@@ -75,7 +78,8 @@ where
         study_sessions: Arc::new(store.clone()),
         interactions: Arc::new(store.clone()),
         risks: Arc::new(store.clone()),
-        errors: Arc::new(store),
+        errors: Arc::new(store.clone()),
+        oauth: Arc::new(store),
         backend,
     }
 }

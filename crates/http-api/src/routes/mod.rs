@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod dto;
 pub mod health;
+pub mod oauth;
 pub mod risks;
 pub mod sessions;
 pub mod stream;
