@@ -115,7 +115,7 @@ impl IdentityProvider for GitHubProvider {
         &self,
         code: &str,
         pkce_verifier: &str,
-        _nonce: Option<&str>,
+        _nonce: Option<String>,
         callback_url: &str,
     ) -> Result<ProviderIdentity, ProviderError> {
         let tokens = self

@@ -266,7 +266,7 @@ impl IdentityProvider for OidcProvider {
         &self,
         code: &str,
         pkce_verifier: &str,
-        nonce: Option<&str>,
+        nonce: Option<String>,
         callback_url: &str,
     ) -> Result<ProviderIdentity, ProviderError> {
         let (discovery, flow) = self.discovered().await?;
@@ -276,7 +276,9 @@ impl IdentityProvider for OidcProvider {
         let id_token = tokens
             .id_token
             .ok_or_else(|| ProviderError::Rejected("the token response has no id_token".into()))?;
-        let mut claims = self.verify_id_token(discovery, &id_token, nonce).await?;
+        let mut claims = self
+            .verify_id_token(discovery, &id_token, nonce.as_deref())
+            .await?;
         if claims.email.is_none() {
             if let Some(endpoint) = &discovery.userinfo_endpoint {
                 if let Some(info) = self

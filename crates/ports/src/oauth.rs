@@ -196,7 +196,7 @@ pub trait IdentityProvider: Send + Sync {
         &self,
         code: &str,
         pkce_verifier: &str,
-        nonce: Option<&str>,
+        nonce: Option<String>,
         callback_url: &str,
     ) -> Result<ProviderIdentity, ProviderError>;
 }

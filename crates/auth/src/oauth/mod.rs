@@ -4,6 +4,8 @@
 
 mod error;
 mod names;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -213,7 +215,7 @@ impl OAuthService {
             .identify(
                 code,
                 &flow.pkce_verifier,
-                flow.nonce.as_deref(),
+                flow.nonce.clone(),
                 &self.callback_url(provider),
             )
             .await?;

@@ -38,17 +38,19 @@ pub struct User {
 
 impl User {
     /// The stored hash of an account without a password (signed up through a social-login
-    /// provider): no bcrypt hash has this form, so no password ever matches it.
+    /// provider). As in `/etc/shadow`, a hash starting with `!` is locked: no hash function
+    /// produces it, so no password ever matches it.
     pub const NO_PASSWORD: &'static str = "!";
 
-    /// True when the user can sign in with a password (the hash is a bcrypt hash).
+    /// True when the user can sign in with a password.
     pub fn has_password(&self) -> bool {
         Self::password_hash_is_usable(&self.password_hash)
     }
 
-    /// True when a stored hash is a bcrypt hash (not [`User::NO_PASSWORD`]).
+    /// True when a stored hash is a real hash (not [`User::NO_PASSWORD`] or another locked
+    /// or empty value).
     pub fn password_hash_is_usable(hash: &str) -> bool {
-        hash.starts_with('$')
+        !hash.is_empty() && !hash.starts_with('!')
     }
 }
 
