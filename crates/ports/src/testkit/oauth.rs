@@ -88,7 +88,11 @@ fn audit(action: AuditAction, target: Uuid, at: DateTime<Utc>) -> NewAuditEntry 
 pub async fn oauth_flow_is_taken_once_and_expires(s: OAuthStores) {
     let at = now();
     let mut linked = flow("h1", at, 600);
-    let owner = s.users.create(new_user("owner", at), None).await.expect("user");
+    let owner = s
+        .users
+        .create(new_user("owner", at), None)
+        .await
+        .expect("user");
     linked.link_user_id = Some(owner.id);
     s.oauth.save_flow(linked.clone()).await.expect("save");
     s.oauth.save_flow(flow("h2", at, 60)).await.expect("save");
@@ -106,7 +110,10 @@ pub async fn oauth_flow_is_taken_once_and_expires(s: OAuthStores) {
 /// Concurrent takes of one flow: exactly one wins.
 pub async fn oauth_flow_take_race_has_one_winner(s: OAuthStores) {
     let at = now();
-    s.oauth.save_flow(flow("race", at, 600)).await.expect("save");
+    s.oauth
+        .save_flow(flow("race", at, 600))
+        .await
+        .expect("save");
     let takes = (0..8).map(|_| {
         let oauth = s.oauth.clone();
         tokio::spawn(async move { oauth.take_flow("race", at).await })
@@ -123,7 +130,11 @@ pub async fn oauth_flow_take_race_has_one_winner(s: OAuthStores) {
 /// A login code signs in its user once, and not after it expired.
 pub async fn oauth_login_code_is_single_use_and_expires(s: OAuthStores) {
     let at = now();
-    let user = s.users.create(new_user("coder", at), None).await.expect("user");
+    let user = s
+        .users
+        .create(new_user("coder", at), None)
+        .await
+        .expect("user");
     for (hash, ttl) in [("c1", 60), ("c2", 1)] {
         s.oauth
             .save_login_code(NewLoginCode {
@@ -137,7 +148,10 @@ pub async fn oauth_login_code_is_single_use_and_expires(s: OAuthStores) {
     }
     assert_eq!(s.oauth.take_login_code("c1", at).await, Ok(Some(user.id)));
     assert_eq!(s.oauth.take_login_code("c1", at).await, Ok(None));
-    assert_eq!(s.oauth.take_login_code("c2", plus_secs(at, 2)).await, Ok(None));
+    assert_eq!(
+        s.oauth.take_login_code("c2", plus_secs(at, 2)).await,
+        Ok(None)
+    );
 }
 
 /// User, link and audit row are written together; a taken identity or e-mail writes nothing.
@@ -195,8 +209,16 @@ pub async fn oauth_create_user_with_account_is_one_transaction(s: OAuthStores) {
 /// Links are listed per user, unique per identity, and audited.
 pub async fn oauth_link_and_list(s: OAuthStores) {
     let at = now();
-    let ada = s.users.create(new_user("ada", at), None).await.expect("user");
-    let bob = s.users.create(new_user("bob", at), None).await.expect("user");
+    let ada = s
+        .users
+        .create(new_user("ada", at), None)
+        .await
+        .expect("user");
+    let bob = s
+        .users
+        .create(new_user("bob", at), None)
+        .await
+        .expect("user");
     let first = account(ada.id, "a-1", at);
     let mut second = account(ada.id, "a-2", plus_secs(at, 1));
     second.provider = "github".to_owned();
@@ -260,7 +282,10 @@ pub async fn oauth_unlink_keeps_the_last_way_to_sign_in(s: OAuthStores) {
         unlink(social.id, only.id).await,
         Ok(UnlinkOutcome::LastSignInMethod)
     );
-    assert_eq!(s.oauth.list_accounts(social.id).await, Ok(vec![only.clone()]));
+    assert_eq!(
+        s.oauth.list_accounts(social.id).await,
+        Ok(vec![only.clone()])
+    );
 
     let mut other = account(social.id, "s-2", plus_secs(at, 1));
     other.provider = "github".to_owned();
@@ -268,9 +293,16 @@ pub async fn oauth_unlink_keeps_the_last_way_to_sign_in(s: OAuthStores) {
         .link_account(other.clone(), audit(AuditAction::OAuthLinked, other.id, at))
         .await
         .expect("link");
-    let stranger = s.users.create(new_user("stranger", at), None).await.expect("user");
+    let stranger = s
+        .users
+        .create(new_user("stranger", at), None)
+        .await
+        .expect("user");
     assert_eq!(unlink(stranger.id, only.id).await, Err(PortError::NotFound));
-    assert_eq!(unlink(social.id, only.id).await, Ok(UnlinkOutcome::Unlinked));
+    assert_eq!(
+        unlink(social.id, only.id).await,
+        Ok(UnlinkOutcome::Unlinked)
+    );
     assert_eq!(unlink(social.id, only.id).await, Err(PortError::NotFound));
     assert_eq!(
         unlink(social.id, other.id).await,
@@ -283,7 +315,10 @@ pub async fn oauth_unlink_keeps_the_last_way_to_sign_in(s: OAuthStores) {
         .link_account(link.clone(), audit(AuditAction::OAuthLinked, link.id, at))
         .await
         .expect("link");
-    assert_eq!(unlink(stranger.id, link.id).await, Ok(UnlinkOutcome::Unlinked));
+    assert_eq!(
+        unlink(stranger.id, link.id).await,
+        Ok(UnlinkOutcome::Unlinked)
+    );
     let actions: Vec<AuditAction> = s
         .audit
         .list(Page::default())
