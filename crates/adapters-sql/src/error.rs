@@ -67,7 +67,11 @@ fn database_error(db: &dyn DatabaseError, is_transient: fn(&str) -> bool) -> Mea
 
 /// Unique keys by a text found in the constraint name (PostgreSQL) or in the message
 /// (SQLite: `UNIQUE constraint failed: users.email`), most specific first.
-const UNIQUE_KEYS: [(&str, Conflict); 15] = [
+const UNIQUE_KEYS: [(&str, Conflict); 18] = [
+    // Before the user keys: "oauth_accounts.provider_user_id" is not a user column.
+    ("oauth_accounts", Conflict::IdentityLinked),
+    ("oauth_flows", Conflict::Duplicate("oauth_flow")),
+    ("oauth_login_codes", Conflict::Duplicate("oauth_login_code")),
     // The partial unique index of active sessions: its name on PostgreSQL, its columns on
     // SQLite.
     ("study_sessions_one_active", Conflict::ActiveSession),

@@ -5,7 +5,7 @@
 //! [`ainative_ports::AuthSessionRepository`], [`ainative_ports::AuditLog`],
 //! [`ainative_ports::ActivityRepository`], [`ainative_ports::StudySessionRepository`],
 //! [`ainative_ports::InteractionRepository`], [`ainative_ports::RiskRepository`],
-//! [`ainative_ports::ServerErrorLog`], [`ainative_ports::DatabaseHealth`] and
+//! [`ainative_ports::ServerErrorLog`], [`ainative_ports::OAuthStore`], [`ainative_ports::DatabaseHealth`] and
 //! [`ainative_ports::SchemaManager`]. The query text and the row mapping of each exist once
 //! (`$n` placeholders, which both PostgreSQL and SQLite read); a dialect contributes only
 //! what really differs (see [`dialect`]). `ainative-adapters-postgres` and
@@ -32,6 +32,7 @@ mod error;
 mod interactions;
 mod jobs;
 mod lists;
+mod oauth;
 mod pool;
 mod risks;
 mod rows;

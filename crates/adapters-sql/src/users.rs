@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::audit::insert_audit;
 use crate::columns::{read_all, read_one};
-use crate::dialect::{Dialect, DialectSql};
+use crate::dialect::{Conn, Dialect, DialectSql};
 use crate::error::map_err;
 use crate::lists::{count, offset};
 use crate::rows::{user as user_row, user_columns};
@@ -44,35 +44,43 @@ static FIND_BY_LOGIN: DialectSql = DialectSql::new(|syntax| {
     )
 });
 
+/// Inserts `user` on `conn` (inside the caller's transaction) and returns it as stored.
+pub(crate) async fn insert_user<D: Dialect>(
+    conn: &mut Conn<D>,
+    user: &NewUser,
+) -> PortResult<User> {
+    let roles = user.roles.names();
+    let row = Stmt::<D>::new(concat!(
+        "INSERT INTO users (id, email, username, full_name, student_id, roles, tier, \
+         is_active, is_verified, password_hash, login_count, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11) RETURNING ",
+        user_columns!()
+    ))
+    .bind(user.id)
+    .bind(user.email.as_str())
+    .bind(user.username.as_str())
+    .bind(&user.full_name)
+    .bind(user.student_id.as_deref())
+    .bind(roles.as_slice())
+    .bind(user.tier.as_str())
+    .bind(user.is_active)
+    .bind(user.is_verified)
+    .bind(&user.password_hash)
+    .bind(user.created_at)
+    .fetch_one(conn)
+    .await?;
+    read_one(&row, "user", user_row::<D>)
+}
+
 #[async_trait]
 impl<D: Dialect> UserRepository for SqlStore<D> {
     async fn create(&self, user: NewUser, audit: Option<NewAuditEntry>) -> PortResult<User> {
         self.call("users.create", async {
             let mut tx = self.begin_write().await?;
-            let roles = user.roles.names();
-            let row = Stmt::<D>::new(concat!(
-                "INSERT INTO users (id, email, username, full_name, student_id, roles, tier, \
-                 is_active, is_verified, password_hash, login_count, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11) RETURNING ",
-                user_columns!()
-            ))
-            .bind(user.id)
-            .bind(user.email.as_str())
-            .bind(user.username.as_str())
-            .bind(&user.full_name)
-            .bind(user.student_id.as_deref())
-            .bind(roles.as_slice())
-            .bind(user.tier.as_str())
-            .bind(user.is_active)
-            .bind(user.is_verified)
-            .bind(&user.password_hash)
-            .bind(user.created_at)
-            .fetch_one(&mut tx)
-            .await?;
+            let created = insert_user::<D>(&mut tx, &user).await?;
             if let Some(entry) = &audit {
                 insert_audit::<D>(&mut tx, entry).await?;
             }
-            let created = read_one(&row, "user", user_row::<D>)?;
             tx.commit().await.map_err(map_err::<D>)?;
             Ok(created)
         })

@@ -282,7 +282,9 @@ impl AuthService {
             self.deps.hasher.verify_dummy("x").await?;
             return Err(AuthError::InvalidCredentials);
         }
-        let Some(user) = found else {
+        // An account made through social login has no password: the same answer, the same
+        // effort, as for an unknown account.
+        let Some(user) = found.filter(User::has_password) else {
             self.deps.hasher.verify_dummy(password).await?;
             return Err(AuthError::InvalidCredentials);
         };
@@ -296,6 +298,27 @@ impl AuthService {
         } else {
             Err(AuthError::InvalidCredentials)
         }
+    }
+
+    /// Signs in a user that another mechanism (a social-login code) has identified: the
+    /// same checks and bookkeeping as a password login, without the password.
+    pub async fn sign_in_user(&self, user_id: Uuid) -> Result<LoginOutcome, AuthError> {
+        let Some(user) = self.deps.users.find_by_id(user_id).await? else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        if !user.is_active {
+            return Err(AuthError::AccountInactive);
+        }
+        let now = self.deps.clock.now();
+        self.deps.users.record_login(user.id, now).await?;
+        self.deps.user_cache.invalidate(&user.id).await;
+        let tokens = self.start_session(&user, now).await?;
+        let user = User {
+            last_login: Some(now),
+            login_count: user.login_count + 1,
+            ..user
+        };
+        Ok(LoginOutcome { user, tokens })
     }
 
     async fn start_session(&self, user: &User, now: DateTime<Utc>) -> Result<TokenPair, AuthError> {
@@ -504,6 +527,7 @@ impl AuthService {
             return Err(AuthError::Throttled { retry_after_secs });
         }
         let current_ok = current_password.len() <= ainative_domain::PasswordPolicy::MAX_BYTES
+            && user.has_password()
             && self
                 .deps
                 .hasher

@@ -259,6 +259,24 @@ async fn a_login_holding_nul_names_no_account_and_reaches_no_store() {
 }
 
 #[tokio::test]
+async fn an_account_without_a_password_logs_in_like_an_unknown_one() {
+    let mut m = Mocks::new();
+    allow_attempts(&mut m);
+    m.users.expect_find_by_login().returning(|_| {
+        Ok(Some(User {
+            password_hash: User::NO_PASSWORD.into(),
+            ..user(true)
+        }))
+    });
+    let (svc, hasher) = m.service();
+    for password in ["Correct7Horse", "!"] {
+        let err = svc.login("ada", password, None).await.unwrap_err();
+        assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
+    }
+    assert_eq!(hasher.dummy_calls.load(Ordering::SeqCst), 2, "same effort");
+}
+
+#[tokio::test]
 async fn login_wrong_password_is_the_same_error() {
     let mut m = Mocks::new();
     allow_attempts(&mut m);

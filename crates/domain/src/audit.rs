@@ -15,6 +15,12 @@ pub enum AuditAction {
     RiskResolved,
     /// An administrator queued a dead background job again.
     JobRetried,
+    /// A user signed up through a social-login provider.
+    OAuthSignUp,
+    /// A signed-in user linked a provider identity.
+    OAuthLinked,
+    /// A user removed a linked provider identity.
+    OAuthUnlinked,
 }
 
 impl AuditAction {
@@ -25,6 +31,9 @@ impl AuditAction {
             Self::AdminCreated => "admin_created",
             Self::RiskResolved => "risk_resolved",
             Self::JobRetried => "job_retried",
+            Self::OAuthSignUp => "oauth_sign_up",
+            Self::OAuthLinked => "oauth_linked",
+            Self::OAuthUnlinked => "oauth_unlinked",
         }
     }
 
@@ -35,6 +44,9 @@ impl AuditAction {
             "admin_created" => Some(Self::AdminCreated),
             "risk_resolved" => Some(Self::RiskResolved),
             "job_retried" => Some(Self::JobRetried),
+            "oauth_sign_up" => Some(Self::OAuthSignUp),
+            "oauth_linked" => Some(Self::OAuthLinked),
+            "oauth_unlinked" => Some(Self::OAuthUnlinked),
             _ => None,
         }
     }

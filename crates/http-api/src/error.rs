@@ -5,10 +5,10 @@ use std::borrow::Cow;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use ainative_ai_gateway::tutoring::TutoringError;
-use ainative_auth::{AuthError, AuthFailure};
+use ainative_auth::{AuthError, AuthFailure, OAuthError, TokenRejection};
 use ainative_domain::{AccessDenied, FieldError, ValidationErrors};
 use ainative_jobs::JobAdminError;
-use ainative_ports::{error_chain, Cause, LlmError};
+use ainative_ports::{error_chain, Cause, LlmError, ProviderError};
 use serde::Serialize;
 
 use crate::middleware::request_id::current_request_id;
@@ -40,6 +40,10 @@ pub enum ApiError {
     /// A unique field is taken, or the resource's state forbids the change (409).
     #[error("{0}")]
     Conflict(String),
+    /// Social login found a local account with the provider's e-mail address; it is not
+    /// linked silently (409 `ACCOUNT_EXISTS`).
+    #[error("{0}")]
+    AccountExists(String),
     /// Body larger than the limit (413).
     #[error("request body is too large")]
     PayloadTooLarge,
@@ -106,13 +110,14 @@ struct ErrorInfo<'a> {
 
 impl ApiError {
     /// Every SPEC code an error response can carry (the label values of `http_errors_total`).
-    pub const CODES: [&'static str; 14] = [
+    pub const CODES: [&'static str; 15] = [
         "BAD_REQUEST",
         "VALIDATION_ERROR",
         "UNAUTHORIZED",
         "FORBIDDEN",
         "NOT_FOUND",
         "CONFLICT",
+        "ACCOUNT_EXISTS",
         "PAYLOAD_TOO_LARGE",
         "UNSUPPORTED_MEDIA_TYPE",
         "RATE_LIMITED",
@@ -132,6 +137,7 @@ impl ApiError {
             Self::Forbidden(_) | Self::AccountInactive => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
+            Self::AccountExists(_) => "ACCOUNT_EXISTS",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -218,6 +224,33 @@ impl From<JobAdminError> for ApiError {
     }
 }
 
+impl From<OAuthError> for ApiError {
+    fn from(err: OAuthError) -> Self {
+        let text = err.to_string();
+        match err {
+            OAuthError::UnknownProvider | OAuthError::NotFound => Self::NotFound(text),
+            OAuthError::RedirectNotAllowed
+            | OAuthError::InvalidState
+            | OAuthError::Denied(_)
+            | OAuthError::NoEmail
+            | OAuthError::InvalidLoginCode
+            | OAuthError::Provider(ProviderError::Rejected(_)) => Self::BadRequest(text),
+            OAuthError::Provider(ProviderError::InvalidIdToken(_)) => {
+                Self::Unauthorized(AuthFailure::Token(TokenRejection::Malformed))
+            }
+            OAuthError::Provider(err @ ProviderError::Unavailable(_)) => {
+                Self::Unavailable(Box::new(err))
+            }
+            OAuthError::AccountExists => Self::AccountExists(text),
+            OAuthError::IdentityLinkedElsewhere | OAuthError::LastSignInMethod => {
+                Self::Conflict(text)
+            }
+            OAuthError::Auth(err) => err.into(),
+            OAuthError::Internal(source) => Self::Internal(source),
+        }
+    }
+}
+
 impl From<TutoringError> for ApiError {
     fn from(err: TutoringError) -> Self {
         match err {
@@ -241,7 +274,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::AccountInactive => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::AccountExists(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

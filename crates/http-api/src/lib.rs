@@ -70,6 +70,7 @@ pub fn app(
     App::new()
         .app_data(web::Data::from(state.auth))
         .app_data(web::Data::from(state.admin))
+        .app_data(web::Data::from(state.oauth))
         .app_data(web::Data::from(state.tutoring.activities))
         .app_data(web::Data::from(state.tutoring.sessions))
         .app_data(web::Data::from(state.tutoring.risks))
@@ -84,6 +85,8 @@ pub fn app(
         .app_data(extract::path_config())
         .service(
             web::scope("/api/v1")
+                // Before `auth`: its `/auth` scope would otherwise claim `/auth/oauth/…`.
+                .configure(routes::oauth::configure)
                 .configure(routes::auth::configure)
                 .configure(routes::admin::configure)
                 .configure(routes::activities::configure)

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::openapi_common::CommonResponses;
-use crate::routes::{activities, admin, auth, dto, health, jobs, risks, sessions, stream};
+use crate::routes::{activities, admin, auth, dto, health, jobs, oauth, risks, sessions, stream};
 
 struct SecurityAddon;
 
@@ -41,6 +41,7 @@ impl Modify for SecurityAddon {
     paths(
         auth::register, auth::login, auth::token, auth::refresh, auth::logout, auth::me,
         auth::change_password, auth::rate_limit_status,
+        oauth::authorize, oauth::callback, oauth::exchange, oauth::link, oauth::accounts, oauth::unlink,
         admin::list_users, admin::update_user, admin::list_audit, admin::recent_errors,
         jobs::list_jobs, jobs::retry_job,
         health::health, health::live, health::ready,
@@ -50,9 +51,10 @@ impl Modify for SecurityAddon {
         sessions::interactions, sessions::traces, sessions::cognitive_path, sessions::risks, sessions::evaluation,
         risks::list, risks::resolve,
     ),
-    components(schemas(dto::UserResponse, dto::TokenResponse, dto::AuthResponse, dto::RateLimitStatus, dto::AuditResponse)),
+    components(schemas(dto::UserResponse, dto::TokenResponse, dto::AuthResponse, dto::RateLimitStatus, dto::AuditResponse,
+        oauth::ExchangeRequest, oauth::LinkRequest, oauth::LinkResponse, oauth::OAuthAccountResponse)),
     modifiers(&SecurityAddon),
-    tags((name = "auth", description = "Identity"), (name = "admin", description = "Administration"), (name = "health", description = "Probes"),
+    tags((name = "auth", description = "Identity"), (name = "oauth", description = "Social login (OAuth 2.0 / OpenID Connect)"), (name = "admin", description = "Administration"), (name = "health", description = "Probes"),
         (name = "activities", description = "Activities"), (name = "sessions", description = "Tutoring sessions and the AI gateway"),
         (name = "risks", description = "Risks"))
 )]

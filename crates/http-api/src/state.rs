@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
-use ainative_auth::{AdminService, AuthService};
+use ainative_auth::{AdminService, AuthService, OAuthService};
 use ainative_ports::{DatabaseHealth, RateLimiter};
 use ipnet::IpNet;
 
@@ -96,6 +96,8 @@ pub struct ApiState {
     pub auth: Arc<AuthService>,
     /// User administration.
     pub admin: Arc<AdminService>,
+    /// Social login.
+    pub oauth: Arc<OAuthService>,
     /// Tutoring use cases.
     pub tutoring: TutoringServices,
     /// Request limiter.

@@ -83,6 +83,8 @@ pub enum Conflict {
     /// Another turn of the session was stored since this one read the session's rule state
     /// (the caller re-reads it and tries again).
     StaleTurnState,
+    /// The provider identity is linked to a user already.
+    IdentityLinked,
     /// Another unique key, named by its constraint (an adapter that cannot tell better).
     Unique(String),
     /// The job is no longer held by this lease (it expired and another worker claimed it,
@@ -122,6 +124,9 @@ impl fmt::Display for Conflict {
                 f.write_str("sessions can be started only on published activities")
             }
             Self::BackToDraft => f.write_str("an activity cannot return to draft"),
+            Self::IdentityLinked => {
+                f.write_str("this provider account is already linked to a user")
+            }
             Self::Duplicate(kind) => write!(f, "this {kind} exists already"),
             Self::SessionTransition { status, action } => {
                 write!(f, "cannot {action} a {status} session")

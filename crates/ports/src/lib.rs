@@ -14,6 +14,7 @@ pub mod health;
 pub mod jobs;
 pub mod llm;
 pub mod materials;
+pub mod oauth;
 pub mod observe;
 pub mod pool;
 pub mod rate_limit;
@@ -44,6 +45,10 @@ pub use materials::{
     Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
     RetrievedPassage,
 };
+pub use oauth::{
+    AuthorizationStart, IdentityProvider, NewLoginCode, OAuthAccount, OAuthFlow, OAuthStore,
+    ProviderError, ProviderIdentity, UnlinkOutcome,
+};
 pub use observe::QueryObserver;
 pub use rate_limit::{LoginThrottle, RateDecision, RateLimiter, ThrottleDecision};
 pub use revocation::RevocationList;
@@ -68,6 +73,7 @@ pub use {
     jobs::MockJobQueue,
     llm::MockLlmProvider,
     materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},
+    oauth::{MockIdentityProvider, MockOAuthStore},
     rate_limit::{MockLoginThrottle, MockRateLimiter},
     revocation::MockRevocationList,
     server_errors::MockServerErrorLog,

@@ -9,7 +9,7 @@ use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
-    JobQueue, PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
+    JobQueue, OAuthStore, PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
     StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
@@ -52,6 +52,8 @@ pub struct Database {
     pub jobs: Arc<dyn JobQueue>,
     /// Woken when this process enqueues a job.
     pub job_wakeup: Arc<Notify>,
+    /// Social-login links, flows and login codes.
+    pub oauth: Arc<dyn OAuthStore>,
     backend: Backend,
 }
 
@@ -68,6 +70,7 @@ where
         + RiskRepository
         + ServerErrorLog
         + JobQueue
+        + OAuthStore
         + Clone
         + 'static,
 {
@@ -82,8 +85,9 @@ where
         interactions: Arc::new(store.clone()),
         risks: Arc::new(store.clone()),
         errors: Arc::new(store.clone()),
-        jobs: Arc::new(store),
+        jobs: Arc::new(store.clone()),
         job_wakeup,
+        oauth: Arc::new(store),
         backend,
     }
 }

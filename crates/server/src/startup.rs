@@ -47,6 +47,9 @@ pub enum StartupError {
     /// The metrics registry could not be built.
     #[error("metrics: {0}")]
     Metrics(String),
+    /// A sign-in provider is misconfigured.
+    #[error("social login: {0}")]
+    OAuth(String),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -224,6 +227,7 @@ impl Composition {
             shared.revocations.clone(),
             shared.throttle.clone(),
         );
+        let oauth = crate::oauth::oauth_service(settings, &db, auth.clone())?;
         let (tutoring, gateways, llm) = tutoring_services(settings, &db, &shared, &metrics)?;
         let llm_for_health = llm.clone();
         metrics.add_hook(Arc::new(ServerScrapeHook {
@@ -266,6 +270,7 @@ impl Composition {
         let state = ApiState {
             auth,
             admin,
+            oauth,
             tutoring,
             limiter: shared.limiter.clone(),
             health: HealthState {

@@ -342,13 +342,17 @@ fn check_config_prints_every_variable_with_secrets_masked() {
             ("ADMIN_PASSWORD", "Admin-hunter5-pw"),
             ("APP_PORT", "8123"),
             ("RATE_LIMIT_FREE_TIER", "77"),
+            // A member of each family, so the family is printed too.
+            ("OAUTH_OIDC_DEMO_ISSUER", "https://id.example"),
+            ("OAUTH_OIDC_DEMO_CLIENT_ID", "demo-client"),
+            ("OAUTH_OIDC_DEMO_CLIENT_SECRET", "oidc-hunter6-secret"),
         ],
     );
     run.assert_ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
     let declared: Vec<String> = ainative_server::settings::vars::TABLE
         .iter()
-        .map(|spec| spec.display_name())
+        .map(|spec| spec.display_name().replace("<NAME>", "DEMO"))
         .collect();
     for var in SPEC_VARIABLES
         .iter()
@@ -370,6 +374,7 @@ fn check_config_prints_every_variable_with_secrets_masked() {
         "redis-hunter3-pw",
         "sk-live-hunter4-key",
         "Admin-hunter5-pw",
+        "oidc-hunter6-secret",
     ] {
         assert!(
             !everything.contains(secret),

@@ -8,6 +8,7 @@
 //! | a Redis to kill or freeze | [`RedisServer::start`] |
 //! | a TCP dependency to cut off | [`TcpProxy::start`] |
 //! | an external HTTP service | [`fake::http_fake`] (wiremock) |
+//! | an OAuth 2.0 / OIDC provider (Google, GitHub, Keycloak…) | [`oauth::FakeProvider`] |
 //! | to wait for something | [`wait_until`], [`wait_for`], [`within`] — never a bare `sleep` |
 //! | load during a fault | [`Load`] |
 //! | the real server (feature `app`) | [`TestApp::spawn`], [`on_both_backends!`], [`fixtures`], [`http`] |
@@ -19,6 +20,7 @@ pub mod aside;
 pub mod fake;
 pub mod load;
 pub mod net;
+pub mod oauth;
 pub mod postgres;
 pub mod redis;
 pub mod resp;

@@ -36,6 +36,24 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+impl User {
+    /// The stored hash of an account without a password (signed up through a social-login
+    /// provider). As in `/etc/shadow`, a hash starting with `!` is locked: no hash function
+    /// produces it, so no password ever matches it.
+    pub const NO_PASSWORD: &'static str = "!";
+
+    /// True when the user can sign in with a password.
+    pub fn has_password(&self) -> bool {
+        Self::password_hash_is_usable(&self.password_hash)
+    }
+
+    /// True when a stored hash is a real hash (not [`User::NO_PASSWORD`] or another locked
+    /// or empty value).
+    pub fn password_hash_is_usable(hash: &str) -> bool {
+        !hash.is_empty() && !hash.starts_with('!')
+    }
+}
+
 /// The privileged fields an administrator may change. `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserPatch {

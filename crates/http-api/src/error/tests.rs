@@ -82,6 +82,7 @@ fn every_code_is_listed() {
         ApiError::AccountInactive,
         ApiError::NotFound(String::new()),
         ApiError::Conflict(String::new()),
+        ApiError::AccountExists(String::new()),
         ApiError::PayloadTooLarge,
         ApiError::UnsupportedMediaType(""),
         ApiError::RateLimited {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dto;
 pub mod health;
 pub mod jobs;
+pub mod oauth;
 pub mod risks;
 pub mod sessions;
 pub mod stream;

@@ -207,4 +207,5 @@ macro_rules! __contract_cases {
 pub mod cache;
 pub mod jobs;
 pub mod limits;
+pub mod oauth;
 pub mod tutoring;

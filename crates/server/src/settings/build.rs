@@ -96,6 +96,7 @@ fn cross_rules(
         }
         _ => {}
     }
+    super::oauth::cross_rules(values, production, problems);
     if values.get(&LLM_PROVIDER).as_deref() == Some("openai") {
         for (var, missing) in [
             ("LLM_BASE_URL", values.get(&LLM_BASE_URL) == Some(None)),
@@ -202,6 +203,7 @@ pub(super) fn assemble(
         password_min_length: v.require(&PASSWORD_MIN_LENGTH)?,
         shutdown_timeout: v.require(&SHUTDOWN_TIMEOUT_SECS)?,
         admin_password: v.require(&ADMIN_PASSWORD)?,
+        oauth: super::oauth::assemble(v)?,
         warnings,
         effective: Vec::new(),
     };

@@ -9,6 +9,7 @@ mod build;
 pub mod docs;
 mod error;
 mod layers;
+pub mod oauth;
 pub mod table;
 pub mod types;
 pub mod typos;
@@ -24,6 +25,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use error::SettingsError;
+pub use oauth::{OAuthProviderKind, OAuthProviderSettings, OAuthSettings};
 pub use typos::ConfigWarning;
 use values::Origin;
 
@@ -254,6 +256,8 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// `ADMIN_PASSWORD`: read by `create-admin` only.
     pub admin_password: Option<SecretString>,
+    /// Social login.
+    pub oauth: OAuthSettings,
     /// Problems that do not stop start-up (misspelt variables…); `serve` logs them once the
     /// logger is up, `check-config` lists them.
     pub warnings: Vec<ConfigWarning>,

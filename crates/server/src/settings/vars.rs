@@ -56,6 +56,14 @@ const JOBS: Section = Section {
     note: "The durable job queue lives in the database (docs/jobs.md). `ainative serve` runs \
            WORKERS workers; `ainative worker` runs workers only, with the same settings.",
 };
+const OAUTH: Section = Section {
+    title: "Social login",
+    note: "A provider is enabled when its client id and secret are both set. Register the \
+           callback OAUTH_PUBLIC_BASE_URL/api/v1/auth/oauth/<provider>/callback with it \
+           (<provider>: google, github, or the lower-case NAME of an OAUTH_OIDC_<NAME>_* \
+           provider). The endpoint and issuer overrides exist for tests and self-hosted \
+           providers.",
+};
 const OBSERVABILITY: Section = Section {
     title: "Observability",
     note: "",
@@ -238,6 +246,50 @@ declare_settings! {
     /// Operators' self-test: when set, workers also run `diagnostics.probe` jobs, which
     /// record their start and end in this directory (used by the worker tests; leave unset).
     JOB_DIAGNOSTICS_DIR: Option<String> = spec(&JOBS, Kind::Text).example("/tmp/ainative-jobs");
+    /// Public base URL of this API as browsers reach it; the callback URL registered with
+    /// each provider is built from it (never from the Host header). https in production.
+    OAUTH_PUBLIC_BASE_URL: String = spec(&OAUTH, HTTP_URL_KIND).default("http://127.0.0.1:8000");
+    /// Application URLs a sign-in may return to, compared exactly (comma list). Empty = no
+    /// sign-in flow can start.
+    OAUTH_REDIRECT_ALLOWLIST: Vec<String> = spec(&OAUTH, Kind::List(&HTTP_URL_KIND))
+        .default("")
+        .example("https://app.example.com/auth/callback");
+    /// How long a started sign-in may spend at the provider before its callback is refused.
+    OAUTH_FLOW_TTL_SECS: Duration = spec(&OAUTH, secs(60, 3_600)).default("600");
+    /// Bound of every call to a provider (discovery, keys, token, user APIs).
+    OAUTH_HTTP_TIMEOUT_SECS: Duration = spec(&OAUTH, secs(1, 120)).default("10");
+    /// Client id of the Google OAuth client (Google Cloud console, "Web application").
+    OAUTH_GOOGLE_CLIENT_ID: Option<String> = spec(&OAUTH, Kind::Text)
+        .example("1234-abc.apps.googleusercontent.com");
+    /// Client secret of the Google OAuth client.
+    OAUTH_GOOGLE_CLIENT_SECRET: Option<SecretString> = spec(&OAUTH, Kind::Text).secret();
+    /// Google's OpenID Connect issuer (discovery at /.well-known/openid-configuration).
+    OAUTH_GOOGLE_ISSUER: String = spec(&OAUTH, HTTP_URL_KIND).default("https://accounts.google.com");
+    /// Client id of the GitHub OAuth app.
+    OAUTH_GITHUB_CLIENT_ID: Option<String> = spec(&OAUTH, Kind::Text).example("Iv1.0123456789abcdef");
+    /// Client secret of the GitHub OAuth app.
+    OAUTH_GITHUB_CLIENT_SECRET: Option<SecretString> = spec(&OAUTH, Kind::Text).secret();
+    /// GitHub's authorization endpoint.
+    OAUTH_GITHUB_AUTHORIZE_URL: String = spec(&OAUTH, HTTP_URL_KIND)
+        .default("https://github.com/login/oauth/authorize");
+    /// GitHub's token endpoint.
+    OAUTH_GITHUB_TOKEN_URL: String = spec(&OAUTH, HTTP_URL_KIND)
+        .default("https://github.com/login/oauth/access_token");
+    /// GitHub's REST API (for /user and /user/emails).
+    OAUTH_GITHUB_API_URL: String = spec(&OAUTH, HTTP_URL_KIND).default("https://api.github.com");
+    /// Issuer of the OpenID Connect provider NAME (Keycloak realm URL, Authentik, Zitadel…);
+    /// its endpoints and keys come from discovery.
+    OAUTH_OIDC_ISSUER: String = spec(&OAUTH, HTTP_URL_KIND)
+        .family("OAUTH_OIDC_", "_ISSUER")
+        .example("https://keycloak.example.com/realms/school");
+    /// Client id at the OpenID Connect provider NAME.
+    OAUTH_OIDC_CLIENT_ID: String = spec(&OAUTH, Kind::Text)
+        .family("OAUTH_OIDC_", "_CLIENT_ID")
+        .example("ainative");
+    /// Client secret at the OpenID Connect provider NAME.
+    OAUTH_OIDC_CLIENT_SECRET: SecretString = spec(&OAUTH, Kind::Text)
+        .family("OAUTH_OIDC_", "_CLIENT_SECRET")
+        .secret();
 
     /// Log output: pretty or json.
     LOG_FORMAT: LogFormat = spec(&OBSERVABILITY, Kind::Enum(LogFormat::NAMES))

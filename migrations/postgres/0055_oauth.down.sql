@@ -1,0 +1,3 @@
+DROP TABLE oauth_login_codes;
+DROP TABLE oauth_flows;
+DROP TABLE oauth_accounts;
