@@ -79,6 +79,7 @@ const UNIQUE_KEYS: [(&str, Conflict); 14] = [
     ("risks", Conflict::Duplicate("risk")),
     ("evaluations", Conflict::Duplicate("evaluation")),
     ("server_errors", Conflict::Duplicate("server_error")),
+    ("llm_credentials", Conflict::Duplicate("llm_credential")),
     ("student_id", Conflict::StudentId),
     ("email", Conflict::Email),
     ("username", Conflict::Username),

@@ -31,6 +31,7 @@ pub mod dialect;
 mod error;
 mod interactions;
 mod lists;
+mod llm_credentials;
 mod pool;
 mod risks;
 mod rows;

@@ -13,6 +13,12 @@ pub enum AuditAction {
     AdminCreated,
     /// A risk was resolved by an instructor or admin.
     RiskResolved,
+    /// An administrator suspended a model credential.
+    CredentialSuspended,
+    /// An administrator activated a suspended model credential.
+    CredentialActivated,
+    /// An administrator changed a model credential's limits.
+    CredentialLimitsChanged,
 }
 
 impl AuditAction {
@@ -22,6 +28,9 @@ impl AuditAction {
             Self::UserUpdated => "user_updated",
             Self::AdminCreated => "admin_created",
             Self::RiskResolved => "risk_resolved",
+            Self::CredentialSuspended => "credential_suspended",
+            Self::CredentialActivated => "credential_activated",
+            Self::CredentialLimitsChanged => "credential_limits_changed",
         }
     }
 
@@ -31,6 +40,9 @@ impl AuditAction {
             "user_updated" => Some(Self::UserUpdated),
             "admin_created" => Some(Self::AdminCreated),
             "risk_resolved" => Some(Self::RiskResolved),
+            "credential_suspended" => Some(Self::CredentialSuspended),
+            "credential_activated" => Some(Self::CredentialActivated),
+            "credential_limits_changed" => Some(Self::CredentialLimitsChanged),
             _ => None,
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod context;
+pub mod credentials;
 pub mod error;
 pub mod identity;
 pub mod materials;
@@ -12,6 +13,7 @@ pub mod pagination;
 pub mod tutoring;
 
 pub use audit::{AuditAction, AuditEntry, NewAuditEntry};
+pub use credentials::{key_hint, CredentialStatus, LlmCredential, OPENAI_COMPATIBLE};
 pub use context::{AccessDenied, Credential, RequestContext, Scope, Scopes, TraceParent};
 pub use error::{contains_nul, FieldError, ValidationErrors, NUL_MESSAGE};
 pub use identity::{

@@ -70,6 +70,9 @@ pub enum Conflict {
     ActivityNotPublished,
     /// A published or archived activity cannot return to draft.
     BackToDraft,
+    /// The activity's own model credential is suspended or gone and the activity requires
+    /// it (`policies.require_own_credential`).
+    OwnCredentialUnavailable,
     /// A record with this id exists already (a replayed insert); names the record kind.
     Duplicate(&'static str),
     /// Another unique key, named by its constraint (an adapter that cannot tell better).
@@ -106,6 +109,10 @@ impl fmt::Display for Conflict {
                 f.write_str("sessions can be started only on published activities")
             }
             Self::BackToDraft => f.write_str("an activity cannot return to draft"),
+            Self::OwnCredentialUnavailable => f.write_str(
+                "the activity's own model credential is suspended or deleted, and the activity \
+                 requires it",
+            ),
             Self::Duplicate(kind) => write!(f, "this {kind} exists already"),
             Self::Unique(key) => write!(f, "conflict on {key}"),
         }

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod cache;
 pub mod clock;
+pub mod credentials;
 pub mod error;
 pub mod health;
 pub mod llm;
@@ -29,6 +30,10 @@ pub mod testkit;
 pub use audit::AuditLog;
 pub use cache::ResponseCache;
 pub use clock::{Clock, SystemClock};
+pub use credentials::{
+    AdminCredentialChange, CredentialEdit, CredentialFilter, LlmCredentialRepository,
+    NewCredential, SealedSecret, StoredCredential, Verification,
+};
 pub use error::{error_chain, Cause, Conflict, PortError, PortResult};
 pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
 pub use llm::{
@@ -59,6 +64,7 @@ pub use {
     audit::MockAuditLog,
     cache::MockResponseCache,
     clock::MockClock,
+    credentials::MockLlmCredentialRepository,
     health::{MockDatabaseHealth, MockSchemaManager},
     llm::MockLlmProvider,
     materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},

@@ -87,6 +87,9 @@ pub struct LlmClient {
     ttl: Duration,
     flights: Flights,
     stats: Arc<LlmStats>,
+    /// Prefix of every cache key: a user's own credential answers never share entries with
+    /// the platform's or another credential's.
+    namespace: Option<String>,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -114,7 +117,14 @@ impl LlmClient {
             ttl,
             flights: Arc::new(Mutex::new(HashMap::new())),
             stats,
+            namespace: None,
         }
+    }
+
+    /// The same client with its cache keys (and coalescing flights) under `namespace`.
+    pub fn with_namespace(mut self, namespace: String) -> Self {
+        self.namespace = Some(namespace);
+        self
     }
 
     /// A snapshot of the counters (calls, cache, coalescing, failures, tokens).
@@ -134,7 +144,11 @@ impl LlmClient {
 
     /// The cache key of `request` for this client's provider and model.
     pub fn key_of(&self, request: &LlmRequest) -> Option<String> {
-        cache_key(self.provider.name(), self.provider.model(), request)
+        let key = cache_key(self.provider.name(), self.provider.model(), request)?;
+        Some(match &self.namespace {
+            Some(namespace) => format!("{namespace}:{key}"),
+            None => key,
+        })
     }
 
     /// The flight for `key`, joined if one is in the air, started otherwise; `true` if joined.
