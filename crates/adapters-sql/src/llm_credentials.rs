@@ -322,6 +322,18 @@ impl<D: Dialect> LlmCredentialRepository for SqlStore<D> {
         .await
     }
 
+    async fn key_ids_in_use(&self) -> PortResult<Vec<String>> {
+        fn key_id<D: Dialect>(c: &mut Columns<'_, D>) -> PortResult<String> {
+            c.get()
+        }
+        let select = Stmt::new("SELECT DISTINCT key_id FROM llm_credentials ORDER BY key_id");
+        self.call(
+            "llm_credentials.key_ids_in_use",
+            self.all(select, "key id", key_id::<D>),
+        )
+        .await
+    }
+
     async fn reseal(&self, id: Uuid, old: &SealedSecret, new: &SealedSecret) -> PortResult<bool> {
         self.call("llm_credentials.reseal", async {
             let changed = Stmt::<D>::new(

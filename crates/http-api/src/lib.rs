@@ -72,6 +72,7 @@ pub fn app(
         .app_data(web::Data::from(state.tutoring.activities))
         .app_data(web::Data::from(state.tutoring.sessions))
         .app_data(web::Data::from(state.tutoring.risks))
+        .app_data(web::Data::from(state.credentials))
         .app_data(web::Data::from(state.limiter))
         .app_data(web::Data::new(state.health))
         .app_data(web::Data::new(state.errors))
@@ -83,6 +84,8 @@ pub fn app(
         .service(
             web::scope("/api/v1")
                 .configure(routes::auth::configure)
+                // Before `admin`: its `/admin` scope would otherwise take these paths.
+                .configure(routes::credentials::configure)
                 .configure(routes::admin::configure)
                 .configure(routes::activities::configure)
                 .configure(routes::sessions::configure)

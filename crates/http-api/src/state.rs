@@ -96,6 +96,8 @@ pub struct ApiState {
     pub admin: Arc<AdminService>,
     /// Tutoring use cases.
     pub tutoring: TutoringServices,
+    /// Users' own model credentials.
+    pub credentials: Arc<ainative_ai_gateway::credentials::CredentialService>,
     /// Request limiter.
     pub limiter: Arc<dyn RateLimiter>,
     /// Health probes.

@@ -170,6 +170,10 @@ pub trait LlmCredentialRepository: Send + Sync {
         limit: u32,
     ) -> PortResult<Vec<(Uuid, Uuid, SealedSecret)>>;
 
+    /// The distinct key ids the stored credentials are sealed with (checked at start-up:
+    /// a key missing from the configuration is an error at boot, not at the first turn).
+    async fn key_ids_in_use(&self) -> PortResult<Vec<String>>;
+
     /// Replaces the sealed key of `id` if it is still `old` (a concurrent change of the key
     /// wins); true when replaced.
     async fn reseal(&self, id: Uuid, old: &SealedSecret, new: &SealedSecret) -> PortResult<bool>;

@@ -47,6 +47,8 @@ pub struct Database {
     pub risks: Arc<dyn RiskRepository>,
     /// Server errors of every instance.
     pub errors: Arc<dyn ServerErrorLog>,
+    /// Users' model credentials.
+    pub credentials: Arc<dyn ainative_ports::LlmCredentialRepository>,
     backend: Backend,
 }
 
@@ -62,6 +64,7 @@ where
         + InteractionRepository
         + RiskRepository
         + ServerErrorLog
+        + ainative_ports::LlmCredentialRepository
         + Clone
         + 'static,
 {
@@ -75,7 +78,8 @@ where
         study_sessions: Arc::new(store.clone()),
         interactions: Arc::new(store.clone()),
         risks: Arc::new(store.clone()),
-        errors: Arc::new(store),
+        errors: Arc::new(store.clone()),
+        credentials: Arc::new(store),
         backend,
     }
 }
