@@ -5,10 +5,10 @@
 
 #[path = "byom/api.rs"]
 mod api;
-#[path = "byom/routing.rs"]
-mod routing;
 #[path = "byom/rotation.rs"]
 mod rotation;
+#[path = "byom/routing.rs"]
+mod routing;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

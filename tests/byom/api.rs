@@ -23,7 +23,8 @@ async fn rbac_matrix_and_masking(backend: Backend) {
         "label": "student try",
     });
     expect_error(
-        app.post("/api/v1/me/llm-credentials", Some(&c.student), &body).await,
+        app.post("/api/v1/me/llm-credentials", Some(&c.student), &body)
+            .await,
         403,
         "FORBIDDEN",
     )
@@ -36,20 +37,40 @@ async fn rbac_matrix_and_masking(backend: Backend) {
     assert!(cred.get("api_key").is_none() && !cred.to_string().contains(key));
     let one = format!("/api/v1/me/llm-credentials/{id}");
 
-    let empty = data(app.get("/api/v1/me/llm-credentials", Some(&c.student)).await, 200).await;
+    let empty = data(
+        app.get("/api/v1/me/llm-credentials", Some(&c.student))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(empty["total"], 0);
     for token in [&c.student, &c.bob, &c.admin] {
         expect_error(app.get(&one, Some(token)).await, 404, "NOT_FOUND").await;
         expect_error(
-            app.call(Method::PATCH, &one, Some(token), Some(&json!({"label": "x"}))).await,
+            app.call(
+                Method::PATCH,
+                &one,
+                Some(token),
+                Some(&json!({"label": "x"})),
+            )
+            .await,
             404,
             "NOT_FOUND",
         )
         .await;
-        expect_error(app.call(Method::DELETE, &one, Some(token), None).await, 404, "NOT_FOUND")
-            .await;
-        expect_error(app.post(&format!("{one}/verify"), Some(token), &json!({})).await, 404, "NOT_FOUND")
-            .await;
+        expect_error(
+            app.call(Method::DELETE, &one, Some(token), None).await,
+            404,
+            "NOT_FOUND",
+        )
+        .await;
+        expect_error(
+            app.post(&format!("{one}/verify"), Some(token), &json!({}))
+                .await,
+            404,
+            "NOT_FOUND",
+        )
+        .await;
     }
     for path in [
         "/api/v1/admin/llm-credentials".to_owned(),
@@ -62,11 +83,18 @@ async fn rbac_matrix_and_masking(backend: Backend) {
         };
         expect_error(res, 403, "FORBIDDEN").await;
     }
-    let mine = data(app.get("/api/v1/me/llm-credentials", Some(&c.alice)).await, 200).await;
+    let mine = data(
+        app.get("/api/v1/me/llm-credentials", Some(&c.alice)).await,
+        200,
+    )
+    .await;
     assert_eq!(mine["total"], 1);
     let all = data(
         app.get(
-            &format!("/api/v1/admin/llm-credentials?user_id={}", cred["owner_id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/admin/llm-credentials?user_id={}",
+                cred["owner_id"].as_str().unwrap()
+            ),
             Some(&c.admin),
         )
         .await,
@@ -78,13 +106,23 @@ async fn rbac_matrix_and_masking(backend: Backend) {
 
     // An activity naming another user's credential (or none at all) is refused.
     let other = json!({"title": "Theft", "policies": {"llm_credential_id": id}});
-    let refused =
-        expect_error(app.post("/api/v1/activities", Some(&c.bob), &other).await, 422, "VALIDATION_ERROR")
-            .await;
-    assert_eq!(refused["error"]["details"][0]["field"], "policies.llm_credential_id");
+    let refused = expect_error(
+        app.post("/api/v1/activities", Some(&c.bob), &other).await,
+        422,
+        "VALIDATION_ERROR",
+    )
+    .await;
+    assert_eq!(
+        refused["error"]["details"][0]["field"],
+        "policies.llm_credential_id"
+    );
     let ghost = json!({"title": "Ghost", "policies": {"llm_credential_id": uuid::Uuid::new_v4()}});
-    expect_error(app.post("/api/v1/activities", Some(&c.alice), &ghost).await, 422, "VALIDATION_ERROR")
-        .await;
+    expect_error(
+        app.post("/api/v1/activities", Some(&c.alice), &ghost).await,
+        422,
+        "VALIDATION_ERROR",
+    )
+    .await;
     let bobs = published_activity(&app, &c.bob, json!({})).await;
     expect_error(
         app.call(
@@ -101,14 +139,26 @@ async fn rbac_matrix_and_masking(backend: Backend) {
 
     // The owner renames, rotates the key (verification is cleared), deletes.
     let renamed = data(
-        app.call(Method::PATCH, &one, Some(&c.alice), Some(&json!({"label": "renamed"}))).await,
+        app.call(
+            Method::PATCH,
+            &one,
+            Some(&c.alice),
+            Some(&json!({"label": "renamed"})),
+        )
+        .await,
         200,
     )
     .await;
     assert_eq!(renamed["label"], "renamed");
     let new_key = "sk-rotated-by-owner-9876";
     let rotated = data(
-        app.call(Method::PATCH, &one, Some(&c.alice), Some(&json!({"api_key": new_key}))).await,
+        app.call(
+            Method::PATCH,
+            &one,
+            Some(&c.alice),
+            Some(&json!({"api_key": new_key})),
+        )
+        .await,
         200,
     )
     .await;
@@ -148,41 +198,64 @@ async fn bad_input_is_422(backend: Backend) {
         (with("base_url", json!("not a url")), "base_url"),
         (with("label", json!("")), "label"),
     ] {
-        let res = app.post("/api/v1/me/llm-credentials", Some(&c.alice), &body).await;
+        let res = app
+            .post("/api/v1/me/llm-credentials", Some(&c.alice), &body)
+            .await;
         let err = expect_error(res, 422, "VALIDATION_ERROR").await;
         assert_eq!(err["error"]["details"][0]["field"], field, "{err}");
-        assert!(!err.to_string().contains("kkkkkkkk"), "the key is not echoed");
+        assert!(
+            !err.to_string().contains("kkkkkkkk"),
+            "the key is not echoed"
+        );
     }
     let ok = app
-        .post("/api/v1/me/llm-credentials", Some(&c.alice), &with("api_key", json!("k".repeat(4096))))
+        .post(
+            "/api/v1/me/llm-credentials",
+            Some(&c.alice),
+            &with("api_key", json!("k".repeat(4096))),
+        )
         .await;
     assert_eq!(ok.status(), 201);
     let id = data(ok, 201).await["id"].as_str().unwrap().to_owned();
     let limits = format!("/api/v1/admin/llm-credentials/{id}");
-    for body in [json!({}), json!({"max_concurrent_requests": 0}), json!({"rpm": 3})] {
+    for body in [
+        json!({}),
+        json!({"max_concurrent_requests": 0}),
+        json!({"rpm": 3}),
+    ] {
         expect_error(
-            app.call(Method::PATCH, &limits, Some(&c.admin), Some(&body)).await,
+            app.call(Method::PATCH, &limits, Some(&c.admin), Some(&body))
+                .await,
             422,
             "VALIDATION_ERROR",
         )
         .await;
     }
     expect_error(
-        app.post(&format!("{limits}/suspend"), Some(&c.admin), &json!({})).await,
+        app.post(&format!("{limits}/suspend"), Some(&c.admin), &json!({}))
+            .await,
         422,
         "VALIDATION_ERROR",
     )
     .await;
     expect_error(
-        app.get("/api/v1/admin/llm-credentials?status=deleted", Some(&c.admin)).await,
+        app.get(
+            "/api/v1/admin/llm-credentials?status=deleted",
+            Some(&c.admin),
+        )
+        .await,
         422,
         "VALIDATION_ERROR",
     )
     .await;
     let missing = uuid::Uuid::new_v4();
     expect_error(
-        app.post(&format!("/api/v1/admin/llm-credentials/{missing}/activate"), Some(&c.admin), &json!({}))
-            .await,
+        app.post(
+            &format!("/api/v1/admin/llm-credentials/{missing}/activate"),
+            Some(&c.admin),
+            &json!({}),
+        )
+        .await,
         404,
         "NOT_FOUND",
     )
@@ -210,12 +283,16 @@ async fn private_endpoints_are_refused() {
             "api_key": "sk-x", "label": "l",
         });
         let err = expect_error(
-            app.post("/api/v1/me/llm-credentials", Some(&c.alice), &body).await,
+            app.post("/api/v1/me/llm-credentials", Some(&c.alice), &body)
+                .await,
             422,
             "VALIDATION_ERROR",
         )
         .await;
-        assert_eq!(err["error"]["details"][0]["field"], "base_url", "{url}: {err}");
+        assert_eq!(
+            err["error"]["details"][0]["field"], "base_url",
+            "{url}: {err}"
+        );
     }
     assert!(fake.received_requests().await.unwrap().is_empty());
 }
@@ -228,8 +305,16 @@ async fn verify_records_the_outcome(backend: Backend) {
     let key = "sk-verify-0123456789";
     let fake = endpoint(key, "pong").await;
     let cred = register(&app, &c.alice, &fake, key).await;
-    let one = format!("/api/v1/me/llm-credentials/{}", cred["id"].as_str().unwrap());
-    let ok = data(app.post(&format!("{one}/verify"), Some(&c.alice), &json!({})).await, 200).await;
+    let one = format!(
+        "/api/v1/me/llm-credentials/{}",
+        cred["id"].as_str().unwrap()
+    );
+    let ok = data(
+        app.post(&format!("{one}/verify"), Some(&c.alice), &json!({}))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(ok["is_verified"], true, "{ok}");
     assert!(ok["last_verified_at"].is_string());
     assert!(ok["last_error_kind"].is_null());
@@ -240,15 +325,29 @@ async fn verify_records_the_outcome(backend: Backend) {
     assert_eq!(sent["model"], "their-model");
 
     data(
-        app.call(Method::PATCH, &one, Some(&c.alice), Some(&json!({"api_key": "sk-wrong-key-000"})))
+        app.call(
+            Method::PATCH,
+            &one,
+            Some(&c.alice),
+            Some(&json!({"api_key": "sk-wrong-key-000"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let failed = data(
+        app.post(&format!("{one}/verify"), Some(&c.alice), &json!({}))
             .await,
         200,
     )
     .await;
-    let failed = data(app.post(&format!("{one}/verify"), Some(&c.alice), &json!({})).await, 200).await;
     assert_eq!(failed["is_verified"], false);
     assert_eq!(failed["last_error_kind"], "unauthorized");
     assert!(!captured_logs().text().contains("sk-wrong-key-000"));
 }
 
-crate::both_backends!(rbac_matrix_and_masking, bad_input_is_422, verify_records_the_outcome);
+crate::both_backends!(
+    rbac_matrix_and_masking,
+    bad_input_is_422,
+    verify_records_the_outcome
+);

@@ -35,7 +35,13 @@ async fn instance(settings: Settings) -> (String, actix_web::dev::ServerHandle) 
     (base, handle)
 }
 
-async fn ask(client: &reqwest::Client, base: &str, token: &str, session: &str, n: u32) -> serde_json::Value {
+async fn ask(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    session: &str,
+    n: u32,
+) -> serde_json::Value {
     let res = client
         .post(format!("{base}/api/v1/sessions/{session}/interactions"))
         .bearer_auth(token)
@@ -66,8 +72,13 @@ async fn rotation_without_downtime(backend: Backend) {
     // Step 2: rotate while turns keep flowing through the new instance.
     let done = Arc::new(AtomicBool::new(false));
     let load = {
-        let (done, client, base2, token, session) =
-            (done.clone(), client.clone(), base2.clone(), c.student.clone(), session.clone());
+        let (done, client, base2, token, session) = (
+            done.clone(),
+            client.clone(),
+            base2.clone(),
+            c.student.clone(),
+            session.clone(),
+        );
         tokio::spawn(async move {
             let mut n = 1;
             while !done.load(Ordering::SeqCst) || n < 4 {
@@ -102,9 +113,15 @@ async fn rotation_without_downtime(backend: Backend) {
     let shown = commands::check_config(&both);
     for secret in [k1.as_str(), k2.as_str(), api_key] {
         assert!(!shown.contains(secret), "check-config shows a secret");
-        assert!(!captured_logs().text().contains(secret), "a secret reached the logs");
+        assert!(
+            !captured_logs().text().contains(secret),
+            "a secret reached the logs"
+        );
     }
-    assert!(shown.contains("CREDENTIALS_ENCRYPTION_KEY = ******"), "{shown}");
+    assert!(
+        shown.contains("CREDENTIALS_ENCRYPTION_KEY = ******"),
+        "{shown}"
+    );
     stop2.stop(false).await;
     stop3.stop(false).await;
 }

@@ -18,13 +18,27 @@ async fn calls(server: &wiremock::MockServer) -> Vec<String> {
         .await
         .unwrap()
         .iter()
-        .map(|r| r.headers.get("authorization").unwrap().to_str().unwrap().to_owned())
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect()
 }
 
 async fn metrics(app: &TestApp) -> String {
     let url = format!("http://127.0.0.1:{}/metrics", app.metrics_port);
-    app.client.get(url).send().await.unwrap().text().await.unwrap()
+    app.client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// Alice's activity reaches Alice's endpoint with Alice's key, Bob's reaches Bob's; their
@@ -40,17 +54,26 @@ async fn each_activity_reaches_its_owners_endpoint(backend: Backend) {
     let cred_b = register(&app, &c.bob, &fake_b, key_b).await;
     assert_eq!(cred_a["key_hint"], "sk-…AAAA");
     assert!(!cred_a.to_string().contains(key_a), "{cred_a}");
-    let act_a = published_activity(&app, &c.alice, json!({"llm_credential_id": cred_a["id"]})).await;
+    let act_a =
+        published_activity(&app, &c.alice, json!({"llm_credential_id": cred_a["id"]})).await;
     let act_b = published_activity(&app, &c.bob, json!({"llm_credential_id": cred_b["id"]})).await;
     let session_a = start(&app, &c.student, &act_a).await;
     let session_b = start(&app, &c.student, &act_b).await;
     // The same prompt on both: a shared cache would answer B with A's answer.
     let prompt = json!({"prompt": "What is a loop in Python?"});
     for _ in 0..2 {
-        let a = data(turn(&app, &c.student, &session_a, prompt.clone()).await, 201).await;
+        let a = data(
+            turn(&app, &c.student, &session_a, prompt.clone()).await,
+            201,
+        )
+        .await;
         assert_eq!(a["interaction"]["response"], "answer from A", "{a}");
         assert_eq!(a["interaction"]["provider"], "openai");
-        let b = data(turn(&app, &c.student, &session_b, prompt.clone()).await, 201).await;
+        let b = data(
+            turn(&app, &c.student, &session_b, prompt.clone()).await,
+            201,
+        )
+        .await;
         assert_eq!(b["interaction"]["response"], "answer from B", "{b}");
     }
     // The second identical turn of each session has its own history, so both reach the
@@ -62,8 +85,14 @@ async fn each_activity_reaches_its_owners_endpoint(backend: Backend) {
     assert!(!seen_a.is_empty() && !seen_b.is_empty());
 
     let mine = data(
-        app.get(&format!("/api/v1/me/llm-credentials/{}", cred_a["id"].as_str().unwrap()), Some(&c.alice))
-            .await,
+        app.get(
+            &format!(
+                "/api/v1/me/llm-credentials/{}",
+                cred_a["id"].as_str().unwrap()
+            ),
+            Some(&c.alice),
+        )
+        .await,
         200,
     )
     .await;
@@ -75,9 +104,15 @@ async fn each_activity_reaches_its_owners_endpoint(backend: Backend) {
         seen_a.len() + seen_b.len()
     );
     assert!(text.lines().any(|l| l == own), "{own} in\n{text}");
-    assert!(!text.contains(cred_a["id"].as_str().unwrap()), "no id as a label");
+    assert!(
+        !text.contains(cred_a["id"].as_str().unwrap()),
+        "no id as a label"
+    );
     for key in [key_a, key_b] {
-        assert!(!captured_logs().text().contains(key), "a key reached the logs");
+        assert!(
+            !captured_logs().text().contains(key),
+            "a key reached the logs"
+        );
     }
 }
 
@@ -115,13 +150,25 @@ async fn suspension_falls_back_or_conflicts(backend: Backend) {
     assert_eq!(suspended["suspension_reason"], "abuse report");
     let fallback = data(turn(&app, &c.student, &s_lenient, ask(1)).await, 201).await;
     assert_eq!(fallback["interaction"]["provider"], "offline", "{fallback}");
-    let refused = expect_error(turn(&app, &c.student, &s_strict, ask(2)).await, 409, "CONFLICT").await;
-    assert!(refused["error"]["message"].as_str().unwrap().contains("credential"));
+    let refused = expect_error(
+        turn(&app, &c.student, &s_strict, ask(2)).await,
+        409,
+        "CONFLICT",
+    )
+    .await;
+    assert!(refused["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("credential"));
     assert!(fake.received_requests().await.unwrap().is_empty());
 
     data(
-        app.post(&format!("/api/v1/admin/llm-credentials/{id}/activate"), Some(&c.admin), &json!({}))
-            .await,
+        app.post(
+            &format!("/api/v1/admin/llm-credentials/{id}/activate"),
+            Some(&c.admin),
+            &json!({}),
+        )
+        .await,
         200,
     )
     .await;
@@ -129,7 +176,11 @@ async fn suspension_falls_back_or_conflicts(backend: Backend) {
     assert_eq!(own["interaction"]["response"], "own answer");
 
     let listed = data(
-        app.get("/api/v1/admin/llm-credentials?status=active", Some(&c.admin)).await,
+        app.get(
+            "/api/v1/admin/llm-credentials?status=active",
+            Some(&c.admin),
+        )
+        .await,
         200,
     )
     .await;
@@ -170,8 +221,24 @@ async fn limits_answer_429(backend: Backend) {
     assert!(limited["max_concurrent_requests"].is_null());
     let activity = published_activity(&app, &c.alice, json!({"llm_credential_id": id})).await;
     let session = start(&app, &c.student, &activity).await;
-    data(turn(&app, &c.student, &session, json!({"prompt": "What is a list?"})).await, 201).await;
-    let res = turn(&app, &c.student, &session, json!({"prompt": "What is a tuple?"})).await;
+    data(
+        turn(
+            &app,
+            &c.student,
+            &session,
+            json!({"prompt": "What is a list?"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let res = turn(
+        &app,
+        &c.student,
+        &session,
+        json!({"prompt": "What is a tuple?"}),
+    )
+    .await;
     assert!(res.headers().get("retry-after").is_some());
     expect_error(res, 429, "RATE_LIMITED").await;
     assert_eq!(fake.received_requests().await.unwrap().len(), 1);
@@ -208,7 +275,11 @@ async fn suspension_under_load(backend: Backend) {
         workers.push(tokio::spawn(async move {
             for n in 0..12 {
                 // Tagged before the turn starts: `after` turns began once suspension returned.
-                let tag = if suspended.load(Ordering::SeqCst) { "after" } else { "before" };
+                let tag = if suspended.load(Ordering::SeqCst) {
+                    "after"
+                } else {
+                    "before"
+                };
                 let prompt = json!({"prompt": format!("What is recursion? ({tag} {w}-{n})")});
                 let res = turn(&app, &student, &session, prompt).await;
                 assert_eq!(res.status(), 201);
@@ -243,7 +314,10 @@ async fn suspension_under_load(backend: Backend) {
         .iter()
         .map(|r| String::from_utf8_lossy(&r.body).into_owned())
         .collect();
-    assert!(bodies.iter().any(|b| b.contains("(before ")), "the load reached the endpoint");
+    assert!(
+        bodies.iter().any(|b| b.contains("(before ")),
+        "the load reached the endpoint"
+    );
     assert!(
         !bodies.iter().any(|b| b.contains("(after ")),
         "a turn started after the suspension used the credential"

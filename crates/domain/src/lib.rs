@@ -13,8 +13,8 @@ pub mod pagination;
 pub mod tutoring;
 
 pub use audit::{AuditAction, AuditEntry, NewAuditEntry};
-pub use credentials::{key_hint, CredentialStatus, LlmCredential, OPENAI_COMPATIBLE};
 pub use context::{AccessDenied, Credential, RequestContext, Scope, Scopes, TraceParent};
+pub use credentials::{key_hint, CredentialStatus, LlmCredential, OPENAI_COMPATIBLE};
 pub use error::{contains_nul, FieldError, ValidationErrors, NUL_MESSAGE};
 pub use identity::{
     Email, FullName, PasswordPolicy, PasswordRuleViolation, Role, RoleSet, StudentId, Tier, User,

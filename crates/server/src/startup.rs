@@ -9,12 +9,11 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
 use ainative_adapters_redis::{RedisSettings as RedisConfig, SharedState};
+use ainative_ai_gateway::credentials::{
+    CredentialRouter, CredentialService, CredentialSettings as RouterSettings, Keyring, RouterParts,
+};
 use ainative_ai_gateway::llm::{
     build_language_model, CircuitState, LlmClient, LlmConfig, LlmConfigError,
-};
-use ainative_ai_gateway::credentials::{
-    CredentialRouter, CredentialService, CredentialSettings as RouterSettings, Keyring,
-    RouterParts,
 };
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
 use ainative_ai_gateway::GatewayFactory;
@@ -167,6 +166,15 @@ async fn check_credential_keys(settings: &Settings, db: &Database) -> Result<(),
     }
 }
 
+/// What [`tutoring_services`] builds: the services, the gateway factory and LLM client (for
+/// metrics), and the model credentials service.
+pub type TutoringParts = (
+    TutoringServices,
+    Arc<GatewayFactory>,
+    Arc<LlmClient>,
+    Arc<CredentialService>,
+);
+
 /// The tutoring use cases, with the gateway factory and LLM client (for metrics), and the
 /// model credentials service.
 pub fn tutoring_services(
@@ -174,15 +182,7 @@ pub fn tutoring_services(
     db: &Database,
     shared: &SharedState,
     metrics: &Arc<Metrics>,
-) -> Result<
-    (
-        TutoringServices,
-        Arc<GatewayFactory>,
-        Arc<LlmClient>,
-        Arc<CredentialService>,
-    ),
-    StartupError,
-> {
+) -> Result<TutoringParts, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let router = Arc::new(
         CredentialRouter::new(

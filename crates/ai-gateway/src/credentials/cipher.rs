@@ -63,7 +63,11 @@ impl std::fmt::Debug for Keyring {
             .field("active", &self.active.id)
             .field(
                 "previous",
-                &self.previous.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+                &self
+                    .previous
+                    .iter()
+                    .map(|k| k.id.as_str())
+                    .collect::<Vec<_>>(),
             )
             .finish()
     }

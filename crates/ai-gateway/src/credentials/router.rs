@@ -182,7 +182,9 @@ impl CredentialRouter {
             .await?
             .filter(|s| s.credential.owner_id == activity.owner_id)
             .filter(|s| s.credential.status == CredentialStatus::Active)
-            .filter(|s| check_base_url(&s.credential.base_url, self.settings.allow_private).is_ok());
+            .filter(|s| {
+                check_base_url(&s.credential.base_url, self.settings.allow_private).is_ok()
+            });
         let Some(stored) = usable else {
             if policies.require_own_credential {
                 return Err(GatewayError::OwnCredentialUnavailable);
@@ -203,8 +205,13 @@ impl CredentialRouter {
     }
 
     /// Applies the credential's limits: rpm on the shared limiter, then a concurrency slot.
-    async fn admit(&self, credential: &LlmCredential) -> Result<OwnedSemaphorePermit, GatewayError> {
-        let rpm = credential.rate_limit_rpm.unwrap_or(self.settings.default_rpm);
+    async fn admit(
+        &self,
+        credential: &LlmCredential,
+    ) -> Result<OwnedSemaphorePermit, GatewayError> {
+        let rpm = credential
+            .rate_limit_rpm
+            .unwrap_or(self.settings.default_rpm);
         if rpm > 0 {
             let key = format!("llmcred:{}", credential.id);
             match self.limiter.check(&key, rpm, Duration::from_secs(60)).await {

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use ainative_domain::{
-    key_hint, AccessDenied, Agent, HelpLevel, Intent, AuditAction, CredentialStatus, LlmCredential, NewAuditEntry, Page,
-    Paginated, RequestContext, Role, ValidationErrors, OPENAI_COMPATIBLE,
+    key_hint, AccessDenied, Agent, AuditAction, CredentialStatus, HelpLevel, Intent, LlmCredential,
+    NewAuditEntry, Page, Paginated, RequestContext, Role, ValidationErrors, OPENAI_COMPATIBLE,
 };
 use ainative_ports::{
     AdminCredentialChange, ChatMessage, ChatRole, Clock, CredentialEdit, CredentialFilter,
@@ -161,11 +161,7 @@ impl CredentialService {
         self.router.settings().allow_private
     }
 
-    async fn checked_url(
-        &self,
-        errors: &mut ValidationErrors,
-        url: &str,
-    ) -> Option<String> {
+    async fn checked_url(&self, errors: &mut ValidationErrors, url: &str) -> Option<String> {
         if url.chars().count() > MAX_URL {
             errors.push("base_url", format!("must be at most {MAX_URL} characters"));
             return None;
@@ -295,7 +291,10 @@ impl CredentialService {
             model,
             secret,
         };
-        Ok(self.repo.edit(id, ctx.user_id, edit, self.clock.now()).await?)
+        Ok(self
+            .repo
+            .edit(id, ctx.user_id, edit, self.clock.now())
+            .await?)
     }
 
     /// Deletes a credential of the caller.
@@ -417,7 +416,10 @@ impl CredentialService {
         ctx.require_admin()?;
         let mut errors = ValidationErrors::new();
         if limits.rate_limit_rpm.is_none() && limits.max_concurrent_requests.is_none() {
-            errors.push("rate_limit_rpm", "give rate_limit_rpm or max_concurrent_requests");
+            errors.push(
+                "rate_limit_rpm",
+                "give rate_limit_rpm or max_concurrent_requests",
+            );
         }
         if limits.max_concurrent_requests == Some(Some(0)) {
             errors.push("max_concurrent_requests", "must be at least 1");
@@ -432,8 +434,14 @@ impl CredentialService {
             "rate_limit_rpm": limits.rate_limit_rpm,
             "max_concurrent_requests": limits.max_concurrent_requests,
         });
-        self.admin_change(ctx, id, change, AuditAction::CredentialLimitsChanged, details)
-            .await
+        self.admin_change(
+            ctx,
+            id,
+            change,
+            AuditAction::CredentialLimitsChanged,
+            details,
+        )
+        .await
     }
 
     async fn admin_change(

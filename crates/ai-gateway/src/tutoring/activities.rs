@@ -4,7 +4,9 @@ use ainative_domain::{
     AccessDenied, Activity, ActivityDraft, ActivityStatus, Page, Paginated, RequestContext, Scope,
     ValidationErrors,
 };
-use ainative_ports::{ActivityFilter, ActivityRepository, Clock, Conflict, LlmCredentialRepository};
+use ainative_ports::{
+    ActivityFilter, ActivityRepository, Clock, Conflict, LlmCredentialRepository,
+};
 use uuid::Uuid;
 
 use super::{access, TutoringError};

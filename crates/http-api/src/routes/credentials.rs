@@ -35,12 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/me/llm-credentials/{id}/verify", "POST").route(web::post().to(verify)))
     .service(resource("/admin/llm-credentials", "GET").route(web::get().to(admin_list)))
-    .service(
-        resource("/admin/llm-credentials/{id}", "PATCH").route(web::patch().to(admin_limits)),
-    )
-    .service(
-        resource("/admin/llm-credentials/{id}/suspend", "POST").route(web::post().to(suspend)),
-    )
+    .service(resource("/admin/llm-credentials/{id}", "PATCH").route(web::patch().to(admin_limits)))
+    .service(resource("/admin/llm-credentials/{id}/suspend", "POST").route(web::post().to(suspend)))
     .service(
         resource("/admin/llm-credentials/{id}/activate", "POST").route(web::post().to(activate)),
     );
@@ -182,9 +178,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>
     Option::<u32>::deserialize(d).map(Some)
 }
 
-fn page_of(
-    page: ainative_domain::Paginated<LlmCredential>,
-) -> PageOf<CredentialResponse> {
+fn page_of(page: ainative_domain::Paginated<LlmCredential>) -> PageOf<CredentialResponse> {
     PageOf::from_domain(page, CredentialResponse::from)
 }
 

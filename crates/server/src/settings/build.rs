@@ -12,8 +12,8 @@ use super::typos::ConfigWarning;
 use super::values::{Origin, Raw, Values};
 use super::vars::*;
 use super::{
-    CredentialSettings, DatabaseSettings, Effective, JwtConfig, LlmSettings, RateLimitSettings, RedisSettings,
-    SecretSource, Settings,
+    CredentialSettings, DatabaseSettings, Effective, JwtConfig, LlmSettings, RateLimitSettings,
+    RedisSettings, SecretSource, Settings,
 };
 
 /// The shortest JWT secret accepted in production, in bytes.
@@ -265,10 +265,9 @@ pub(super) fn assemble(
     {
         entry.origin = Origin::Generated(path.display().to_string());
     }
-    if let (SecretSource::DevelopmentFile(path), Some(entry)) = (
-        &key_source,
-        values.entry_mut("CREDENTIALS_ENCRYPTION_KEY"),
-    ) {
+    if let (SecretSource::DevelopmentFile(path), Some(entry)) =
+        (&key_source, values.entry_mut("CREDENTIALS_ENCRYPTION_KEY"))
+    {
         entry.origin = Origin::Generated(path.display().to_string());
     }
     settings.effective = values
