@@ -356,7 +356,7 @@ mod tests {
         m.rate_limit_rejections.with_label_values(&["ip"]).inc();
         m.auth_failures.with_label_values(&["expired"]).inc();
         m.llm_requests
-            .with_label_values(&["offline", "m", "success"])
+            .with_label_values(&["offline", "m", "success", "platform"])
             .inc();
         m.llm_tokens.with_label_values(&["prompt"]).inc();
         m.risks_detected
