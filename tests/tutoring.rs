@@ -962,7 +962,7 @@ mod upstream {
         for line in [
             r#"llm_tokens_total{kind="prompt"} 42"#,
             r#"llm_tokens_total{kind="completion"} 7"#,
-            r#"llm_requests_total{model="test-model",outcome="success",provider="openai"} 1"#,
+            r#"llm_requests_total{credential="platform",model="test-model",outcome="success",provider="openai"} 1"#,
             r#"cache_requests_total{cache="llm",result="miss"} 1"#,
         ] {
             assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");

@@ -224,6 +224,7 @@ portable!(
         + Encodes<'static, Option<DateTime<Utc>>>
         + Decodes<bool>
         + Decodes<i64>
+        + Decodes<Option<i64>>
         + Decodes<f64>
         + Decodes<String>
         + Decodes<Option<String>>

@@ -32,6 +32,7 @@ mod error;
 mod interactions;
 mod jobs;
 mod lists;
+mod llm_credentials;
 mod oauth;
 mod pool;
 mod risks;

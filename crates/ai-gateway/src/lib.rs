@@ -6,6 +6,7 @@
 //! - [`llm`]: language-model providers, the response cache and request coalescing.
 
 pub mod cognitive_path;
+pub mod credentials;
 pub mod evaluator;
 pub mod gateway;
 pub mod llm;

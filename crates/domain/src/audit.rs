@@ -21,6 +21,12 @@ pub enum AuditAction {
     OAuthLinked,
     /// A user removed a linked provider identity.
     OAuthUnlinked,
+    /// An administrator suspended a model credential.
+    CredentialSuspended,
+    /// An administrator activated a suspended model credential.
+    CredentialActivated,
+    /// An administrator changed a model credential's limits.
+    CredentialLimitsChanged,
 }
 
 impl AuditAction {
@@ -34,6 +40,9 @@ impl AuditAction {
             Self::OAuthSignUp => "oauth_sign_up",
             Self::OAuthLinked => "oauth_linked",
             Self::OAuthUnlinked => "oauth_unlinked",
+            Self::CredentialSuspended => "credential_suspended",
+            Self::CredentialActivated => "credential_activated",
+            Self::CredentialLimitsChanged => "credential_limits_changed",
         }
     }
 
@@ -47,6 +56,9 @@ impl AuditAction {
             "oauth_sign_up" => Some(Self::OAuthSignUp),
             "oauth_linked" => Some(Self::OAuthLinked),
             "oauth_unlinked" => Some(Self::OAuthUnlinked),
+            "credential_suspended" => Some(Self::CredentialSuspended),
+            "credential_activated" => Some(Self::CredentialActivated),
+            "credential_limits_changed" => Some(Self::CredentialLimitsChanged),
             _ => None,
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod context;
+pub mod credentials;
 pub mod error;
 pub mod identity;
 pub mod materials;
@@ -13,6 +14,7 @@ pub mod tutoring;
 
 pub use audit::{AuditAction, AuditEntry, NewAuditEntry};
 pub use context::{AccessDenied, Credential, RequestContext, Scope, Scopes, TraceParent};
+pub use credentials::{key_hint, CredentialStatus, LlmCredential, OPENAI_COMPATIBLE};
 pub use error::{contains_nul, FieldError, ValidationErrors, NUL_MESSAGE};
 pub use identity::{
     Email, FullName, PasswordPolicy, PasswordRuleViolation, Role, RoleSet, StudentId, Tier, User,

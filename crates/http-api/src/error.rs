@@ -258,6 +258,13 @@ impl From<TutoringError> for ApiError {
             TutoringError::Forbidden(denied) => denied.into(),
             TutoringError::NotFound(what) => Self::not_found(what),
             TutoringError::Conflict(conflict) => Self::Conflict(conflict.to_string()),
+            TutoringError::RateLimited {
+                message,
+                retry_after_secs,
+            } => Self::RateLimited {
+                message,
+                retry_after_secs,
+            },
             TutoringError::Llm(LlmError::Timeout) => Self::UpstreamTimeout,
             TutoringError::Llm(other) => Self::UpstreamError(other),
             TutoringError::Unavailable(err) => Self::Unavailable(Box::new(err)),

@@ -74,6 +74,7 @@ pub fn app(
         .app_data(web::Data::from(state.tutoring.activities))
         .app_data(web::Data::from(state.tutoring.sessions))
         .app_data(web::Data::from(state.tutoring.risks))
+        .app_data(web::Data::from(state.credentials))
         .app_data(web::Data::from(state.limiter))
         .app_data(web::Data::from(state.jobs))
         .app_data(web::Data::new(state.health))
@@ -88,6 +89,8 @@ pub fn app(
                 // Before `auth`: its `/auth` scope would otherwise claim `/auth/oauth/…`.
                 .configure(routes::oauth::configure)
                 .configure(routes::auth::configure)
+                // Before `admin`: its `/admin` scope would otherwise take these paths.
+                .configure(routes::credentials::configure)
                 .configure(routes::admin::configure)
                 .configure(routes::activities::configure)
                 .configure(routes::sessions::configure)

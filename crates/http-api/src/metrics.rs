@@ -47,7 +47,8 @@ pub struct Metrics {
     pub rate_limit_rejections: IntCounterVec,
     /// `auth_failures_total{reason}`.
     pub auth_failures: IntCounterVec,
-    /// `llm_requests_total{provider,model,outcome}`.
+    /// `llm_requests_total{provider,model,outcome,credential}` (`credential`: `platform` or
+    /// `own`, never an id).
     pub llm_requests: IntCounterVec,
     /// `llm_request_duration_seconds`.
     pub llm_duration: Histogram,
@@ -220,7 +221,7 @@ impl Metrics {
                 &r,
                 "llm_requests_total",
                 "Language-model calls",
-                &["provider", "model", "outcome"],
+                &["provider", "model", "outcome", "credential"],
             )?,
             llm_duration: histogram(
                 &r,
@@ -313,11 +314,12 @@ impl Metrics {
         self
     }
 
-    /// Creates the `llm_requests_total` series of a provider and model, one per outcome.
-    pub fn register_llm(&self, provider: &str, model: &str, outcomes: &[&str]) {
+    /// Creates the `llm_requests_total` series of a provider, model and credential kind,
+    /// one per outcome.
+    pub fn register_llm(&self, provider: &str, model: &str, credential: &str, outcomes: &[&str]) {
         for outcome in outcomes {
             self.llm_requests
-                .with_label_values(&[provider, model, outcome]);
+                .with_label_values(&[provider, model, outcome, credential]);
         }
     }
 
@@ -406,7 +408,7 @@ mod tests {
         m.rate_limit_rejections.with_label_values(&["ip"]).inc();
         m.auth_failures.with_label_values(&["expired"]).inc();
         m.llm_requests
-            .with_label_values(&["offline", "m", "success"])
+            .with_label_values(&["offline", "m", "success", "platform"])
             .inc();
         m.llm_tokens.with_label_values(&["prompt"]).inc();
         m.risks_detected
@@ -439,7 +441,7 @@ mod tests {
     #[test]
     fn known_series_exist_at_zero_before_any_event() {
         let m = Metrics::new().unwrap();
-        m.register_llm("openai", "m-1", &["success", "timeout"]);
+        m.register_llm("openai", "m-1", "platform", &["success", "timeout"]);
         let text = m.render();
         for series in [
             r#"http_requests_total{method="GET",route="/api/v1/auth/me",status="200"} 0"#,
@@ -454,7 +456,7 @@ mod tests {
             r#"risks_detected_total{dimension="governance",level="critical"} 0"#,
             r#"db_pool_connections{state="in_use"} 0"#,
             r#"db_query_duration_seconds_count{op="ping"} 0"#,
-            r#"llm_requests_total{model="m-1",outcome="timeout",provider="openai"} 0"#,
+            r#"llm_requests_total{credential="platform",model="m-1",outcome="timeout",provider="openai"} 0"#,
         ] {
             assert!(text.contains(series), "{series} missing");
         }

@@ -8,7 +8,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::openapi_common::CommonResponses;
-use crate::routes::{activities, admin, auth, dto, health, jobs, oauth, risks, sessions, stream};
+use crate::routes::{
+    activities, admin, auth, credentials, dto, health, jobs, oauth, risks, sessions, stream,
+};
 
 struct SecurityAddon;
 
@@ -50,13 +52,16 @@ impl Modify for SecurityAddon {
         sessions::resume, sessions::abort, sessions::interact, stream::interact_stream,
         sessions::interactions, sessions::traces, sessions::cognitive_path, sessions::risks, sessions::evaluation,
         risks::list, risks::resolve,
+        credentials::create, credentials::list_mine, credentials::get_mine, credentials::update_mine,
+        credentials::delete_mine, credentials::verify, credentials::admin_list, credentials::admin_limits,
+        credentials::suspend, credentials::activate,
     ),
     components(schemas(dto::UserResponse, dto::TokenResponse, dto::AuthResponse, dto::RateLimitStatus, dto::AuditResponse,
         oauth::ExchangeRequest, oauth::LinkRequest, oauth::LinkResponse, oauth::OAuthAccountResponse)),
     modifiers(&SecurityAddon),
     tags((name = "auth", description = "Identity"), (name = "oauth", description = "Social login (OAuth 2.0 / OpenID Connect)"), (name = "admin", description = "Administration"), (name = "health", description = "Probes"),
         (name = "activities", description = "Activities"), (name = "sessions", description = "Tutoring sessions and the AI gateway"),
-        (name = "risks", description = "Risks"))
+        (name = "risks", description = "Risks"), (name = "credentials", description = "Your own model endpoints (bring your own model)"))
 )]
 pub struct ApiDoc;
 

@@ -100,6 +100,8 @@ pub struct ApiState {
     pub oauth: Arc<OAuthService>,
     /// Tutoring use cases.
     pub tutoring: TutoringServices,
+    /// Users' own model credentials.
+    pub credentials: Arc<ainative_ai_gateway::credentials::CredentialService>,
     /// Request limiter.
     pub limiter: Arc<dyn RateLimiter>,
     /// Health probes.

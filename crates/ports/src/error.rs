@@ -70,6 +70,9 @@ pub enum Conflict {
     ActivityNotPublished,
     /// A published or archived activity cannot return to draft.
     BackToDraft,
+    /// The activity's own model credential is suspended or gone and the activity requires
+    /// it (`policies.require_own_credential`).
+    OwnCredentialUnavailable,
     /// A record with this id exists already (a replayed insert); names the record kind.
     Duplicate(&'static str),
     /// The session's status does not allow the action (pause a paused session, resume an
@@ -127,6 +130,10 @@ impl fmt::Display for Conflict {
             Self::IdentityLinked => {
                 f.write_str("this provider account is already linked to a user")
             }
+            Self::OwnCredentialUnavailable => f.write_str(
+                "the activity's own model credential is suspended or deleted, and the activity \
+                 requires it",
+            ),
             Self::Duplicate(kind) => write!(f, "this {kind} exists already"),
             Self::SessionTransition { status, action } => {
                 write!(f, "cannot {action} a {status} session")

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod cache;
 pub mod clock;
+pub mod credentials;
 pub mod error;
 pub mod health;
 pub mod jobs;
@@ -31,6 +32,10 @@ pub mod testkit;
 pub use audit::AuditLog;
 pub use cache::{FlightLock, LocalFlightLock, ResponseCache};
 pub use clock::{Clock, SystemClock};
+pub use credentials::{
+    AdminCredentialChange, CredentialEdit, CredentialFilter, LlmCredentialRepository,
+    NewCredential, SealedSecret, StoredCredential, Verification,
+};
 pub use error::{error_chain, Cause, Conflict, PortError, PortResult};
 pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
 pub use jobs::{
@@ -69,6 +74,7 @@ pub use {
     audit::MockAuditLog,
     cache::{MockFlightLock, MockResponseCache},
     clock::MockClock,
+    credentials::MockLlmCredentialRepository,
     health::{MockDatabaseHealth, MockSchemaManager},
     jobs::MockJobQueue,
     llm::MockLlmProvider,

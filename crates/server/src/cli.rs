@@ -39,6 +39,14 @@ pub enum Command {
     },
     /// Print the effective configuration with secrets masked; exit 2 when invalid.
     CheckConfig,
+    /// Re-encrypt every stored model credential under the current
+    /// CREDENTIALS_ENCRYPTION_KEY (the old one must be in CREDENTIALS_PREVIOUS_KEYS). Runs
+    /// beside live servers; safe to interrupt and run again.
+    RotateCredentialsKey {
+        /// Rows per batch.
+        #[arg(long, default_value_t = 100)]
+        batch: u32,
+    },
     /// Regenerate .env.example and the tables of docs/configuration.md from the settings
     /// table (run at the repository root); with --check, only report stale files (exit 1).
     #[command(hide = true)]

@@ -43,6 +43,33 @@ pub async fn migrate(settings: &Settings, action: MigrateAction) -> anyhow::Resu
     Ok(())
 }
 
+/// `ainative rotate-credentials-key`: re-seals every credential not under the active key.
+pub async fn rotate_credentials_key(settings: &Settings, batch: u32) -> anyhow::Result<()> {
+    let keyring = crate::startup::keyring(settings)?;
+    let db = Database::connect(&settings.database, None)
+        .await
+        .context("connecting to the database")?;
+    let report =
+        ainative_ai_gateway::credentials::rotate(db.credentials.as_ref(), &keyring, batch).await;
+    db.close().await;
+    let report = report?;
+    println!(
+        "re-encrypted {} credential(s) under key {}; {} changed meanwhile by their owner; {} could not be opened",
+        report.resealed,
+        keyring.active_key_id(),
+        report.raced,
+        report.failed
+    );
+    if report.failed > 0 {
+        bail!(
+            "{} credential(s) are sealed with a key that is not configured or are corrupt; \
+             add the missing key to CREDENTIALS_PREVIOUS_KEYS and run again",
+            report.failed
+        );
+    }
+    Ok(())
+}
+
 /// `ainative check-config`: every variable's effective value (secrets masked) and where it
 /// came from, then the warnings as `#` comment lines.
 pub fn check_config(settings: &Settings) -> String {

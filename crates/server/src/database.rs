@@ -54,6 +54,8 @@ pub struct Database {
     pub job_wakeup: Arc<Notify>,
     /// Social-login links, flows and login codes.
     pub oauth: Arc<dyn OAuthStore>,
+    /// Users' model credentials.
+    pub credentials: Arc<dyn ainative_ports::LlmCredentialRepository>,
     backend: Backend,
 }
 
@@ -71,6 +73,7 @@ where
         + ServerErrorLog
         + JobQueue
         + OAuthStore
+        + ainative_ports::LlmCredentialRepository
         + Clone
         + 'static,
 {
@@ -87,7 +90,8 @@ where
         errors: Arc::new(store.clone()),
         jobs: Arc::new(store.clone()),
         job_wakeup,
-        oauth: Arc::new(store),
+        oauth: Arc::new(store.clone()),
+        credentials: Arc::new(store),
         backend,
     }
 }

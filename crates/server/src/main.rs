@@ -31,6 +31,9 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::Migrate { action } => commands::migrate(&settings, action).await,
+        Command::RotateCredentialsKey { batch } => {
+            commands::rotate_credentials_key(&settings, batch).await
+        }
         Command::CreateAdmin {
             email,
             username,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use ainative_adapters_redis::RedisMonitor;
-use ainative_ai_gateway::llm::{LlmClient, LlmObserver, OUTCOMES};
+use ainative_ai_gateway::llm::{LlmClient, LlmObserver, OUTCOMES, PLATFORM_CREDENTIAL};
 use ainative_ai_gateway::GatewayFactory;
 use ainative_http_api::{Metrics, ScrapeHook};
 use ainative_jobs::{JobObserver, Outcome};
@@ -136,7 +136,7 @@ pub struct LlmMetrics(pub Arc<Metrics>);
 
 impl LlmObserver for LlmMetrics {
     fn register(&self, provider: &str, model: &str) {
-        self.0.register_llm(provider, model, &OUTCOMES);
+        self.register_for(provider, model, PLATFORM_CREDENTIAL);
     }
 
     fn observe(
@@ -146,9 +146,24 @@ impl LlmObserver for LlmMetrics {
         outcome: &'static str,
         elapsed: std::time::Duration,
     ) {
+        self.observe_for(provider, model, outcome, elapsed, PLATFORM_CREDENTIAL);
+    }
+
+    fn register_for(&self, provider: &str, model: &str, credential: &'static str) {
+        self.0.register_llm(provider, model, credential, &OUTCOMES);
+    }
+
+    fn observe_for(
+        &self,
+        provider: &str,
+        model: &str,
+        outcome: &'static str,
+        elapsed: std::time::Duration,
+        credential: &'static str,
+    ) {
         self.0
             .llm_requests
-            .with_label_values(&[provider, model, outcome])
+            .with_label_values(&[provider, model, outcome, credential])
             .inc();
         self.0.llm_duration.observe(elapsed.as_secs_f64());
     }

@@ -9,6 +9,9 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
 use ainative_adapters_redis::{RedisSettings as RedisConfig, SharedState};
+use ainative_ai_gateway::credentials::{
+    CredentialRouter, CredentialService, CredentialSettings as RouterSettings, Keyring, RouterParts,
+};
 use ainative_ai_gateway::llm::{
     build_language_model, CircuitState, LlmClient, LlmConfig, LlmConfigError,
 };
@@ -50,6 +53,10 @@ pub enum StartupError {
     /// A sign-in provider is misconfigured.
     #[error("social login: {0}")]
     OAuth(String),
+    /// The model credentials cannot be set up (bad keys, or rows sealed with a key that is
+    /// not configured).
+    #[error("credentials: {0}")]
+    Credentials(String),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -126,14 +133,87 @@ pub async fn shared_state(settings: &Settings) -> Result<SharedState, StartupErr
     }
 }
 
-/// The tutoring use cases, with the gateway factory and LLM client (for metrics).
+/// The keys of users' model credentials, from the settings.
+pub fn keyring(settings: &Settings) -> Result<Keyring, StartupError> {
+    let previous = settings
+        .credentials
+        .previous
+        .as_ref()
+        .map_or("", |p| p.expose_secret());
+    Keyring::from_base64(settings.credentials.key.expose_secret(), previous)
+        .map_err(|e| StartupError::Credentials(e.to_string()))
+}
+
+/// Refuses to start when stored credentials are sealed with a key that is not configured
+/// (they could never be opened); skipped while the schema is not migrated yet.
+async fn check_credential_keys(settings: &Settings, db: &Database) -> Result<(), StartupError> {
+    let keys = keyring(settings)?;
+    match db.credentials.key_ids_in_use().await {
+        Ok(ids) => {
+            let missing: Vec<String> = ids.into_iter().filter(|id| !keys.knows(id)).collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(StartupError::Credentials(format!(
+                    "stored credentials are sealed with key(s) {} that neither \
+                     CREDENTIALS_ENCRYPTION_KEY nor CREDENTIALS_PREVIOUS_KEYS provides",
+                    missing.join(", ")
+                )))
+            }
+        }
+        Err(e) if e.is_unavailable() => Err(e.into()),
+        // No table yet (migrations pending): nothing is sealed.
+        Err(e) => {
+            tracing::debug!(error = %e, "credential keys not checked");
+            Ok(())
+        }
+    }
+}
+
+/// What [`tutoring_services`] builds: the services, the gateway factory and LLM client (for
+/// metrics), and the model credentials service.
+pub type TutoringParts = (
+    TutoringServices,
+    Arc<GatewayFactory>,
+    Arc<LlmClient>,
+    Arc<CredentialService>,
+);
+
+/// The tutoring use cases, with the gateway factory and LLM client (for metrics), and the
+/// model credentials service.
 pub fn tutoring_services(
     settings: &Settings,
     db: &Database,
     shared: &SharedState,
     metrics: &Arc<Metrics>,
-) -> Result<(TutoringServices, Arc<GatewayFactory>, Arc<LlmClient>), StartupError> {
+) -> Result<TutoringParts, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let router = Arc::new(
+        CredentialRouter::new(
+            RouterParts {
+                repo: db.credentials.clone(),
+                keyring: Arc::new(keyring(settings)?),
+                limiter: shared.limiter.clone(),
+                cache: shared.cache.clone(),
+                observer: Some(Arc::new(LlmMetrics(metrics.clone()))),
+                clock: clock.clone(),
+            },
+            RouterSettings {
+                default_rpm: settings.credentials.default_rpm,
+                default_concurrency: settings.credentials.default_concurrency,
+                allow_private: settings.credentials.allow_private,
+                timeout: settings.llm.timeout,
+                max_retries: settings.llm.max_retries,
+                cache_ttl: settings.cache_ttl,
+            },
+        )
+        .map_err(StartupError::Credentials)?,
+    );
+    let credentials = Arc::new(CredentialService::new(
+        db.credentials.clone(),
+        router.clone(),
+        clock.clone(),
+    ));
     let llm = build_language_model(
         LlmConfig {
             provider: settings.llm.provider.clone(),
@@ -154,10 +234,14 @@ pub fn tutoring_services(
     )?;
     let gateways = Arc::new(
         GatewayFactory::new(llm.clone(), db.interactions.clone(), clock.clone())
-            .with_observer(Arc::new(TurnMetrics(metrics.clone()))),
+            .with_observer(Arc::new(TurnMetrics(metrics.clone())))
+            .with_credentials(router),
     );
     let services = TutoringServices {
-        activities: Arc::new(ActivityService::new(db.activities.clone(), clock.clone())),
+        activities: Arc::new(
+            ActivityService::new(db.activities.clone(), clock.clone())
+                .with_credentials(db.credentials.clone()),
+        ),
         sessions: Arc::new(SessionService::new(
             db.study_sessions.clone(),
             db.activities.clone(),
@@ -173,7 +257,7 @@ pub fn tutoring_services(
             clock,
         )),
     };
-    Ok((services, gateways, llm))
+    Ok((services, gateways, llm, credentials))
 }
 
 fn bind(addr: &str) -> Result<(TcpListener, u16), StartupError> {
@@ -220,6 +304,7 @@ impl Composition {
                 tracing::info!(?applied, "migrations applied");
             }
         }
+        check_credential_keys(settings, &db).await?;
         let shared = shared_state(settings).await?;
         let (auth, admin) = auth_services(
             settings,
@@ -228,7 +313,8 @@ impl Composition {
             shared.throttle.clone(),
         );
         let oauth = crate::oauth::oauth_service(settings, &db, auth.clone())?;
-        let (tutoring, gateways, llm) = tutoring_services(settings, &db, &shared, &metrics)?;
+        let (tutoring, gateways, llm, credentials) =
+            tutoring_services(settings, &db, &shared, &metrics)?;
         let llm_for_health = llm.clone();
         metrics.add_hook(Arc::new(ServerScrapeHook {
             database: db.health.clone(),
@@ -272,6 +358,7 @@ impl Composition {
             admin,
             oauth,
             tutoring,
+            credentials,
             limiter: shared.limiter.clone(),
             health: HealthState {
                 database: db.health.clone(),

@@ -56,6 +56,11 @@ fn base_env(database_url: &str) -> HashMap<String, String> {
             "JWT_SECRET_KEY",
             "e2e-secret-e2e-secret-e2e-secret-0123".to_owned(),
         ),
+        // Base64 of 32 bytes: test servers never write a development key file.
+        (
+            "CREDENTIALS_ENCRYPTION_KEY",
+            "ZTJlLWNyZWRlbnRpYWxzLWtleS0wMTIzNDU2Nzg5YWI=".to_owned(),
+        ),
         ("BCRYPT_COST", "4".to_owned()),
         ("RATE_LIMIT_ANONYMOUS", "100000".to_owned()),
         ("RATE_LIMIT_FREE_TIER", "100000".to_owned()),

@@ -21,6 +21,15 @@ pub enum GatewayError {
     /// A repository failed (`Unavailable` maps to 503).
     #[error("storage failed")]
     Storage(#[from] PortError),
+    /// The activity requires its own model credential, which is suspended or gone (409).
+    #[error("the activity's own model credential is not usable")]
+    OwnCredentialUnavailable,
+    /// The activity's credential is over its requests per minute or concurrency (429).
+    #[error("the model credential is over its limits")]
+    CredentialLimited {
+        /// Seconds until a retry can succeed.
+        retry_after_secs: u64,
+    },
 }
 
 impl From<TurnRefused> for GatewayError {

@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use ainative_domain::{Activity, InteractionInput, RequestContext, StudySession};
 use ainative_ports::{Clock, InteractionRecord, InteractionRepository};
 
+use crate::credentials::CredentialRouter;
 use crate::llm::LanguageModel;
 use crate::pipeline::Pipeline;
 
@@ -52,6 +53,9 @@ pub(crate) struct Shared {
     pub(crate) pipeline: Pipeline,
     pub(crate) metrics: Arc<GatewayMetrics>,
     pub(crate) observer: Option<Arc<dyn TurnObserver>>,
+    /// Routes turns of activities with their own model credential; `None`: every turn
+    /// uses `llm`.
+    pub(crate) credentials: Option<Arc<CredentialRouter>>,
 }
 
 /// Builds an [`AIGateway`] per request; one per process.
@@ -84,7 +88,18 @@ impl GatewayFactory {
                 pipeline: Pipeline::default(),
                 metrics: Arc::new(GatewayMetrics::default()),
                 observer: None,
+                credentials: None,
             }),
+        }
+    }
+
+    /// The same factory routing activities with `policies.llm_credential_id` through
+    /// `router`.
+    pub fn with_credentials(self, router: Arc<CredentialRouter>) -> Self {
+        let mut shared = (*self.shared).clone();
+        shared.credentials = Some(router);
+        Self {
+            shared: Arc::new(shared),
         }
     }
 
@@ -161,19 +176,17 @@ impl AIGateway {
     ) -> Result<InteractionRecord, GatewayError> {
         let started = Instant::now();
         let mut waited = Duration::ZERO;
-        let turn =
+        let mut turn =
             turn::PreparedTurn::prepare(&self.shared, &self.ctx, session, activity, input).await?;
+        self.route(&mut turn, activity).await?;
+        let llm = Arc::clone(turn.shared_llm());
         let answer = match turn.plan() {
             turn::Plan::Blocked(text) => turn::Answer::governance(text.clone()),
             turn::Plan::Ask(request) => {
                 let asked = Instant::now();
-                let completed = self.shared.llm.complete(request).await?;
+                let completed = llm.complete(request).await?;
                 waited = asked.elapsed();
-                turn::Answer::from_response(
-                    completed.response,
-                    completed.source,
-                    self.shared.llm.as_ref(),
-                )
+                turn::Answer::from_response(completed.response, completed.source, llm.as_ref())
             }
         };
         let stored = turn.finish(answer).await?;
@@ -196,12 +209,28 @@ impl AIGateway {
         activity: &Activity,
         input: InteractionInput,
     ) -> Result<InteractionStream, GatewayError> {
-        let turn =
+        let mut turn =
             turn::PreparedTurn::prepare(&self.shared, &self.ctx, session, activity, input).await?;
+        self.route(&mut turn, activity).await?;
+        let llm = Arc::clone(turn.shared_llm());
         let upstream = match turn.plan() {
             turn::Plan::Blocked(_) => return Ok(InteractionStream::for_blocked(turn)),
-            turn::Plan::Ask(request) => self.shared.llm.stream(request).await?,
+            turn::Plan::Ask(request) => llm.stream(request).await?,
         };
         Ok(InteractionStream::streaming(turn, upstream))
+    }
+
+    /// Picks the model of a turn that asks one (a blocked turn spends nothing of the
+    /// credential's limits).
+    async fn route(
+        &self,
+        turn: &mut turn::PreparedTurn,
+        activity: &Activity,
+    ) -> Result<(), GatewayError> {
+        if let (Some(router), turn::Plan::Ask(_)) = (&self.shared.credentials, turn.plan()) {
+            let routed = router.route(activity).await?;
+            turn.route_to(routed);
+        }
+        Ok(())
     }
 }

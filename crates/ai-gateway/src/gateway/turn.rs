@@ -86,6 +86,10 @@ pub(crate) struct PreparedTurn {
     received_at: DateTime<Utc>,
     started: Instant,
     plan: Plan,
+    /// The model that answers: the factory's, or the activity's own credential's.
+    llm: Arc<dyn LanguageModel>,
+    /// The credential's concurrency slot, held until the turn is stored or dropped.
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Who answers a prepared turn.
@@ -160,12 +164,22 @@ impl PreparedTurn {
             received_at,
             started,
             plan,
+            llm: Arc::clone(&shared.llm),
+            _permit: None,
         })
     }
 
-    /// The language model of the factory.
+    /// Sends the turn to the activity's own credential (`None`: the factory's model).
+    pub(crate) fn route_to(&mut self, routed: Option<crate::credentials::Routed>) {
+        if let Some(routed) = routed {
+            self.llm = routed.llm;
+            self._permit = Some(routed.permit);
+        }
+    }
+
+    /// The language model that answers this turn.
     pub(crate) fn shared_llm(&self) -> &Arc<dyn LanguageModel> {
-        &self.shared.llm
+        &self.llm
     }
 
     /// What answers this turn.

@@ -101,6 +101,9 @@ pub struct LlmClient {
     flights: Flights,
     shared: SharedFlights,
     stats: Arc<LlmStats>,
+    /// Prefix of every cache key: a user's own credential answers never share entries with
+    /// the platform's or another credential's.
+    namespace: Option<String>,
 }
 
 /// The cross-instance side of coalescing: the claim store and how long a claim lasts.
@@ -157,7 +160,14 @@ impl LlmClient {
             flights: Arc::new(Mutex::new(HashMap::new())),
             shared: SharedFlights { lock, lease },
             stats,
+            namespace: None,
         }
+    }
+
+    /// The same client with its cache keys (and coalescing flights) under `namespace`.
+    pub fn with_namespace(mut self, namespace: String) -> Self {
+        self.namespace = Some(namespace);
+        self
     }
 
     /// A snapshot of the counters (calls, cache, coalescing, failures, tokens).
@@ -177,7 +187,11 @@ impl LlmClient {
 
     /// The cache key of `request` for this client's provider and model.
     pub fn key_of(&self, request: &LlmRequest) -> Option<String> {
-        cache_key(self.provider.name(), self.provider.model(), request)
+        let key = cache_key(self.provider.name(), self.provider.model(), request)?;
+        Some(match &self.namespace {
+            Some(namespace) => format!("{namespace}:{key}"),
+            None => key,
+        })
     }
 
     /// The flight for `key`, joined if one is in the air, started otherwise; `true` if joined.

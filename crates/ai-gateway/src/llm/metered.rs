@@ -18,7 +18,33 @@ pub trait LlmObserver: Send + Sync {
     /// A call to `provider`/`model` ended with `outcome` (`success`, `timeout`, `upstream_error`,
     /// `circuit_open`) after `elapsed`. For streams, `elapsed` is the time to open the stream.
     fn observe(&self, provider: &str, model: &str, outcome: &'static str, elapsed: Duration);
+
+    /// Like [`LlmObserver::register`], for the calls of one kind of credential (`platform`
+    /// or `own`, never a credential id).
+    fn register_for(&self, provider: &str, model: &str, _credential: &'static str) {
+        self.register(provider, model);
+    }
+
+    /// Like [`LlmObserver::observe`], for a call made with a kind of credential.
+    fn observe_for(
+        &self,
+        provider: &str,
+        model: &str,
+        outcome: &'static str,
+        elapsed: Duration,
+        _credential: &'static str,
+    ) {
+        self.observe(provider, model, outcome, elapsed);
+    }
 }
+
+/// The credential label of calls made with the platform's provider.
+pub const PLATFORM_CREDENTIAL: &str = "platform";
+/// The credential label of calls made with a user's own credential.
+pub const OWN_CREDENTIAL: &str = "own";
+/// The model label of calls made with a user's own credential: user-chosen model names
+/// would make the series unbounded.
+pub const OWN_MODEL_LABEL: &str = "own";
 
 /// The outcome label of a call result.
 pub fn outcome_of<T>(result: &Result<T, LlmError>) -> &'static str {
@@ -34,21 +60,44 @@ pub fn outcome_of<T>(result: &Result<T, LlmError>) -> &'static str {
 pub struct MeteredProvider {
     inner: Arc<dyn LlmProvider>,
     observer: Arc<dyn LlmObserver>,
+    /// `platform` or `own`.
+    credential: &'static str,
 }
 
 impl MeteredProvider {
-    /// Wraps `inner`.
+    /// Wraps `inner`, the platform's provider.
     pub fn new(inner: Arc<dyn LlmProvider>, observer: Arc<dyn LlmObserver>) -> Self {
-        observer.register(inner.name(), inner.model());
-        Self { inner, observer }
+        observer.register_for(inner.name(), inner.model(), PLATFORM_CREDENTIAL);
+        Self {
+            inner,
+            observer,
+            credential: PLATFORM_CREDENTIAL,
+        }
+    }
+
+    /// Wraps `inner`, a provider of a user's own credential (reported with the model label
+    /// [`OWN_MODEL_LABEL`]).
+    pub fn own(inner: Arc<dyn LlmProvider>, observer: Arc<dyn LlmObserver>) -> Self {
+        observer.register_for(inner.name(), OWN_MODEL_LABEL, OWN_CREDENTIAL);
+        Self {
+            inner,
+            observer,
+            credential: OWN_CREDENTIAL,
+        }
     }
 
     fn report<T>(&self, result: &Result<T, LlmError>, started: Instant) {
-        self.observer.observe(
+        let model = if self.credential == OWN_CREDENTIAL {
+            OWN_MODEL_LABEL
+        } else {
+            self.inner.model()
+        };
+        self.observer.observe_for(
             self.inner.name(),
-            self.inner.model(),
+            model,
             outcome_of(result),
             started.elapsed(),
+            self.credential,
         );
     }
 }

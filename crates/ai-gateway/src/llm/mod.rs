@@ -69,9 +69,12 @@ pub mod stats;
 
 pub use build::{build_language_model, LlmConfig, LlmConfigError};
 pub use client::{cache_key, LlmClient};
-pub use metered::{outcome_of, LlmObserver, MeteredProvider, OUTCOMES};
+pub use metered::{
+    outcome_of, LlmObserver, MeteredProvider, OUTCOMES, OWN_CREDENTIAL, OWN_MODEL_LABEL,
+    PLATFORM_CREDENTIAL,
+};
 pub use offline::OfflineProvider;
-pub use openai::{OpenAiConfig, OpenAiProvider};
+pub use openai::{ApiKey, KeySource, OpenAiConfig, OpenAiProvider};
 pub use resilient::{
     backoff_delay, CircuitBreaker, CircuitState, ResilienceConfig, ResilientProvider,
 };

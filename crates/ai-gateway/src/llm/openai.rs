@@ -11,6 +11,7 @@
 //! the global propagator, so the upstream call joins the caller's trace.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ainative_ports::{
@@ -23,6 +24,7 @@ use futures::stream::{self, BoxStream};
 use futures::StreamExt;
 use opentelemetry::propagation::Injector;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -61,12 +63,41 @@ impl std::fmt::Debug for OpenAiConfig {
     }
 }
 
+/// Opens an API key for one call (a user's sealed key); the plaintext is dropped, zeroized,
+/// when the request has been built.
+pub trait KeySource: Send + Sync {
+    /// The key, or why it cannot be had (reported as a non-retryable upstream error).
+    fn open(&self) -> Result<SecretString, LlmError>;
+}
+
+/// Where the API key of a provider comes from.
+#[derive(Clone, Default)]
+pub enum ApiKey {
+    /// No `Authorization` header.
+    #[default]
+    None,
+    /// The platform's configured key.
+    Fixed(SecretString),
+    /// Opened per call.
+    Sealed(Arc<dyn KeySource>),
+}
+
+impl ApiKey {
+    fn open(&self) -> Result<Option<SecretString>, LlmError> {
+        match self {
+            Self::None => Ok(None),
+            Self::Fixed(key) => Ok(Some(key.clone())),
+            Self::Sealed(source) => source.open().map(Some),
+        }
+    }
+}
+
 /// A client of one OpenAI-compatible `/chat/completions` endpoint.
 #[derive(Clone)]
 pub struct OpenAiProvider {
     http: reqwest::Client,
     endpoint: String,
-    api_key: Option<String>,
+    api_key: ApiKey,
     model: String,
     timeout: Duration,
 }
@@ -156,25 +187,51 @@ impl OpenAiProvider {
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .map_err(|e| LlmConfigError::Client(e.to_string()))?;
-        Ok(Self {
+        let api_key = match config.api_key.filter(|k| !k.is_empty()) {
+            Some(key) => ApiKey::Fixed(SecretString::from(key)),
+            None => ApiKey::None,
+        };
+        Ok(Self::with_client(
             http,
-            endpoint: format!("{base}/chat/completions"),
-            api_key: config.api_key.filter(|k| !k.is_empty()),
-            model: config.model.trim().to_owned(),
-            timeout: config.timeout,
-        })
+            base,
+            config.model.trim(),
+            api_key,
+            config.timeout,
+        ))
     }
 
-    fn post(&self, body: &ChatRequest<'_>) -> reqwest::RequestBuilder {
+    /// A client of `base_url` (already checked) over `http`, with its key from `api_key`.
+    pub fn with_client(
+        http: reqwest::Client,
+        base_url: &str,
+        model: &str,
+        api_key: ApiKey,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            http,
+            endpoint: format!("{}/chat/completions", base_url.trim_end_matches('/')),
+            api_key,
+            model: model.to_owned(),
+            timeout,
+        }
+    }
+
+    /// The request, and the key it carries (to keep it out of error messages).
+    fn post(
+        &self,
+        body: &ChatRequest<'_>,
+    ) -> Result<(reqwest::RequestBuilder, Option<SecretString>), LlmError> {
         let builder = self
             .http
             .post(&self.endpoint)
             .headers(trace_headers())
             .json(body);
-        match &self.api_key {
-            Some(key) => builder.bearer_auth(key),
-            None => builder,
-        }
+        let key = self.api_key.open()?;
+        Ok(match key {
+            Some(key) => (builder.bearer_auth(key.expose_secret()), Some(key)),
+            None => (builder, None),
+        })
     }
 
     fn body<'a>(&'a self, request: &'a LlmRequest, stream: bool) -> ChatRequest<'a> {
@@ -203,13 +260,14 @@ impl LlmProvider for OpenAiProvider {
 
     #[tracing::instrument(name = "llm.complete", skip_all, fields(provider = OPENAI_PROVIDER, model = %self.model))]
     async fn complete(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
-        let response = self
-            .post(&self.body(request, false))
+        let (post, key) = self.post(&self.body(request, false))?;
+        let response = post
             .timeout(self.timeout)
             .send()
             .await
             .map_err(transport_error)?;
-        let response = check_status(response).await?;
+        let response = check_status(response, key.as_ref()).await?;
+        drop(key);
         let bytes = response.bytes().await.map_err(transport_error)?;
         let parsed: ChatResponse = serde_json::from_slice(&bytes).map_err(|e| {
             LlmError::upstream_from(UpstreamKind::Malformed, "malformed completion", e)
@@ -241,14 +299,15 @@ impl LlmProvider for OpenAiProvider {
 
     #[tracing::instrument(name = "llm.stream", skip_all, fields(provider = OPENAI_PROVIDER, model = %self.model))]
     async fn stream(&self, request: &LlmRequest) -> Result<LlmStream, LlmError> {
-        let send = self.post(&self.body(request, true)).send();
-        let response = tokio::time::timeout(self.timeout, send)
+        let (post, key) = self.post(&self.body(request, true))?;
+        let response = tokio::time::timeout(self.timeout, post.send())
             .await
             .map_err(|_| LlmError::Timeout)?
             .map_err(transport_error)?;
-        let response = tokio::time::timeout(self.timeout, check_status(response))
+        let response = tokio::time::timeout(self.timeout, check_status(response, key.as_ref()))
             .await
             .map_err(|_| LlmError::Timeout)??;
+        drop(key);
         let state = SseState {
             body: response.bytes_stream().boxed(),
             parser: ChunkParser::new(
@@ -307,12 +366,22 @@ fn transport_error(error: reqwest::Error) -> LlmError {
 }
 
 /// Passes a successful response through; turns an error status into an [`LlmError`].
-async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, LlmError> {
+/// An endpoint that echoes the key in its error body does not get it into our logs: `key`
+/// is replaced by `[redacted]`.
+async fn check_status(
+    response: reqwest::Response,
+    key: Option<&SecretString>,
+) -> Result<reqwest::Response, LlmError> {
     let status = response.status();
     if status.is_success() {
         return Ok(response);
     }
-    let body = response.text().await.unwrap_or_default();
+    let mut body = response.text().await.unwrap_or_default();
+    if let Some(key) = key.map(ExposeSecret::expose_secret) {
+        if !key.is_empty() {
+            body = body.replace(key, "[redacted]");
+        }
+    }
     Err(LlmError::upstream(
         UpstreamKind::Status(status.as_u16()),
         error_detail(&body),

@@ -2,8 +2,11 @@ use std::sync::Arc;
 
 use ainative_domain::{
     AccessDenied, Activity, ActivityDraft, ActivityStatus, Page, Paginated, RequestContext, Scope,
+    ValidationErrors,
 };
-use ainative_ports::{ActivityFilter, ActivityRepository, Clock, Conflict};
+use ainative_ports::{
+    ActivityFilter, ActivityRepository, Clock, Conflict, LlmCredentialRepository,
+};
 use uuid::Uuid;
 
 use super::{access, TutoringError};
@@ -74,12 +77,53 @@ impl ActivityPatch {
 pub struct ActivityService {
     activities: Arc<dyn ActivityRepository>,
     clock: Arc<dyn Clock>,
+    credentials: Option<Arc<dyn LlmCredentialRepository>>,
 }
 
 impl ActivityService {
     /// Builds the service.
     pub fn new(activities: Arc<dyn ActivityRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { activities, clock }
+        Self {
+            activities,
+            clock,
+            credentials: None,
+        }
+    }
+
+    /// The same service checking `policies.llm_credential_id` against `credentials`
+    /// (without it, an activity cannot name a credential).
+    pub fn with_credentials(mut self, credentials: Arc<dyn LlmCredentialRepository>) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// A named model credential must be one of the activity owner's (422 otherwise: another
+    /// user's key must not pay for this activity, nor its existence be probed).
+    async fn check_credential(
+        &self,
+        content: &ActivityDraft,
+        owner_id: Uuid,
+    ) -> Result<(), TutoringError> {
+        let Some(id) = content.policies.llm_credential_id else {
+            return Ok(());
+        };
+        let owned = match &self.credentials {
+            Some(repo) => repo
+                .find(id)
+                .await
+                .map_err(|e| TutoringError::from_port(e, "credential"))?
+                .is_some_and(|s| s.credential.owner_id == owner_id),
+            None => false,
+        };
+        if owned {
+            Ok(())
+        } else {
+            Err(ValidationErrors::single(
+                "policies.llm_credential_id",
+                "is not a model credential of the activity's owner",
+            )
+            .into())
+        }
     }
 
     /// Creates a draft activity owned by the caller (instructors and admins).
@@ -91,6 +135,7 @@ impl ActivityService {
         access::require(ctx, Scope::ActivitiesWrite)?;
         access::require_author(ctx)?;
         let content = input.validated()?;
+        self.check_credential(&content, ctx.user_id).await?;
         let now = self.clock.now();
         let activity = Activity {
             id: Uuid::new_v4(),
@@ -158,7 +203,12 @@ impl ActivityService {
         patch: ActivityPatch,
     ) -> Result<Activity, TutoringError> {
         let mut activity = self.owned(ctx, id).await?;
+        let before = activity.content.policies.llm_credential_id;
         activity.content = patch.apply(activity.content)?;
+        if activity.content.policies.llm_credential_id != before {
+            self.check_credential(&activity.content, activity.owner_id)
+                .await?;
+        }
         activity.updated_at = self.clock.now();
         self.activities
             .update(&activity)

@@ -22,6 +22,14 @@ pub enum TutoringError {
     /// The resource's state does not allow this (409); says which rule.
     #[error("conflict: {0}")]
     Conflict(Conflict),
+    /// Over a limit (429).
+    #[error("{message}")]
+    RateLimited {
+        /// What was limited.
+        message: &'static str,
+        /// Seconds until a retry can succeed.
+        retry_after_secs: u64,
+    },
     /// The language model failed (502) or timed out (504).
     #[error(transparent)]
     Llm(#[from] LlmError),
@@ -54,6 +62,13 @@ impl From<GatewayError> for TutoringError {
             GatewayError::LimitReached => Self::Conflict(Conflict::InteractionLimit),
             GatewayError::Llm(err) => Self::Llm(err),
             GatewayError::Storage(err) => Self::from_port(err, "session"),
+            GatewayError::OwnCredentialUnavailable => {
+                Self::Conflict(Conflict::OwnCredentialUnavailable)
+            }
+            GatewayError::CredentialLimited { retry_after_secs } => Self::RateLimited {
+                message: "the activity's model credential is over its request limits",
+                retry_after_secs,
+            },
         }
     }
 }

@@ -48,6 +48,13 @@ pub struct ActivityPolicies {
     pub max_interactions: Option<u32>,
     /// Risk thresholds by name, each in 0..=1 (e.g. `ai_dependency: 0.7`).
     pub risk_thresholds: BTreeMap<String, f64>,
+    /// A model credential of the activity's owner: its turns go to that endpoint (SPEC §10.4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_credential_id: Option<Uuid>,
+    /// With a credential that is suspended or gone, turns get 409 instead of falling back to
+    /// the platform's model.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_own_credential: bool,
 }
 
 impl Default for ActivityPolicies {
@@ -59,6 +66,8 @@ impl Default for ActivityPolicies {
             allow_code_snippets: false,
             max_interactions: None,
             risk_thresholds: BTreeMap::new(),
+            llm_credential_id: None,
+            require_own_credential: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod activities;
 pub mod admin;
 pub mod auth;
+pub mod credentials;
 pub mod dto;
 pub mod health;
 pub mod jobs;

@@ -15,6 +15,7 @@
 //! The cases panic (through `assert!`/`expect`) on failure, as tests do.
 
 mod audit;
+pub mod credentials;
 mod fixtures;
 mod health;
 mod schema;

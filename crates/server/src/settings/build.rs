@@ -5,13 +5,15 @@ use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use ainative_ai_gateway::credentials::cipher::decode_key;
+
 use super::error::SettingsError;
 use super::typos::ConfigWarning;
 use super::values::{Origin, Raw, Values};
 use super::vars::*;
 use super::{
-    DatabaseSettings, Effective, JobSettings, JwtConfig, LlmSettings, RateLimitSettings,
-    RedisSettings, SecretSource, Settings,
+    CredentialSettings, DatabaseSettings, Effective, JobSettings, JwtConfig, LlmSettings,
+    RateLimitSettings, RedisSettings, SecretSource, Settings,
 };
 
 /// The shortest JWT secret accepted in production, in bytes.
@@ -97,6 +99,7 @@ fn cross_rules(
         _ => {}
     }
     super::oauth::cross_rules(values, production, problems);
+    credential_rules(values, production, problems);
     if values.get(&LLM_PROVIDER).as_deref() == Some("openai") {
         for (var, missing) in [
             ("LLM_BASE_URL", values.get(&LLM_BASE_URL) == Some(None)),
@@ -105,6 +108,50 @@ fn cross_rules(
             if missing {
                 problems.push(refuse(var, "is required when LLM_PROVIDER=openai".into()));
             }
+        }
+    }
+}
+
+/// The credentials key: required in production, 32 bytes of base64, never the JWT secret;
+/// previous keys each 32 bytes of base64.
+fn credential_rules(values: &Values, production: bool, problems: &mut Vec<SettingsError>) {
+    let refuse = |var: &str, reason: &str| SettingsError::Refused {
+        var: var.to_owned(),
+        reason: reason.to_owned(),
+    };
+    match values.get(&CREDENTIALS_ENCRYPTION_KEY) {
+        Some(None) if production => problems.push(refuse(
+            "CREDENTIALS_ENCRYPTION_KEY",
+            "is required when APP_ENV=production (openssl rand -base64 32)",
+        )),
+        Some(Some(key)) => {
+            if decode_key(key.expose_secret(), 0).is_err() {
+                problems.push(refuse(
+                    "CREDENTIALS_ENCRYPTION_KEY",
+                    "must be the base64 of 32 random bytes (openssl rand -base64 32)",
+                ));
+            }
+            let jwt = values.get(&JWT_SECRET_KEY).flatten();
+            if jwt.is_some_and(|jwt| jwt.expose_secret() == key.expose_secret()) {
+                problems.push(refuse(
+                    "CREDENTIALS_ENCRYPTION_KEY",
+                    "must not be the JWT secret (rotating one would break the other)",
+                ));
+            }
+        }
+        _ => {}
+    }
+    if let Some(Some(previous)) = values.get(&CREDENTIALS_PREVIOUS_KEYS) {
+        let bad = previous
+            .expose_secret()
+            .split(',')
+            .filter(|k| !k.trim().is_empty())
+            .any(|k| decode_key(k, 0).is_err());
+        if bad {
+            problems.push(refuse(
+                "CREDENTIALS_PREVIOUS_KEYS",
+                "must be comma-separated base64 keys of 32 bytes each",
+            ));
         }
     }
 }
@@ -136,6 +183,15 @@ pub(super) fn assemble(
                 SecretString::from(secret),
                 SecretSource::DevelopmentFile(path),
             )
+        }
+    };
+    let (credentials_key, key_source) = match v.require(&CREDENTIALS_ENCRYPTION_KEY)? {
+        Some(key) => (key, SecretSource::Configured),
+        None => {
+            let path = data_dir.join("credentials_key");
+            let key = crate::dev_secret::load_or_create_key(&path)
+                .map_err(|e| SettingsError::Source(format!("{}: {e}", path.display())))?;
+            (SecretString::from(key), SecretSource::DevelopmentFile(path))
         }
     };
     let mut settings = Settings {
@@ -195,6 +251,14 @@ pub(super) fn assemble(
             shutdown_grace: v.require(&JOB_SHUTDOWN_GRACE_SECS)?,
             diagnostics_dir: v.require(&JOB_DIAGNOSTICS_DIR)?.map(Into::into),
         },
+        credentials: CredentialSettings {
+            key: credentials_key,
+            source: key_source.clone(),
+            previous: v.require(&CREDENTIALS_PREVIOUS_KEYS)?,
+            allow_private: v.require(&ALLOW_PRIVATE_LLM_ENDPOINTS)?,
+            default_rpm: v.require(&LLM_CREDENTIAL_DEFAULT_RPM)?,
+            default_concurrency: v.require(&LLM_CREDENTIAL_DEFAULT_CONCURRENCY)?,
+        },
         log_format: v.require(&LOG_FORMAT)?,
         log_level: v.require(&LOG_LEVEL)?,
         otel_endpoint: v.require(&OTEL_EXPORTER_OTLP_ENDPOINT)?,
@@ -209,6 +273,11 @@ pub(super) fn assemble(
     };
     if let (SecretSource::DevelopmentFile(path), Some(entry)) =
         (&source, values.entry_mut("JWT_SECRET_KEY"))
+    {
+        entry.origin = Origin::Generated(path.display().to_string());
+    }
+    if let (SecretSource::DevelopmentFile(path), Some(entry)) =
+        (&key_source, values.entry_mut("CREDENTIALS_ENCRYPTION_KEY"))
     {
         entry.origin = Origin::Generated(path.display().to_string());
     }

@@ -180,6 +180,34 @@ pub struct JobSettings {
     pub diagnostics_dir: Option<std::path::PathBuf>,
 }
 
+/// Users' model credentials.
+#[derive(Clone)]
+pub struct CredentialSettings {
+    /// The active key (base64 of 32 bytes).
+    pub key: SecretString,
+    /// Where it comes from.
+    pub source: SecretSource,
+    /// Earlier keys, comma-separated base64.
+    pub previous: Option<SecretString>,
+    /// `ALLOW_PRIVATE_LLM_ENDPOINTS`.
+    pub allow_private: bool,
+    /// `LLM_CREDENTIAL_DEFAULT_RPM`.
+    pub default_rpm: u32,
+    /// `LLM_CREDENTIAL_DEFAULT_CONCURRENCY`.
+    pub default_concurrency: u32,
+}
+
+impl std::fmt::Debug for CredentialSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialSettings")
+            .field("source", &self.source)
+            .field("allow_private", &self.allow_private)
+            .field("default_rpm", &self.default_rpm)
+            .field("default_concurrency", &self.default_concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -240,6 +268,8 @@ pub struct Settings {
     pub llm: LlmSettings,
     /// Background jobs.
     pub jobs: JobSettings,
+    /// Users' model credentials.
+    pub credentials: CredentialSettings,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter (e.g. `info`, `ainative=debug`).

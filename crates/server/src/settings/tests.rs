@@ -69,6 +69,7 @@ fn production_refuses_missing_or_short_secrets_and_sqlite() {
     let err = load(&[
         ("APP_ENV", "production"),
         ("DATABASE_URL", "postgres://db/x"),
+        ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
     ])
     .unwrap_err();
     assert!(err.to_string().starts_with("JWT_SECRET_KEY"), "{err}");
@@ -76,6 +77,7 @@ fn production_refuses_missing_or_short_secrets_and_sqlite() {
         ("APP_ENV", "production"),
         ("JWT_SECRET_KEY", "short"),
         ("DATABASE_URL", "postgres://db/x"),
+        ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
     ])
     .unwrap_err();
     assert!(err.to_string().starts_with("JWT_SECRET_KEY"), "{err}");
@@ -83,11 +85,17 @@ fn production_refuses_missing_or_short_secrets_and_sqlite() {
         !err.to_string().contains("short"),
         "the secret is echoed: {err}"
     );
-    let err = load(&[("APP_ENV", "production"), ("JWT_SECRET_KEY", SECRET)]).unwrap_err();
+    let err = load(&[
+        ("APP_ENV", "production"),
+        ("JWT_SECRET_KEY", SECRET),
+        ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
+    ])
+    .unwrap_err();
     assert!(err.to_string().starts_with("DATABASE_URL"), "{err}");
     let ok = load(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET_KEY", SECRET),
+        ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
         ("ALLOW_SQLITE_IN_PRODUCTION", "true"),
     ])
     .unwrap();
@@ -95,12 +103,74 @@ fn production_refuses_missing_or_short_secrets_and_sqlite() {
     assert_eq!(ok.log_format, LogFormat::Json);
 }
 
+/// Base64 of 32 bytes.
+const CREDENTIALS_KEY: &str = "Y3JlZGVudGlhbHMta2V5LWZvci10ZXN0cy0wMTIzNDU=";
+
+#[test]
+fn credential_keys_are_checked_and_generated_outside_production() {
+    let err = load(&[("CREDENTIALS_ENCRYPTION_KEY", "c2hvcnQ=")]).unwrap_err();
+    assert_eq!(named(&err), ["CREDENTIALS_ENCRYPTION_KEY"], "{err}");
+    assert!(
+        !err.to_string().contains("c2hvcnQ="),
+        "the key is echoed: {err}"
+    );
+    let err = load(&[
+        ("JWT_SECRET_KEY", CREDENTIALS_KEY),
+        ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
+    ])
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("must not be the JWT secret"),
+        "{err}"
+    );
+    let err = load(&[(
+        "CREDENTIALS_PREVIOUS_KEYS",
+        &format!("{CREDENTIALS_KEY},bad"),
+    )])
+    .unwrap_err();
+    assert_eq!(named(&err), ["CREDENTIALS_PREVIOUS_KEYS"], "{err}");
+    assert!(!err.to_string().contains(CREDENTIALS_KEY), "{err}");
+
+    let dir = temp_dir();
+    let a = Settings::from_layers(HashMap::new(), &dir, &dir).unwrap();
+    let b = Settings::from_layers(HashMap::new(), &dir, &dir).unwrap();
+    assert_eq!(
+        a.credentials.key.expose_secret(),
+        b.credentials.key.expose_secret()
+    );
+    assert!(matches!(
+        a.credentials.source,
+        SecretSource::DevelopmentFile(_)
+    ));
+    let shown = a.describe();
+    assert!(
+        !shown.contains(a.credentials.key.expose_secret()),
+        "{shown}"
+    );
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("CREDENTIALS_ENCRYPTION_KEY = "))
+        .unwrap();
+    assert!(
+        line.contains("generated, kept in") && line.contains("credentials_key"),
+        "{line}"
+    );
+}
+
 #[test]
 fn production_without_secret_on_sqlite_names_both_at_once() {
     let err = load(&[("APP_ENV", "production")]).unwrap_err();
-    assert_eq!(named(&err), ["DATABASE_URL", "JWT_SECRET_KEY"], "{err}");
+    assert_eq!(
+        named(&err),
+        [
+            "DATABASE_URL",
+            "JWT_SECRET_KEY",
+            "CREDENTIALS_ENCRYPTION_KEY"
+        ],
+        "{err}"
+    );
     let text = err.to_string();
-    assert!(text.starts_with("2 configuration problems:"), "{text}");
+    assert!(text.starts_with("3 configuration problems:"), "{text}");
     assert!(
         text.contains("\n  DATABASE_URL: SQLite is refused"),
         "{text}"
@@ -130,6 +200,7 @@ fn every_problem_is_reported_with_the_refusals() {
             "DB_MIN_IDLE",
             "DATABASE_URL",
             "JWT_SECRET_KEY",
+            "CREDENTIALS_ENCRYPTION_KEY",
             "LLM_BASE_URL",
             "LLM_MODEL",
         ],

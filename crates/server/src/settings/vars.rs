@@ -64,6 +64,12 @@ const OAUTH: Section = Section {
            provider). The endpoint and issuer overrides exist for tests and self-hosted \
            providers.",
 };
+const CREDENTIALS: Section = Section {
+    title: "Model credentials (bring your own model)",
+    note: "Users' own OpenAI-compatible endpoints (SPEC §10.4). Their API keys are sealed \
+           with AES-256-GCM under CREDENTIALS_ENCRYPTION_KEY; rotate with \
+           `ainative rotate-credentials-key` (docs/operations.md).",
+};
 const OBSERVABILITY: Section = Section {
     title: "Observability",
     note: "",
@@ -290,6 +296,23 @@ declare_settings! {
     OAUTH_OIDC_CLIENT_SECRET: SecretString = spec(&OAUTH, Kind::Text)
         .family("OAUTH_OIDC_", "_CLIENT_SECRET")
         .secret();
+    /// Key that seals users' model API keys: base64 of 32 random bytes (openssl rand -base64
+    /// 32); required in production, and never the JWT secret. Unset outside production: one is
+    /// generated once into ./data/credentials_key (mode 0600) with a warning.
+    CREDENTIALS_ENCRYPTION_KEY: Option<SecretString> = spec(&CREDENTIALS, Kind::Text)
+        .special("generated outside production")
+        .secret();
+    /// Earlier keys, comma-separated base64: what they sealed still opens until
+    /// `ainative rotate-credentials-key` has re-sealed it under the current key.
+    CREDENTIALS_PREVIOUS_KEYS: Option<SecretString> = spec(&CREDENTIALS, Kind::Text).secret();
+    /// Let users' endpoints be private, loopback, link-local or metadata addresses (a
+    /// self-hosted model on the LAN). Off, they are refused when registered and at every
+    /// call (after DNS resolution).
+    ALLOW_PRIVATE_LLM_ENDPOINTS: bool = spec(&CREDENTIALS, Kind::Bool).default("false");
+    /// Requests per minute of a credential without its own limit (0 = unlimited).
+    LLM_CREDENTIAL_DEFAULT_RPM: u32 = spec(&CREDENTIALS, PER_MINUTE).default("60");
+    /// Concurrent requests (per instance) of a credential without its own limit.
+    LLM_CREDENTIAL_DEFAULT_CONCURRENCY: u32 = spec(&CREDENTIALS, int(1, 10_000)).default("4");
 
     /// Log output: pretty or json.
     LOG_FORMAT: LogFormat = spec(&OBSERVABILITY, Kind::Enum(LogFormat::NAMES))

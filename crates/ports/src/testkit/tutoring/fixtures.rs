@@ -55,6 +55,8 @@ pub fn policies() -> ActivityPolicies {
             ("cognitive_delegation".to_owned(), 0.1 + 0.2),
             ("zero".to_owned(), 0.0),
         ]),
+        llm_credential_id: Some(uuid::Uuid::from_u128(0x0b10)),
+        require_own_credential: true,
     }
 }
 

@@ -1,0 +1,3 @@
+-- Reverts 0040_llm_credentials.up.sql.
+
+DROP TABLE llm_credentials;
