@@ -43,6 +43,8 @@ fn runtime() -> Runtime {
 fn codec() -> TokenCodec {
     TokenCodec::new(&JwtSettings {
         secret: SecretString::from("a-benchmark-secret-of-at-least-32-bytes!".to_owned()),
+        signing_key: None,
+        previous_keys: Vec::new(),
         issuer: "ainative".into(),
         audience: "ainative-api".into(),
         access_ttl: Duration::from_secs(30 * 60),
