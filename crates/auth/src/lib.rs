@@ -5,6 +5,7 @@
 //! as `Arc<dyn Port>` through [`AuthDeps`].
 
 mod admin;
+mod api_keys;
 mod config;
 mod error;
 mod jwt;
@@ -15,6 +16,9 @@ mod service;
 mod user_cache;
 
 pub use admin::AdminService;
+pub use api_keys::{
+    is_api_key, ApiKeyDeps, ApiKeyLimits, ApiKeyService, CreatedApiKey, NewKeyInput, Pepper,
+};
 pub use config::{AuthConfig, JwtSettings};
 pub use error::{AuthError, AuthFailure, InternalError, TokenRejection};
 pub use jwt::{Claims, TokenCodec, TokenKind};

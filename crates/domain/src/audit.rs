@@ -13,6 +13,8 @@ pub enum AuditAction {
     AdminCreated,
     /// A risk was resolved by an instructor or admin.
     RiskResolved,
+    /// An administrator revoked another user's API key.
+    ApiKeyRevoked,
 }
 
 impl AuditAction {
@@ -22,6 +24,7 @@ impl AuditAction {
             Self::UserUpdated => "user_updated",
             Self::AdminCreated => "admin_created",
             Self::RiskResolved => "risk_resolved",
+            Self::ApiKeyRevoked => "api_key_revoked",
         }
     }
 
@@ -31,6 +34,7 @@ impl AuditAction {
             "user_updated" => Some(Self::UserUpdated),
             "admin_created" => Some(Self::AdminCreated),
             "risk_resolved" => Some(Self::RiskResolved),
+            "api_key_revoked" => Some(Self::ApiKeyRevoked),
             _ => None,
         }
     }

@@ -7,7 +7,9 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{activities, admin, auth, dto, health, risks, sessions, stream};
+use crate::routes::{
+    activities, admin, api_keys, auth, dto, health, risks, sessions, stream, well_known,
+};
 
 struct SecurityAddon;
 
@@ -39,7 +41,8 @@ impl Modify for SecurityAddon {
     info(title = "ainative API", description = "AI-native tutoring platform backend. Every JSON response uses the envelope `{success, data, message}` or `{success: false, error: {code, message, details, request_id}}`."),
     paths(
         auth::register, auth::login, auth::token, auth::refresh, auth::logout, auth::me,
-        auth::change_password, auth::rate_limit_status,
+        auth::change_password, auth::rate_limit_status, well_known::jwks,
+        api_keys::create, api_keys::list, api_keys::delete, api_keys::admin_list, api_keys::admin_revoke,
         admin::list_users, admin::update_user, admin::list_audit, admin::recent_errors,
         health::health, health::live, health::ready,
         activities::create, activities::list, activities::get, activities::update, activities::publish, activities::archive,

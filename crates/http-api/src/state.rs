@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
-use ainative_auth::{AdminService, AuthService};
+use ainative_auth::{AdminService, ApiKeyService, AuthService};
 use ainative_ports::{DatabaseHealth, RateLimiter};
 use ipnet::IpNet;
 
@@ -37,6 +37,8 @@ pub struct HttpSettings {
     pub production: bool,
     /// Request limits.
     pub rate_limits: RateLimits,
+    /// `Cache-Control: max-age` of `/.well-known/jwks.json`.
+    pub jwks_max_age_secs: u64,
 }
 
 /// Process lifecycle: start time and whether shutdown has begun (readiness turns 503).
@@ -94,6 +96,8 @@ pub struct ApiState {
     pub auth: Arc<AuthService>,
     /// User administration.
     pub admin: Arc<AdminService>,
+    /// API keys.
+    pub api_keys: Arc<ApiKeyService>,
     /// Tutoring use cases.
     pub tutoring: TutoringServices,
     /// Request limiter.

@@ -6,6 +6,7 @@
 //! Features: `mocks` adds mockall mocks of every port (`MockUserRepository`, …);
 //! `testkit` adds the contract suites every implementation must pass.
 
+pub mod api_keys;
 pub mod audit;
 pub mod cache;
 pub mod clock;
@@ -26,6 +27,7 @@ pub mod users;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use api_keys::{ApiKey, ApiKeyRepository, NewApiKey};
 pub use audit::AuditLog;
 pub use cache::ResponseCache;
 pub use clock::{Clock, SystemClock};
@@ -56,6 +58,7 @@ pub use users::{NewUser, UserFilter, UserRepository};
 
 #[cfg(feature = "mocks")]
 pub use {
+    api_keys::MockApiKeyRepository,
     audit::MockAuditLog,
     cache::MockResponseCache,
     clock::MockClock,

@@ -8,8 +8,8 @@ use ainative_adapters_sqlite::SqliteStore;
 use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
-    ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
-    PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
+    ActivityRepository, ApiKeyRepository, AuditLog, AuthSessionRepository, DatabaseHealth,
+    InteractionRepository, PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
     StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
@@ -33,6 +33,8 @@ pub struct Database {
     pub sessions: Arc<dyn AuthSessionRepository>,
     /// Audit log.
     pub audit: Arc<dyn AuditLog>,
+    /// API keys.
+    pub api_keys: Arc<dyn ApiKeyRepository>,
     /// Health probes.
     pub health: Arc<dyn DatabaseHealth>,
     /// Migrations.
@@ -53,6 +55,7 @@ pub struct Database {
 fn ports<S>(store: S, backend: Backend) -> Database
 where
     S: UserRepository
+        + ApiKeyRepository
         + AuthSessionRepository
         + AuditLog
         + DatabaseHealth
@@ -69,6 +72,7 @@ where
         users: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
         audit: Arc::new(store.clone()),
+        api_keys: Arc::new(store.clone()),
         health: Arc::new(store.clone()),
         schema: Arc::new(store.clone()),
         activities: Arc::new(store.clone()),

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use rand::RngCore;
 
-/// Reads the secret at `path`, creating it (64 hex chars of OS randomness) when missing.
-pub fn load_or_create(path: &Path) -> std::io::Result<String> {
+/// Reads the secret at `path`, creating it (64 hex chars of OS randomness) when missing; `var`
+/// is the variable that was not set.
+pub fn load_or_create(path: &Path, var: &str) -> std::io::Result<String> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         let existing = existing.trim().to_owned();
         if existing.len() >= 32 {
@@ -30,9 +31,47 @@ pub fn load_or_create(path: &Path) -> std::io::Result<String> {
     let mut file = options.open(path)?;
     file.write_all(secret.as_bytes())?;
     eprintln!(
-        "WARNING: JWT_SECRET_KEY is not set; using a development secret generated and kept in {}. \
-         Never run production like this: set JWT_SECRET_KEY (at least 32 random bytes).",
+        "WARNING: {var} is not set; using a development secret generated and kept in {}. \
+         Never run production like this: set {var} (at least 32 random bytes).",
         path.display()
     );
     Ok(secret)
+}
+
+/// Reads the development signing key at `path`, generating one for `algorithm` (PKCS#8 PEM,
+/// mode 0600) when the file is missing. A file holding another key type is an error, never
+/// overwritten.
+pub fn load_or_create_key(
+    path: &Path,
+    algorithm: ainative_auth::SigningAlgorithm,
+) -> Result<ainative_auth::PrivateKey, String> {
+    use secrecy::ExposeSecret;
+    if path.exists() {
+        return crate::keys::read_key(path);
+    }
+    let key = ainative_auth::PrivateKey::generate(algorithm).map_err(|e| e.to_string())?;
+    write_private(path, key.to_pem().expose_secret().as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!(
+        "WARNING: JWT_PRIVATE_KEY_FILE is not set; signing tokens with a development {algorithm} key \
+         generated into {} (kid {}). Never run production like this.",
+        path.display(),
+        key.kid()
+    );
+    Ok(key)
+}
+
+/// Writes `bytes` to a new file readable by its owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
 }
