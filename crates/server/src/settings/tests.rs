@@ -110,6 +110,7 @@ fn production_refuses_missing_or_short_secrets_and_sqlite() {
         ("APP_ENV", "production"),
         ("JWT_ALGORITHM", "HS256"),
         ("JWT_SECRET_KEY", SECRET),
+        ("API_KEY_PEPPER", SECRET),
     ])
     .unwrap_err();
     assert!(err.to_string().starts_with("DATABASE_URL"), "{err}");
