@@ -127,7 +127,10 @@ async fn an_independent_verifier_accepts_tokens_from_the_jwks(app: TestApp) {
         let at = token.find('.').unwrap() + 2;
         let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
         let tampered = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
-        assert!(!verified_by(&tampered, jwk), "{alg}: a tampered token verifies");
+        assert!(
+            !verified_by(&tampered, jwk),
+            "{alg}: a tampered token verifies"
+        );
         assert_eq!(app.get(ME, Some(&token)).await.status(), 200);
     }
 }
