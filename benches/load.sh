@@ -397,6 +397,26 @@ run_config() {
     log "[$label] PostgreSQL transactions per /auth/me: ${DB_PER_REQ[$label]}"
   fi
 
+  # /auth/me with an API key of the same student (SPEC §10.3: within 20 % of the JWT figure,
+  # and no more database work per request than the JWT).
+  local api_key key_auth
+  api_key=$(api POST /auth/api-keys "$student" '{"name":"bench","scopes":["sessions:read"]}' | jq -r '.data.key')
+  key_auth=(-H "Authorization: Bearer $api_key")
+  warm "$BASE/api/v1/auth/me" "${key_auth[@]}"
+  if [[ -n ${PG_URL:-} ]]; then
+    sleep 11
+    xact0=$(psql -Atq "$PG_URL" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+  fi
+  wrk_run "$label/auth_me_key" "$pid" "$DURATION" "$CONNS" "$BASE/api/v1/auth/me" "${key_auth[@]}"
+  if [[ -n ${PG_URL:-} ]]; then
+    sleep 11
+    xact1=$(psql -Atq "$PG_URL" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+    req=$(sed -n 's/^WRK_RESULT requests=\([0-9]*\).*/\1/p' "$WORK/wrk-$label-auth_me_key.txt" 2>/dev/null || true)
+    DB_PER_REQ_KEY[$label]=$(awk -v a="$xact0" -v b="$xact1" -v r="${req:-0}" \
+      'BEGIN { if (r > 0) printf "%.2f", (b - a - 1) / r; else print "-" }')
+    log "[$label] PostgreSQL transactions per /auth/me with an API key: ${DB_PER_REQ_KEY[$label]}"
+  fi
+
   # Redis commands per authenticated request: MONITOR over sequential requests on one
   # keep-alive connection (script-internal commands excluded).
   if [[ -n ${REDIS_PORT:-} ]]; then
@@ -554,7 +574,7 @@ run_bare() {
 
 # --- main ----------------------------------------------------------------------------------------
 
-declare -A READY IDLE_RSS AFTER_RSS PEAK_RSS STOP_MS LOAD OVERHEAD OVERHEAD_C1 DB_PER_REQ REDIS_PER_REQ REDIS_CMDS STORM_RESULT
+declare -A READY IDLE_RSS AFTER_RSS PEAK_RSS STOP_MS LOAD OVERHEAD OVERHEAD_C1 DB_PER_REQ DB_PER_REQ_KEY REDIS_PER_REQ REDIS_CMDS STORM_RESULT
 
 ensure_wrk
 command -v jq >/dev/null 2>&1 || { log "jq is needed (Debian: apt-get install -y jq)"; exit 1; }
@@ -625,7 +645,7 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
   echo "| config | scenario | req/s | p50 ms | p99 ms | errors | ratio to bare | server CPU µs/req | vs bare µs/req | other processes' CPU | load avg at start |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for cfg in bare $CONFIGS; do
-    for scenario in json_c1 json auth_me_c1 auth_me list live cached cached_new live_idle_probe live_storm; do
+    for scenario in json_c1 json auth_me_c1 auth_me auth_me_key list live cached cached_new live_idle_probe live_storm; do
       key=$cfg/$scenario
       [[ -n ${P50[$key]:-} ]] || continue
       case $scenario in
@@ -677,7 +697,16 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
     if [[ -n ${DB_PER_REQ[postgres]:-} ]]; then
       check "no database query on every /auth/me (${DB_PER_REQ[postgres]} transactions per request)" "$(le "${DB_PER_REQ[postgres]}" 0.05)"
     fi
+    if [[ -n ${DB_PER_REQ_KEY[postgres]:-} ]]; then
+      check "no database query on every /auth/me with an API key (${DB_PER_REQ_KEY[postgres]} transactions per request)" "$(le "${DB_PER_REQ_KEY[postgres]}" 0.05)"
+    fi
   fi
+  for cfg in $CONFIGS; do
+    if [[ -n ${RPS[$cfg/auth_me_key]:-} && -n ${RPS[$cfg/auth_me]:-} ]]; then
+      check "$cfg /auth/me with an API key within 20 % of the JWT figure (${RPS[$cfg/auth_me_key]} vs ${RPS[$cfg/auth_me]} req/s)" \
+        "$(ge "${RPS[$cfg/auth_me_key]}" "$(awk -v j="${RPS[$cfg/auth_me]}" 'BEGIN { printf "%.0f", j * 0.8 }')")"
+    fi
+  done
 } >"$RESULTS"
 
 echo

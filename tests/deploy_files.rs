@@ -633,10 +633,16 @@ fn compose_config_is_accepted_by_docker_compose() {
         for file in &files {
             command.args(["-f", file]);
         }
-        command.args(["config", "-q"]).env(
-            "JWT_SECRET_KEY",
-            "test-only-secret-that-is-at-least-32-bytes-long",
-        );
+        command
+            .args(["config", "-q"])
+            .env(
+                "JWT_SECRET_KEY",
+                "test-only-secret-that-is-at-least-32-bytes-long",
+            )
+            .env(
+                "API_KEY_PEPPER",
+                "test-only-pepper-that-is-at-least-32-bytes-long",
+            );
         let (ok, output) = run(&mut command);
         assert!(
             ok,

@@ -120,6 +120,30 @@ async fn secrets_never_reach_the_logs() {
     .await;
     let (status, _) = json_of(app.get("/api/v1/auth/me", Some(&access)).await).await;
     assert_eq!(status, 200);
+    // An API key: created, used, refused after deletion; never in a log line.
+    let (status, created) = json_of(
+        app.post(
+            "/api/v1/auth/api-keys",
+            Some(&access),
+            &json!({"name": "logs", "scopes": ["sessions:read"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let api_key = created["data"]["key"].as_str().unwrap().to_owned();
+    let key_id = created["data"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = json_of(app.get("/api/v1/auth/me", Some(&api_key)).await).await;
+    assert_eq!(status, 200);
+    app.call(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/auth/api-keys/{key_id}"),
+        Some(&access),
+        None,
+    )
+    .await;
+    let (status, _) = json_of(app.get("/api/v1/auth/me", Some(&api_key)).await).await;
+    assert_eq!(status, 401);
     app.get(
         "/api/v1/auth/me",
         Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."),
@@ -137,6 +161,9 @@ async fn secrets_never_reach_the_logs() {
         access.as_str(),
         refresh.as_str(),
         "e2e-secret-e2e-secret-e2e-secret-0123",
+        "e2e-pepper-e2e-pepper-e2e-pepper-0123",
+        api_key.as_str(),
+        &api_key[12..],
     ] {
         assert!(!text.contains(secret), "a secret reached the logs");
     }

@@ -16,7 +16,9 @@ use ainative_adapters_redis::{
     InMemoryRateLimiter, InMemoryResponseCache, InMemoryRevocationList, RedisPool,
     RedisRateLimiter, RedisResponseCache, RedisSettings,
 };
-use ainative_auth::{AuthError, JwtSettings, TokenCodec, TokenKind, TokenRejection};
+use ainative_auth::{
+    AuthError, JwtSettings, PrivateKey, SigningAlgorithm, TokenCodec, TokenKind, TokenRejection,
+};
 use ainative_domain::{PasswordPolicy, Role, Tier, ValidationErrors};
 use ainative_http_api::ApiError;
 use ainative_ports::{RateLimiter, ResponseCache, RevocationList};
@@ -41,8 +43,15 @@ fn runtime() -> Runtime {
 }
 
 fn codec() -> TokenCodec {
+    codec_with(None)
+}
+
+/// A codec signing with `key` (HS256 when `None`).
+fn codec_with(signing_key: Option<PrivateKey>) -> TokenCodec {
     TokenCodec::new(&JwtSettings {
         secret: SecretString::from("a-benchmark-secret-of-at-least-32-bytes!".to_owned()),
+        signing_key,
+        previous_keys: Vec::new(),
         issuer: "ainative".into(),
         audience: "ainative-api".into(),
         access_ttl: Duration::from_secs(30 * 60),
@@ -94,6 +103,33 @@ fn jwt(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// Issue and verify with each asymmetric algorithm (SPEC §10.3): what EdDSA, the default,
+/// costs per request against HS256's `jwt/verify_access`.
+fn jwt_asymmetric(c: &mut Criterion) {
+    let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
+    for (name, alg) in [
+        ("jwt_eddsa", SigningAlgorithm::EdDsa),
+        ("jwt_es256", SigningAlgorithm::Es256),
+        ("jwt_rs256", SigningAlgorithm::Rs256),
+    ] {
+        let key = PrivateKey::generate(alg).expect("a key");
+        let codec = codec_with(Some(key));
+        let token = issue(&codec, user, session);
+        let mut g = c.benchmark_group(name);
+        g.bench_function("issue_access", |b| {
+            b.iter(|| issue(black_box(&codec), black_box(user), black_box(session)))
+        });
+        g.bench_function("verify_access", |b| {
+            b.iter(|| {
+                codec
+                    .decode(black_box(&token), TokenKind::Access)
+                    .expect("valid")
+            })
+        });
+        g.finish();
+    }
 }
 
 fn rate_limit_in_process(c: &mut Criterion) {
@@ -263,6 +299,7 @@ fn error_mapping(c: &mut Criterion) {
 criterion_group!(
     benches,
     jwt,
+    jwt_asymmetric,
     rate_limit_in_process,
     cache,
     password_policy,

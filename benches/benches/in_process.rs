@@ -120,6 +120,18 @@ fn middleware(c: &mut Criterion) {
             .to_owned()
     });
     let bearer = format!("Bearer {token}");
+    // An API key of the same user (SPEC §10.3: checking it costs what a JWT costs).
+    let api_key = system.block_on(async {
+        let create = TestRequest::post()
+            .uri("/api/v1/auth/api-keys")
+            .peer_addr(peer())
+            .insert_header((header::AUTHORIZATION, bearer.as_str()))
+            .set_json(json!({"name": "bench", "scopes": ["sessions:read"]}))
+            .to_request();
+        let body = call_json(&app, create).await;
+        body["data"]["key"].as_str().expect("a key").to_owned()
+    });
+    let key_bearer = format!("Bearer {api_key}");
 
     let mut group = c.benchmark_group("in_process");
     group.measurement_time(Duration::from_secs(5));
@@ -150,6 +162,24 @@ fn middleware(c: &mut Criterion) {
                         .to_request();
                     let res = test::call_service(&app, req).await;
                     assert!(res.status().is_success());
+                    black_box(test::read_body(res).await);
+                }
+                started.elapsed()
+            })
+        });
+    });
+    group.bench_function("auth_me_api_key_full_stack", |b| {
+        b.iter_custom(|iters| {
+            system.block_on(async {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    let req = TestRequest::get()
+                        .uri("/api/v1/auth/me")
+                        .peer_addr(peer())
+                        .insert_header((header::AUTHORIZATION, key_bearer.as_str()))
+                        .to_request();
+                    let res = test::call_service(&app, req).await;
+                    assert!(res.status().is_success(), "{}", res.status());
                     black_box(test::read_body(res).await);
                 }
                 started.elapsed()

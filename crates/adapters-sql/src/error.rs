@@ -67,7 +67,7 @@ fn database_error(db: &dyn DatabaseError, is_transient: fn(&str) -> bool) -> Mea
 
 /// Unique keys by a text found in the constraint name (PostgreSQL) or in the message
 /// (SQLite: `UNIQUE constraint failed: users.email`), most specific first.
-const UNIQUE_KEYS: [(&str, Conflict); 19] = [
+const UNIQUE_KEYS: [(&str, Conflict); 20] = [
     // Before the user keys: "oauth_accounts.provider_user_id" is not a user column.
     ("oauth_accounts", Conflict::IdentityLinked),
     ("oauth_flows", Conflict::Duplicate("oauth_flow")),
@@ -87,6 +87,7 @@ const UNIQUE_KEYS: [(&str, Conflict); 19] = [
     ("student_id", Conflict::StudentId),
     ("email", Conflict::Email),
     ("username", Conflict::Username),
+    ("api_keys", Conflict::Duplicate("api_key")),
     ("auth_sessions", Conflict::Duplicate("session")),
     ("refresh_tokens", Conflict::Duplicate("refresh_token")),
     // The unique key is handled by the enqueue itself: only the id can collide.

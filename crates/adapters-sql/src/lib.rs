@@ -2,6 +2,7 @@
 //! [`Dialect`].
 //!
 //! [`SqlStore<D>`] implements [`ainative_ports::UserRepository`],
+//! [`ainative_ports::ApiKeyRepository`],
 //! [`ainative_ports::AuthSessionRepository`], [`ainative_ports::AuditLog`],
 //! [`ainative_ports::ActivityRepository`], [`ainative_ports::StudySessionRepository`],
 //! [`ainative_ports::InteractionRepository`], [`ainative_ports::RiskRepository`],
@@ -25,6 +26,7 @@
 //! [`Syntax`] entry.
 
 mod activities;
+mod api_keys;
 mod audit;
 mod columns;
 pub mod dialect;

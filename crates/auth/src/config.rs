@@ -3,11 +3,18 @@ use std::time::Duration;
 use ainative_domain::PasswordPolicy;
 use secrecy::SecretString;
 
-/// JWT settings. The algorithm is pinned to HS256 (SPEC §4).
+use crate::keys::PrivateKey;
+
+/// JWT settings (SPEC §4, §10.3).
 #[derive(Debug, Clone)]
 pub struct JwtSettings {
-    /// HS256 secret, at least 32 bytes in production.
+    /// HS256 secret, at least 32 bytes in production; signs only when `signing_key` is `None`.
     pub secret: SecretString,
+    /// The asymmetric key new tokens are signed with; `None` = HS256 with `secret`.
+    pub signing_key: Option<PrivateKey>,
+    /// Retired keys: they sign nothing but still verify (and stay in the JWKS) until their
+    /// last token has expired.
+    pub previous_keys: Vec<PrivateKey>,
     /// `iss` claim issued and required.
     pub issuer: String,
     /// `aud` claim issued and required.

@@ -1,13 +1,12 @@
 use ainative_domain::{Role, Tier};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{
-    decode, encode, errors::ErrorKind, get_current_timestamp, Algorithm, DecodingKey, EncodingKey,
-    Header, Validation,
+    decode, encode, errors::ErrorKind, get_current_timestamp, Algorithm, Validation,
 };
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::keys::KeyRing;
 use crate::{AuthError, JwtSettings, TokenRejection};
 
 /// What a token is for.
@@ -50,21 +49,14 @@ pub struct Claims {
     pub aud: String,
 }
 
-/// The HMAC keys; absent when the secret is empty (jsonwebtoken refuses empty HMAC keys).
-#[derive(Clone)]
-struct Keys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-}
-
-/// Signs and verifies tokens with the one configured algorithm (HS256). A token whose header
-/// names any other algorithm, `none` included, is rejected.
+/// Signs tokens with the current key (its `kid` in the header) and verifies them with the key
+/// their `kid` names, pinned to that key's algorithm. `none`, an unknown `kid`, an `alg` other
+/// than the key's and headers naming a key (`jku`, `x5u`, `jwk`, `x5c`) are rejected.
 #[derive(Clone)]
 pub struct TokenCodec {
-    /// `None` only for an empty secret, which settings never produce: then nothing is signed
-    /// and nothing verifies (fail closed).
-    keys: Option<Keys>,
-    validation: Validation,
+    /// `None` only for HS256 with an empty secret, which settings never produce: then nothing
+    /// is signed and nothing verifies (fail closed).
+    keys: Option<std::sync::Arc<KeyRing>>,
     issuer: String,
     audience: String,
 }
@@ -79,8 +71,6 @@ impl std::fmt::Debug for TokenCodec {
 }
 
 impl TokenCodec {
-    const ALGORITHM: Algorithm = Algorithm::HS256;
-
     /// Tolerated clock difference between the instance that issued a token and the one that
     /// checks its `nbf` (`iat` truncated to the second, clocks of a fleet a little apart).
     /// `exp` gets no such grace.
@@ -88,15 +78,8 @@ impl TokenCodec {
 
     /// Builds a codec from settings.
     pub fn new(settings: &JwtSettings) -> Self {
-        let secret = settings.secret.expose_secret().as_bytes();
-        let keys = match (
-            EncodingKey::from_secret(secret),
-            DecodingKey::from_secret(secret),
-        ) {
-            (Ok(encoding), Ok(decoding)) => Some(Keys { encoding, decoding }),
-            _ => None,
-        };
-        let mut validation = Validation::new(Self::ALGORITHM);
+        // The algorithm here is replaced by each key's own (see `KeyRing`).
+        let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         // `nbf` is checked when present (and must then be a number) but not required, so
@@ -106,12 +89,24 @@ impl TokenCodec {
         validation.validate_nbf = true;
         // The library applies one leeway to `exp` and `nbf`; `decode` re-checks `exp` exactly.
         validation.leeway = Self::CLOCK_SKEW_SECS;
+        let keys = match &settings.signing_key {
+            Some(current) => Some(KeyRing::asymmetric(
+                current,
+                &settings.previous_keys,
+                &validation,
+            )),
+            None => KeyRing::hmac(&settings.secret, &settings.previous_keys, &validation),
+        };
         Self {
-            keys,
-            validation,
+            keys: keys.map(std::sync::Arc::new),
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
         }
+    }
+
+    /// The key ring (JWKS, current `kid`); `None` only for an empty HS256 secret.
+    pub fn keys(&self) -> Option<&KeyRing> {
+        self.keys.as_deref()
     }
 
     /// Builds the claims of a new token; it is valid from `issued_at` (`nbf` = `iat`).
@@ -147,7 +142,7 @@ impl TokenCodec {
             .keys
             .as_ref()
             .ok_or_else(|| AuthError::Internal("token signing failed: empty JWT secret".into()))?;
-        encode(&Header::new(Self::ALGORITHM), claims, &keys.encoding)
+        encode(&keys.header(), claims, keys.signing_key())
             .map_err(|e| AuthError::Internal(Box::new(e)))
     }
 
@@ -156,7 +151,11 @@ impl TokenCodec {
     pub fn decode(&self, token: &str, expected: TokenKind) -> Result<Claims, AuthError> {
         let malformed = AuthError::InvalidToken(TokenRejection::Malformed);
         let keys = self.keys.as_ref().ok_or(malformed)?;
-        let data = decode::<Claims>(token, &keys.decoding, &self.validation).map_err(|e| {
+        let (key, validation) = keys.verifier(token).map_err(|rejection| {
+            tracing::debug!(reason = rejection.as_str(), "token header refused");
+            AuthError::InvalidToken(TokenRejection::Malformed)
+        })?;
+        let data = decode::<Claims>(token, key, validation).map_err(|e| {
             let reason = match e.kind() {
                 ErrorKind::ExpiredSignature => TokenRejection::Expired,
                 _ => TokenRejection::Malformed,

@@ -1,4 +1,5 @@
 use super::*;
+use jsonwebtoken::{encode, EncodingKey, Header};
 use proptest::prelude::*;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -9,6 +10,8 @@ const SECRET: &str = "0123456789abcdef0123456789abcdef";
 fn settings(secret: &str) -> JwtSettings {
     JwtSettings {
         secret: SecretString::from(secret.to_owned()),
+        signing_key: None,
+        previous_keys: Vec::new(),
         issuer: "ainative".into(),
         audience: "ainative-api".into(),
         access_ttl: Duration::from_secs(60),

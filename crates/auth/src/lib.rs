@@ -5,9 +5,11 @@
 //! as `Arc<dyn Port>` through [`AuthDeps`].
 
 mod admin;
+mod api_keys;
 mod config;
 mod error;
 mod jwt;
+mod keys;
 pub mod oauth;
 mod password;
 mod revocation_sync;
@@ -15,9 +17,13 @@ mod service;
 mod user_cache;
 
 pub use admin::AdminService;
+pub use api_keys::{
+    is_api_key, ApiKeyDeps, ApiKeyLimits, ApiKeyService, CreatedApiKey, NewKeyInput, Pepper,
+};
 pub use config::{AuthConfig, JwtSettings};
 pub use error::{AuthError, AuthFailure, InternalError, TokenRejection};
 pub use jwt::{Claims, TokenCodec, TokenKind};
+pub use keys::{KeyError, KeyRing, KeySummary, PrivateKey, SigningAlgorithm};
 pub use oauth::{CallbackInput, OAuthConfig, OAuthError, OAuthService, StartedFlow};
 pub use password::{BcryptHasher, PasswordHasher};
 pub use revocation_sync::RevocationSync;

@@ -473,6 +473,7 @@ impl AuthService {
 
     /// Ends the caller's session: its access tokens and refresh family stop working.
     pub async fn logout(&self, ctx: &RequestContext) -> Result<(), AuthError> {
+        ctx.require_identity_management()?;
         let now = self.deps.clock.now();
         let until = now + to_chrono(self.config.jwt.refresh_ttl);
         self.revoke_session(ctx.session_id(), until, now).await
@@ -508,6 +509,7 @@ impl AuthService {
         current_password: &str,
         new_password: &str,
     ) -> Result<TokenPair, AuthError> {
+        ctx.require_identity_management()?;
         // Fresh from the store: the password hash must not come from a cache.
         let user = match self.deps.users.find_by_id(ctx.user_id).await? {
             Some(user) if user.is_active => user,

@@ -88,6 +88,8 @@ fn config(grace: Duration) -> AuthConfig {
     AuthConfig {
         jwt: JwtSettings {
             secret: SecretString::from("test-secret-test-secret-test-secret".to_owned()),
+            signing_key: None,
+            previous_keys: Vec::new(),
             issuer: "ainative".into(),
             audience: "ainative-api".into(),
             access_ttl: Duration::from_secs(1800),

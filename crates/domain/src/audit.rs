@@ -27,6 +27,8 @@ pub enum AuditAction {
     CredentialActivated,
     /// An administrator changed a model credential's limits.
     CredentialLimitsChanged,
+    /// An administrator revoked another user's API key.
+    ApiKeyRevoked,
 }
 
 impl AuditAction {
@@ -43,6 +45,7 @@ impl AuditAction {
             Self::CredentialSuspended => "credential_suspended",
             Self::CredentialActivated => "credential_activated",
             Self::CredentialLimitsChanged => "credential_limits_changed",
+            Self::ApiKeyRevoked => "api_key_revoked",
         }
     }
 
@@ -59,6 +62,7 @@ impl AuditAction {
             "credential_suspended" => Some(Self::CredentialSuspended),
             "credential_activated" => Some(Self::CredentialActivated),
             "credential_limits_changed" => Some(Self::CredentialLimitsChanged),
+            "api_key_revoked" => Some(Self::ApiKeyRevoked),
             _ => None,
         }
     }

@@ -71,6 +71,7 @@ pub fn app(
         .app_data(web::Data::from(state.auth))
         .app_data(web::Data::from(state.admin))
         .app_data(web::Data::from(state.oauth))
+        .app_data(web::Data::from(state.api_keys))
         .app_data(web::Data::from(state.tutoring.activities))
         .app_data(web::Data::from(state.tutoring.sessions))
         .app_data(web::Data::from(state.tutoring.risks))
@@ -97,6 +98,7 @@ pub fn app(
                 .configure(routes::risks::configure)
                 .configure(routes::health::configure),
         )
+        .configure(routes::well_known::configure)
         .service(
             routes::resource("/docs", "GET").route(web::get().to(|| async {
                 actix_web::HttpResponse::PermanentRedirect()

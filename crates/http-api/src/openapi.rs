@@ -9,7 +9,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::openapi_common::CommonResponses;
 use crate::routes::{
-    activities, admin, auth, credentials, dto, health, jobs, oauth, risks, sessions, stream,
+    activities, admin, api_keys, auth, credentials, dto, health, jobs, oauth, risks, sessions,
+    stream, well_known,
 };
 
 struct SecurityAddon;
@@ -42,7 +43,8 @@ impl Modify for SecurityAddon {
     info(title = "ainative API", description = "AI-native tutoring platform backend. Every JSON response uses the envelope `{success, data, message}` or `{success: false, error: {code, message, details, request_id}}`."),
     paths(
         auth::register, auth::login, auth::token, auth::refresh, auth::logout, auth::me,
-        auth::change_password, auth::rate_limit_status,
+        auth::change_password, auth::rate_limit_status, well_known::jwks,
+        api_keys::create, api_keys::list, api_keys::delete, api_keys::admin_list, api_keys::admin_revoke,
         oauth::authorize, oauth::callback, oauth::exchange, oauth::link, oauth::accounts, oauth::unlink,
         admin::list_users, admin::update_user, admin::list_audit, admin::recent_errors,
         jobs::list_jobs, jobs::retry_job,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
-use ainative_auth::{AdminService, AuthService, OAuthService};
+use ainative_auth::{AdminService, ApiKeyService, AuthService, OAuthService};
 use ainative_ports::{DatabaseHealth, RateLimiter};
 use ipnet::IpNet;
 
@@ -37,6 +37,8 @@ pub struct HttpSettings {
     pub production: bool,
     /// Request limits.
     pub rate_limits: RateLimits,
+    /// `Cache-Control: max-age` of `/.well-known/jwks.json`.
+    pub jwks_max_age_secs: u64,
 }
 
 /// Process lifecycle: start time and whether shutdown has begun (readiness turns 503).
@@ -98,6 +100,8 @@ pub struct ApiState {
     pub admin: Arc<AdminService>,
     /// Social login.
     pub oauth: Arc<OAuthService>,
+    /// API keys.
+    pub api_keys: Arc<ApiKeyService>,
     /// Tutoring use cases.
     pub tutoring: TutoringServices,
     /// Users' own model credentials.

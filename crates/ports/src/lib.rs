@@ -6,6 +6,7 @@
 //! Features: `mocks` adds mockall mocks of every port (`MockUserRepository`, …);
 //! `testkit` adds the contract suites every implementation must pass.
 
+pub mod api_keys;
 pub mod audit;
 pub mod cache;
 pub mod clock;
@@ -29,6 +30,7 @@ pub mod users;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use api_keys::{ApiKey, ApiKeyRepository, NewApiKey};
 pub use audit::AuditLog;
 pub use cache::{FlightLock, LocalFlightLock, ResponseCache};
 pub use clock::{Clock, SystemClock};
@@ -71,6 +73,7 @@ pub use users::{NewUser, UserFilter, UserRepository};
 
 #[cfg(feature = "mocks")]
 pub use {
+    api_keys::MockApiKeyRepository,
     audit::MockAuditLog,
     cache::{MockFlightLock, MockResponseCache},
     clock::MockClock,

@@ -47,6 +47,12 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         batch: u32,
     },
+    /// Token signing keys: generate a new one, list the configured ones.
+    Keys {
+        /// generate or list.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Regenerate .env.example and the tables of docs/configuration.md from the settings
     /// table (run at the repository root); with --check, only report stale files (exit 1).
     #[command(hide = true)]
@@ -70,4 +76,20 @@ pub enum MigrateAction {
     },
     /// List migrations and whether they are applied.
     Status,
+}
+
+/// Signing key actions.
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Generate a private key (PKCS#8 PEM) for JWT_PRIVATE_KEY_FILE; prints its kid.
+    Generate {
+        /// EdDSA, ES256 or RS256.
+        #[arg(long, default_value = "EdDSA")]
+        algorithm: String,
+        /// Write the key to this file (mode 0600, never overwritten) instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// List the configured keys: kid, algorithm, current or previous.
+    List,
 }

@@ -149,7 +149,7 @@ pub async fn create_admin_with(
     if settings.auto_migrate {
         db.schema.migrate_up().await?;
     }
-    let (auth, _) = auth_services(
+    let (auth, _, _) = auth_services(
         settings,
         &db,
         Arc::new(InMemoryRevocationList::new()),

@@ -8,9 +8,9 @@ use ainative_adapters_sqlite::SqliteStore;
 use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
-    ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
-    JobQueue, OAuthStore, PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
-    StudySessionRepository, UserRepository,
+    ActivityRepository, ApiKeyRepository, AuditLog, AuthSessionRepository, DatabaseHealth,
+    InteractionRepository, JobQueue, OAuthStore, PortError, QueryObserver, RiskRepository,
+    SchemaManager, ServerErrorLog, StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
@@ -34,6 +34,8 @@ pub struct Database {
     pub sessions: Arc<dyn AuthSessionRepository>,
     /// Audit log.
     pub audit: Arc<dyn AuditLog>,
+    /// API keys.
+    pub api_keys: Arc<dyn ApiKeyRepository>,
     /// Health probes.
     pub health: Arc<dyn DatabaseHealth>,
     /// Migrations.
@@ -62,6 +64,7 @@ pub struct Database {
 fn ports<S>(store: S, job_wakeup: Arc<Notify>, backend: Backend) -> Database
 where
     S: UserRepository
+        + ApiKeyRepository
         + AuthSessionRepository
         + AuditLog
         + DatabaseHealth
@@ -81,6 +84,7 @@ where
         users: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
         audit: Arc::new(store.clone()),
+        api_keys: Arc::new(store.clone()),
         health: Arc::new(store.clone()),
         schema: Arc::new(store.clone()),
         activities: Arc::new(store.clone()),

@@ -1,8 +1,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use ainative_server::cli::{Cli, Command};
-use ainative_server::{commands, startup, telemetry, workers, Application, Settings};
+use ainative_server::cli::{Cli, Command, KeysAction};
+use ainative_server::{commands, keys, startup, telemetry, workers, Application, Settings};
 use clap::Parser;
 
 #[tokio::main]
@@ -12,6 +12,13 @@ async fn main() -> ExitCode {
     if let Command::ConfigDocs { check } = command {
         // Needs no configuration: it documents it.
         return exit_code(commands::config_docs(Path::new("."), check));
+    }
+    if let Command::Keys {
+        action: KeysAction::Generate { algorithm, out },
+    } = &command
+    {
+        // Needs no configuration: it makes a key for it.
+        return exit_code(keys::generate(algorithm, out.as_deref()));
     }
     let settings = match Settings::load(Path::new("data")) {
         Ok(settings) => settings,
@@ -39,6 +46,10 @@ async fn main() -> ExitCode {
             username,
             full_name,
         } => commands::create_admin(&settings, email, username, full_name).await,
+        Command::Keys { .. } => {
+            print!("{}", keys::list(&settings));
+            Ok(())
+        }
         Command::Serve => serve(settings).await,
         Command::Worker => worker(settings).await,
         Command::ConfigDocs { .. } => Ok(()),
@@ -82,7 +93,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     if let ainative_server::settings::SecretSource::DevelopmentFile(path) = &settings.jwt.source {
         tracing::warn!(
             path = %path.display(),
-            "JWT_SECRET_KEY is not set: signing tokens with a generated development secret; never run production like this"
+            "no signing key is configured: signing tokens with a generated development key; never run production like this"
         );
     }
     let host = settings.host.clone();

@@ -18,8 +18,8 @@ use ainative_ai_gateway::llm::{
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
 use ainative_ai_gateway::GatewayFactory;
 use ainative_auth::{
-    AdminService, AuthConfig, AuthDeps, AuthService, BcryptHasher, JwtSettings, RevocationSync,
-    UserCache,
+    AdminService, ApiKeyDeps, ApiKeyLimits, ApiKeyService, AuthConfig, AuthDeps, AuthService,
+    BcryptHasher, JwtSettings, Pepper, RevocationSync, UserCache,
 };
 use ainative_domain::PasswordPolicy;
 use ainative_http_api::{
@@ -73,13 +73,26 @@ const REVOCATION_POLL: Duration = Duration::from_millis(500);
 /// How long shutdown waits for the server errors still queued to be stored.
 const ERROR_LOG_FLUSH: Duration = Duration::from_secs(2);
 
+/// The token settings of the identity core.
+pub fn jwt_settings(settings: &Settings) -> JwtSettings {
+    JwtSettings {
+        secret: settings.jwt.secret.clone(),
+        signing_key: settings.jwt.signing_key.clone(),
+        previous_keys: settings.jwt.previous_keys.clone(),
+        issuer: settings.jwt.issuer.clone(),
+        audience: settings.jwt.audience.clone(),
+        access_ttl: settings.jwt.access_ttl,
+        refresh_ttl: settings.jwt.refresh_ttl,
+    }
+}
+
 /// The identity services built from settings and a database.
 pub fn auth_services(
     settings: &Settings,
     db: &Database,
     revocations: Arc<dyn RevocationList>,
     throttle: Arc<dyn LoginThrottle>,
-) -> (Arc<AuthService>, Arc<AdminService>) {
+) -> (Arc<AuthService>, Arc<AdminService>, Arc<ApiKeyService>) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let parallelism = std::thread::available_parallelism().map_or(2, usize::from);
     let user_cache = UserCache::default();
@@ -93,18 +106,23 @@ pub fn auth_services(
         user_cache: user_cache.clone(),
     };
     let config = AuthConfig {
-        jwt: JwtSettings {
-            secret: settings.jwt.secret.clone(),
-            issuer: settings.jwt.issuer.clone(),
-            audience: settings.jwt.audience.clone(),
-            access_ttl: settings.jwt.access_ttl,
-            refresh_ttl: settings.jwt.refresh_ttl,
-        },
+        jwt: jwt_settings(settings),
         password_policy: PasswordPolicy::new(settings.password_min_length),
         refresh_reuse_grace: settings.refresh_reuse_grace,
         login_attempts_limit: settings.rate_limits.login,
     };
     let auth = Arc::new(AuthService::new(deps, config));
+    let api_keys = Arc::new(ApiKeyService::new(
+        ApiKeyDeps {
+            keys: db.api_keys.clone(),
+            users: db.users.clone(),
+            user_cache: user_cache.clone(),
+            revocations: revocations.clone(),
+            clock: clock.clone(),
+        },
+        Pepper::new(&settings.api_key_pepper),
+        ApiKeyLimits::default(),
+    ));
     let admin = Arc::new(AdminService::new(
         db.users.clone(),
         db.audit.clone(),
@@ -113,7 +131,7 @@ pub fn auth_services(
         settings.jwt.refresh_ttl,
         user_cache,
     ));
-    (auth, admin)
+    (auth, admin, api_keys)
 }
 
 /// Rate limits, throttling, revocations and the response cache: on Redis when configured
@@ -306,7 +324,7 @@ impl Composition {
         }
         check_credential_keys(settings, &db).await?;
         let shared = shared_state(settings).await?;
-        let (auth, admin) = auth_services(
+        let (auth, admin, api_keys) = auth_services(
             settings,
             &db,
             shared.revocations.clone(),
@@ -357,6 +375,7 @@ impl Composition {
             auth,
             admin,
             oauth,
+            api_keys,
             tutoring,
             credentials,
             limiter: shared.limiter.clone(),
@@ -380,6 +399,7 @@ impl Composition {
                 cors_origins: settings.cors_origins.clone(),
                 trusted_proxies: settings.trusted_proxies.clone(),
                 production: settings.env == crate::settings::AppEnv::Production,
+                jwks_max_age_secs: settings.jwt.jwks_max_age.as_secs(),
                 rate_limits: RateLimits {
                     anonymous: settings.rate_limits.anonymous,
                     free: settings.rate_limits.free,

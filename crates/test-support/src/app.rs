@@ -52,6 +52,9 @@ fn base_env(database_url: &str) -> HashMap<String, String> {
         ("APP_PORT", "0".to_owned()),
         ("DATABASE_URL", database_url.to_owned()),
         ("DB_POOL_SIZE", "5".to_owned()),
+        // The shipped default is EdDSA; most tests forge HS256 tokens with this secret, and
+        // tests of asymmetric keys choose their algorithm.
+        ("JWT_ALGORITHM", "HS256".to_owned()),
         (
             "JWT_SECRET_KEY",
             "e2e-secret-e2e-secret-e2e-secret-0123".to_owned(),
@@ -60,6 +63,10 @@ fn base_env(database_url: &str) -> HashMap<String, String> {
         (
             "CREDENTIALS_ENCRYPTION_KEY",
             "ZTJlLWNyZWRlbnRpYWxzLWtleS0wMTIzNDU2Nzg5YWI=".to_owned(),
+        ),
+        (
+            "API_KEY_PEPPER",
+            "e2e-pepper-e2e-pepper-e2e-pepper-0123".to_owned(),
         ),
         ("BCRYPT_COST", "4".to_owned()),
         ("RATE_LIMIT_ANONYMOUS", "100000".to_owned()),

@@ -53,6 +53,8 @@ fn auth() -> Arc<AuthService> {
     let config = AuthConfig {
         jwt: JwtSettings {
             secret: SecretString::from("test-secret-test-secret-test-secret".to_owned()),
+            signing_key: None,
+            previous_keys: Vec::new(),
             issuer: "ainative".into(),
             audience: "ainative-api".into(),
             access_ttl: Duration::from_secs(1800),

@@ -24,6 +24,11 @@ pub enum Credential {
         /// The token's own id (`jti`).
         token_id: Uuid,
     },
+    /// An API key (SPEC §10.3); its id is also the id of the session that revokes it.
+    ApiKey {
+        /// The key's id.
+        key_id: Uuid,
+    },
 }
 
 /// Why the caller may not do what it asked (an HTTP 403).
@@ -82,11 +87,54 @@ impl RequestContext {
         }
     }
 
-    /// The login session behind the credential.
+    /// The context of a caller holding an API key: the key's scopes, narrowed to what the
+    /// owner's current roles allow.
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_api_key(
+        user_id: Uuid,
+        roles: RoleSet,
+        tier: Tier,
+        key_id: Uuid,
+        key_scopes: Scopes,
+        request_id: impl Into<String>,
+        trace: Option<TraceParent>,
+    ) -> Self {
+        let scopes = key_scopes.intersection(Scopes::for_roles(&roles));
+        Self {
+            user_id,
+            roles,
+            tier,
+            credential: Credential::ApiKey { key_id },
+            scopes,
+            request_id: request_id.into(),
+            trace,
+        }
+    }
+
+    /// The session behind the credential (for an API key, the session bound to the key).
     pub fn session_id(&self) -> Uuid {
         match self.credential {
             Credential::AccessToken { session_id, .. } => session_id,
+            Credential::ApiKey { key_id } => key_id,
         }
+    }
+
+    /// True when the caller authenticated with an API key.
+    pub fn is_api_key(&self) -> bool {
+        matches!(self.credential, Credential::ApiKey { .. })
+    }
+
+    /// Identity management (API keys, password, sessions): a login session, or an API key
+    /// holding the `admin` scope whose owner is an admin (SPEC §10.3).
+    pub fn require_identity_management(&self) -> Result<(), AccessDenied> {
+        if !self.is_api_key() {
+            return Ok(());
+        }
+        self.require_admin().map_err(|_| {
+            AccessDenied::Rule(
+                "an API key cannot manage keys, passwords or sessions unless it has the admin scope and its owner is an admin",
+            )
+        })
     }
 
     /// True when the caller holds `role`.

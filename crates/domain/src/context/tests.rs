@@ -92,8 +92,49 @@ fn an_access_token_holds_what_its_roles_allow() {
     );
     assert!(student.require_admin().is_err());
     assert!(ctx(&[Role::Admin]).require_admin().is_ok());
-    let Credential::AccessToken { session_id, .. } = student.credential;
+    let Credential::AccessToken { session_id, .. } = student.credential else {
+        panic!("an access token");
+    };
     assert_eq!(student.session_id(), session_id);
+    assert!(!student.is_api_key());
+    assert!(student.require_identity_management().is_ok());
+}
+
+#[test]
+fn an_api_key_holds_its_scopes_within_its_owners_roles() {
+    let key_id = Uuid::new_v4();
+    let all = Scopes::all();
+    let student = RequestContext::for_api_key(
+        Uuid::new_v4(),
+        RoleSet::student(),
+        Tier::Free,
+        key_id,
+        all,
+        "r",
+        None,
+    );
+    assert_eq!(student.scopes, Scopes::for_roles(&RoleSet::student()));
+    assert_eq!(student.session_id(), key_id);
+    assert!(student.is_api_key());
+    assert!(student.require_identity_management().is_err());
+    let admin_roles = RoleSet::new([Role::Admin]).unwrap();
+    let admin = |scopes: Scopes| {
+        RequestContext::for_api_key(
+            Uuid::new_v4(),
+            admin_roles.clone(),
+            Tier::Admin,
+            key_id,
+            scopes,
+            "r",
+            None,
+        )
+    };
+    assert!(admin([Scope::Admin].into_iter().collect())
+        .require_identity_management()
+        .is_ok());
+    assert!(admin([Scope::SessionsRead].into_iter().collect())
+        .require_identity_management()
+        .is_err());
 }
 
 #[test]

@@ -8,7 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
-use ainative_auth::{AuthError, AuthService, TokenRejection};
+use ainative_auth::{ApiKeyService, AuthError, AuthService, TokenRejection};
 use ainative_domain::{RequestContext, TraceParent};
 
 use crate::middleware::request_id::{current_request_id, TRACEPARENT};
@@ -58,10 +58,19 @@ pub async fn authenticate(
         (Some(Err(())), _) | (_, None) => AuthOutcome::Rejected(TokenRejection::Malformed),
         (Some(Ok(token)), Some(auth)) => {
             let request_id = current_request_id().unwrap_or_default();
-            match auth
-                .authenticate(token, &request_id, trace_parent(&req))
-                .await
-            {
+            let checked = if ainative_auth::is_api_key(token) {
+                match req.app_data::<web::Data<ApiKeyService>>() {
+                    Some(keys) => {
+                        keys.authenticate(token, &request_id, trace_parent(&req))
+                            .await
+                    }
+                    None => Err(AuthError::InvalidToken(TokenRejection::Malformed)),
+                }
+            } else {
+                auth.authenticate(token, &request_id, trace_parent(&req))
+                    .await
+            };
+            match checked {
                 Ok(ctx) => AuthOutcome::Authenticated(ctx),
                 Err(AuthError::InvalidToken(rejection)) => {
                     tracing::debug!(reason = rejection.as_str(), "bearer token rejected");

@@ -17,7 +17,7 @@ use crate::extract::{Caller, Json, Query};
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
+    cfg.configure(super::api_keys::configure_admin).service(
         web::scope("/admin")
             .service(resource("/users", "GET").route(web::get().to(list_users)))
             .service(resource("/users/{id}", "PATCH").route(web::patch().to(update_user)))

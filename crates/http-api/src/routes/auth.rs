@@ -45,7 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/logout", "POST").route(web::post().to(logout)))
             .service(resource("/me", "GET").route(web::get().to(me)))
             .service(resource("/change-password", "POST").route(web::post().to(change_password)))
-            .service(resource("/rate-limit", "GET").route(web::get().to(rate_limit_status))),
+            .service(resource("/rate-limit", "GET").route(web::get().to(rate_limit_status)))
+            .configure(super::api_keys::configure_own),
     );
 }
 

@@ -2,6 +2,7 @@
 
 pub mod activities;
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod credentials;
 pub mod dto;
@@ -12,6 +13,7 @@ pub mod risks;
 pub mod sessions;
 pub mod stream;
 pub mod tutoring_dto;
+pub mod well_known;
 
 use actix_web::{web, HttpResponse, Resource};
 

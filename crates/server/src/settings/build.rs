@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use ainative_auth::{PrivateKey, SigningAlgorithm};
 use secrecy::{ExposeSecret, SecretString};
 
 use ainative_ai_gateway::credentials::cipher::decode_key;
@@ -70,7 +71,17 @@ fn cross_rules(
                 .into(),
         ));
     }
+    let asymmetric = values.get(&JWT_ALGORITHM).is_some_and(|alg| alg != "HS256");
+    if asymmetric && production && values.get(&JWT_PRIVATE_KEY_FILE) == Some(None) {
+        problems.push(refuse(
+            "JWT_PRIVATE_KEY_FILE",
+            "is required when APP_ENV=production and JWT_ALGORITHM is not HS256 \
+             (make one with `ainative keys generate --out FILE`)"
+                .into(),
+        ));
+    }
     match values.get(&JWT_SECRET_KEY) {
+        Some(None) if asymmetric => {}
         Some(None) if production => problems.push(refuse(
             "JWT_SECRET_KEY",
             format!(
@@ -100,6 +111,21 @@ fn cross_rules(
     }
     super::oauth::cross_rules(values, production, problems);
     credential_rules(values, production, problems);
+    match values.get(&API_KEY_PEPPER) {
+        Some(None) if production => problems.push(refuse(
+            "API_KEY_PEPPER",
+            format!(
+                "is required when APP_ENV=production (at least {MIN_SECRET_BYTES} random bytes, the same on every instance)"
+            ),
+        )),
+        Some(Some(pepper)) if production && pepper.expose_secret().len() < MIN_SECRET_BYTES => {
+            problems.push(refuse(
+                "API_KEY_PEPPER",
+                format!("must be at least {MIN_SECRET_BYTES} bytes in production"),
+            ));
+        }
+        _ => {}
+    }
     if values.get(&LLM_PROVIDER).as_deref() == Some("openai") {
         for (var, missing) in [
             ("LLM_BASE_URL", values.get(&LLM_BASE_URL) == Some(None)),
@@ -164,8 +190,10 @@ pub(super) fn assemble(
 ) -> Result<Settings, SettingsError> {
     let v = &*values;
     let env = v.require(&APP_ENV)?;
-    // The only accepted value (HS256): nothing further to configure.
-    v.require(&JWT_ALGORITHM)?;
+    let algorithm: SigningAlgorithm = v
+        .require(&JWT_ALGORITHM)?
+        .parse()
+        .map_err(|e: ainative_auth::KeyError| refused("JWT_ALGORITHM", e.to_string()))?;
     let redis_url = v.require(&REDIS_URL)?;
     let redis_settings = RedisSettings {
         url: SecretString::from(String::new()),
@@ -173,11 +201,23 @@ pub(super) fn assemble(
         timeout: v.require(&REDIS_TIMEOUT_MS)?,
         key_prefix: v.require(&REDIS_KEY_PREFIX)?,
     };
+    let (signing_key, key_source) = signing_key(v, algorithm, data_dir)?;
+    let previous_keys = v
+        .require(&JWT_PREVIOUS_KEY_FILES)?
+        .iter()
+        .map(|file| {
+            crate::keys::read_key(Path::new(file)).map_err(|e| refused("JWT_PREVIOUS_KEY_FILES", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let (secret, source) = match v.require(&JWT_SECRET_KEY)? {
         Some(secret) => (secret, SecretSource::Configured),
+        // Unused: tokens are signed with the key.
+        None if algorithm.is_asymmetric() => {
+            (SecretString::from(String::new()), key_source.clone())
+        }
         None => {
             let path = data_dir.join("jwt_secret");
-            let secret = crate::dev_secret::load_or_create(&path)
+            let secret = crate::dev_secret::load_or_create(&path, "JWT_SECRET_KEY")
                 .map_err(|e| SettingsError::Source(format!("{}: {e}", path.display())))?;
             (
                 SecretString::from(secret),
@@ -189,9 +229,18 @@ pub(super) fn assemble(
         Some(key) => (key, SecretSource::Configured),
         None => {
             let path = data_dir.join("credentials_key");
-            let key = crate::dev_secret::load_or_create_key(&path)
+            let key = crate::dev_secret::load_or_create_credentials_key(&path)
                 .map_err(|e| SettingsError::Source(format!("{}: {e}", path.display())))?;
             (SecretString::from(key), SecretSource::DevelopmentFile(path))
+        }
+    };
+    let (api_key_pepper, pepper_file) = match v.require(&API_KEY_PEPPER)? {
+        Some(pepper) => (pepper, None),
+        None => {
+            let path = data_dir.join("api_key_pepper");
+            let pepper = crate::dev_secret::load_or_create(&path, "API_KEY_PEPPER")
+                .map_err(|e| SettingsError::Source(format!("{}: {e}", path.display())))?;
+            (SecretString::from(pepper), Some(path))
         }
     };
     let mut settings = Settings {
@@ -216,8 +265,12 @@ pub(super) fn assemble(
         cache_ttl: v.require(&CACHE_TTL_SECS)?,
         cache_max_entries: v.require(&CACHE_MAX_ENTRIES)?,
         jwt: JwtConfig {
+            algorithm,
             secret,
+            signing_key,
+            previous_keys,
             source: source.clone(),
+            jwks_max_age: v.require(&JWKS_MAX_AGE_SECS)?,
             issuer: v.require(&JWT_ISSUER)?,
             audience: v.require(&JWT_AUDIENCE)?,
             access_ttl: v.require(&JWT_ACCESS_TOKEN_EXPIRE_MINUTES)?,
@@ -268,17 +321,26 @@ pub(super) fn assemble(
         shutdown_timeout: v.require(&SHUTDOWN_TIMEOUT_SECS)?,
         admin_password: v.require(&ADMIN_PASSWORD)?,
         oauth: super::oauth::assemble(v)?,
+        api_key_pepper,
         warnings,
         effective: Vec::new(),
     };
+    let generated = if algorithm.is_asymmetric() {
+        "JWT_PRIVATE_KEY_FILE"
+    } else {
+        "JWT_SECRET_KEY"
+    };
     if let (SecretSource::DevelopmentFile(path), Some(entry)) =
-        (&source, values.entry_mut("JWT_SECRET_KEY"))
+        (&source, values.entry_mut(generated))
     {
         entry.origin = Origin::Generated(path.display().to_string());
     }
     if let (SecretSource::DevelopmentFile(path), Some(entry)) =
         (&key_source, values.entry_mut("CREDENTIALS_ENCRYPTION_KEY"))
     {
+        entry.origin = Origin::Generated(path.display().to_string());
+    }
+    if let (Some(path), Some(entry)) = (&pepper_file, values.entry_mut("API_KEY_PEPPER")) {
         entry.origin = Origin::Generated(path.display().to_string());
     }
     settings.effective = values
@@ -293,4 +355,46 @@ pub(super) fn assemble(
         })
         .collect();
     Ok(settings)
+}
+
+fn refused(var: &str, reason: String) -> SettingsError {
+    SettingsError::Refused {
+        var: var.to_owned(),
+        reason,
+    }
+}
+
+/// The asymmetric signing key: `JWT_PRIVATE_KEY_FILE`, or outside production one generated
+/// once into the data directory. `None` for HS256.
+fn signing_key(
+    v: &Values,
+    algorithm: SigningAlgorithm,
+    data_dir: &Path,
+) -> Result<(Option<PrivateKey>, SecretSource), SettingsError> {
+    if !algorithm.is_asymmetric() {
+        return Ok((None, SecretSource::Configured));
+    }
+    let (key, source) = match v.require(&JWT_PRIVATE_KEY_FILE)? {
+        Some(file) => (
+            crate::keys::read_key(Path::new(&file))
+                .map_err(|e| refused("JWT_PRIVATE_KEY_FILE", e))?,
+            SecretSource::Configured,
+        ),
+        None => {
+            let path = data_dir.join(format!("jwt_{}.pem", algorithm.as_str().to_lowercase()));
+            let key = crate::dev_secret::load_or_create_key(&path, algorithm)
+                .map_err(|e| refused("JWT_PRIVATE_KEY_FILE", e))?;
+            (key, SecretSource::DevelopmentFile(path))
+        }
+    };
+    if key.algorithm() != algorithm {
+        return Err(refused(
+            "JWT_PRIVATE_KEY_FILE",
+            format!(
+                "holds an {} key but JWT_ALGORITHM is {algorithm}",
+                key.algorithm()
+            ),
+        ));
+    }
+    Ok((Some(key), source))
 }

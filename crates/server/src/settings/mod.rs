@@ -64,10 +64,10 @@ impl AppEnv {
     }
 }
 
-/// Where the JWT secret came from.
+/// Where the JWT signing secret or key came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
-    /// `JWT_SECRET_KEY`.
+    /// `JWT_SECRET_KEY` or `JWT_PRIVATE_KEY_FILE`.
     Configured,
     /// Not configured: generated at first start and kept in this file (development only).
     DevelopmentFile(PathBuf),
@@ -115,10 +115,18 @@ pub struct RedisSettings {
 /// Token settings.
 #[derive(Debug, Clone)]
 pub struct JwtConfig {
-    /// HS256 secret.
+    /// The signing algorithm.
+    pub algorithm: ainative_auth::SigningAlgorithm,
+    /// HS256 secret (empty when an asymmetric algorithm is used and none is set).
     pub secret: SecretString,
-    /// Where the secret came from.
+    /// The asymmetric signing key; `None` for HS256.
+    pub signing_key: Option<ainative_auth::PrivateKey>,
+    /// Retired keys that still verify.
+    pub previous_keys: Vec<ainative_auth::PrivateKey>,
+    /// Where the signing secret or key came from.
     pub source: SecretSource,
+    /// `Cache-Control: max-age` of the JWKS.
+    pub jwks_max_age: Duration,
     /// `iss`.
     pub issuer: String,
     /// `aud`.
@@ -288,6 +296,8 @@ pub struct Settings {
     pub admin_password: Option<SecretString>,
     /// Social login.
     pub oauth: OAuthSettings,
+    /// Keys the stored hash of API keys.
+    pub api_key_pepper: SecretString,
     /// Problems that do not stop start-up (misspelt variables…); `serve` logs them once the
     /// logger is up, `check-config` lists them.
     pub warnings: Vec<ConfigWarning>,

@@ -46,8 +46,21 @@ fn embedded_defaults_with_a_generated_secret() {
     assert!(s.database.is_sqlite());
     assert!(s.auto_migrate);
     assert!(s.redis.is_none());
-    assert!(matches!(s.jwt.source, SecretSource::DevelopmentFile(_)));
-    assert!(s.jwt.secret.expose_secret().len() >= 32);
+    // New installs sign with EdDSA, a key generated into the data directory.
+    assert_eq!(s.jwt.algorithm, ainative_auth::SigningAlgorithm::EdDsa);
+    assert!(
+        matches!(&s.jwt.source, SecretSource::DevelopmentFile(p) if p.ends_with("jwt_eddsa.pem")),
+        "{:?}",
+        s.jwt.source
+    );
+    let key = s.jwt.signing_key.as_ref().expect("a generated key");
+    assert_eq!(key.algorithm(), ainative_auth::SigningAlgorithm::EdDsa);
+    #[cfg(unix)]
+    if let SecretSource::DevelopmentFile(path) = &s.jwt.source {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the key file is private");
+    }
     assert_eq!(s.rate_limits.admin, 0);
     assert_eq!(s.log_format, LogFormat::Pretty);
     assert_eq!(s.jwt.access_ttl, Duration::from_secs(30 * 60));
@@ -59,15 +72,23 @@ fn embedded_defaults_with_a_generated_secret() {
 #[test]
 fn the_development_secret_is_kept_across_starts() {
     let dir = temp_dir();
+    let hs256 = || env_of(&[("JWT_ALGORITHM", "HS256")]);
+    let a = Settings::from_layers(hs256(), &dir, &dir).unwrap();
+    let b = Settings::from_layers(hs256(), &dir, &dir).unwrap();
+    assert!(a.jwt.secret.expose_secret().len() >= 32);
+    assert_eq!(a.jwt.secret.expose_secret(), b.jwt.secret.expose_secret());
     let a = Settings::from_layers(HashMap::new(), &dir, &dir).unwrap();
     let b = Settings::from_layers(HashMap::new(), &dir, &dir).unwrap();
-    assert_eq!(a.jwt.secret.expose_secret(), b.jwt.secret.expose_secret());
+    let kid = |s: &Settings| s.jwt.signing_key.as_ref().unwrap().kid().to_owned();
+    assert_eq!(kid(&a), kid(&b), "the development key is kept");
 }
 
 #[test]
 fn production_refuses_missing_or_short_secrets_and_sqlite() {
     let err = load(&[
         ("APP_ENV", "production"),
+        ("JWT_ALGORITHM", "HS256"),
+        ("API_KEY_PEPPER", SECRET),
         ("DATABASE_URL", "postgres://db/x"),
         ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
     ])
@@ -75,7 +96,9 @@ fn production_refuses_missing_or_short_secrets_and_sqlite() {
     assert!(err.to_string().starts_with("JWT_SECRET_KEY"), "{err}");
     let err = load(&[
         ("APP_ENV", "production"),
+        ("JWT_ALGORITHM", "HS256"),
         ("JWT_SECRET_KEY", "short"),
+        ("API_KEY_PEPPER", SECRET),
         ("DATABASE_URL", "postgres://db/x"),
         ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
     ])
@@ -87,15 +110,19 @@ fn production_refuses_missing_or_short_secrets_and_sqlite() {
     );
     let err = load(&[
         ("APP_ENV", "production"),
+        ("JWT_ALGORITHM", "HS256"),
         ("JWT_SECRET_KEY", SECRET),
         ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
+        ("API_KEY_PEPPER", SECRET),
     ])
     .unwrap_err();
     assert!(err.to_string().starts_with("DATABASE_URL"), "{err}");
     let ok = load(&[
         ("APP_ENV", "production"),
+        ("JWT_ALGORITHM", "HS256"),
         ("JWT_SECRET_KEY", SECRET),
         ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
+        ("API_KEY_PEPPER", SECRET),
         ("ALLOW_SQLITE_IN_PRODUCTION", "true"),
     ])
     .unwrap();
@@ -164,11 +191,21 @@ fn production_without_secret_on_sqlite_names_both_at_once() {
         named(&err),
         [
             "DATABASE_URL",
-            "JWT_SECRET_KEY",
+            "JWT_PRIVATE_KEY_FILE",
+            "API_KEY_PEPPER",
             "CREDENTIALS_ENCRYPTION_KEY"
         ],
         "{err}"
     );
+    assert!(err.to_string().contains("ainative keys generate"), "{err}");
+    let err = load(&[
+        ("APP_ENV", "production"),
+        ("JWT_ALGORITHM", "HS256"),
+        ("API_KEY_PEPPER", SECRET),
+        ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
+    ])
+    .unwrap_err();
+    assert_eq!(named(&err), ["DATABASE_URL", "JWT_SECRET_KEY"], "{err}");
     let text = err.to_string();
     assert!(text.starts_with("3 configuration problems:"), "{text}");
     assert!(
@@ -199,7 +236,8 @@ fn every_problem_is_reported_with_the_refusals() {
             "TRUSTED_PROXIES",
             "DB_MIN_IDLE",
             "DATABASE_URL",
-            "JWT_SECRET_KEY",
+            "JWT_PRIVATE_KEY_FILE",
+            "API_KEY_PEPPER",
             "CREDENTIALS_ENCRYPTION_KEY",
             "LLM_BASE_URL",
             "LLM_MODEL",
@@ -250,7 +288,7 @@ fn invalid_values_name_the_variable_and_what_is_expected() {
             "https://ok.example,ftp://x",
             "http:// or https://",
         ),
-        ("JWT_ALGORITHM", "none", "one of HS256"),
+        ("JWT_ALGORITHM", "none", "one of HS256, EdDSA, ES256, RS256"),
         (
             "DATABASE_URL",
             "mysql://x",
@@ -445,16 +483,26 @@ fn describe_masks_secrets_and_shows_every_variable() {
 
 #[test]
 fn a_generated_secret_is_shown_with_its_file() {
-    let text = load(&[]).unwrap().describe();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("JWT_SECRET_KEY = "))
-        .unwrap();
-    assert!(line.contains("******"), "{line}");
-    assert!(
-        line.contains("generated, kept in") && line.contains("jwt_secret"),
-        "{line}"
-    );
+    for (env, var, file) in [
+        (
+            &[("JWT_ALGORITHM", "HS256")][..],
+            "JWT_SECRET_KEY",
+            "jwt_secret",
+        ),
+        (&[], "JWT_PRIVATE_KEY_FILE", "jwt_eddsa.pem"),
+        (&[], "API_KEY_PEPPER", "api_key_pepper"),
+    ] {
+        let text = load(env).unwrap().describe();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{var} = ")))
+            .unwrap();
+        assert!(line.contains("******"), "{line}");
+        assert!(
+            line.contains("generated, kept in") && line.contains(file),
+            "{line}"
+        );
+    }
 }
 
 #[test]
@@ -533,4 +581,42 @@ fn url_masking() {
     assert_eq!(mask_url("postgres://u@h/db"), "postgres://u@h/db");
     assert_eq!(mask_url("sqlite://data/x.db"), "sqlite://data/x.db");
     assert_eq!(mask_url("redis://:p@h:6379"), "redis://:***@h:6379");
+}
+
+#[test]
+fn configured_key_files_sign_and_previous_ones_verify() {
+    use ainative_auth::{PrivateKey, SigningAlgorithm};
+    let dir = temp_dir();
+    let write = |name: &str, alg| {
+        let key = PrivateKey::generate(alg).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, key.to_pem().expose_secret()).unwrap();
+        (key, path.display().to_string())
+    };
+    let (current, current_file) = write("current.pem", SigningAlgorithm::Es256);
+    let (old, old_file) = write("old.pem", SigningAlgorithm::EdDsa);
+    let s = load(&[
+        ("APP_ENV", "production"),
+        ("ALLOW_SQLITE_IN_PRODUCTION", "true"),
+        ("API_KEY_PEPPER", SECRET),
+        ("JWT_ALGORITHM", "ES256"),
+        ("JWT_PRIVATE_KEY_FILE", &current_file),
+        ("JWT_PREVIOUS_KEY_FILES", &old_file),
+    ])
+    .unwrap();
+    assert_eq!(s.jwt.signing_key.as_ref().unwrap().kid(), current.kid());
+    assert_eq!(s.jwt.previous_keys.len(), 1);
+    assert_eq!(s.jwt.previous_keys[0].kid(), old.kid());
+    assert_eq!(s.jwt.source, SecretSource::Configured);
+    assert!(!s.describe().contains("BEGIN PRIVATE KEY"));
+    // The key type must match the algorithm; unreadable files are named.
+    let err = load(&[
+        ("JWT_ALGORITHM", "EdDSA"),
+        ("JWT_PRIVATE_KEY_FILE", &current_file),
+    ])
+    .unwrap_err();
+    assert_eq!(named(&err), ["JWT_PRIVATE_KEY_FILE"], "{err}");
+    assert!(err.to_string().contains("ES256"), "{err}");
+    let err = load(&[("JWT_PREVIOUS_KEY_FILES", "/nonexistent/key.pem")]).unwrap_err();
+    assert_eq!(named(&err), ["JWT_PREVIOUS_KEY_FILES"], "{err}");
 }

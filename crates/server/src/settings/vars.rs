@@ -164,8 +164,31 @@ declare_settings! {
         .special("generated outside production")
         .secret()
         .example("change-me-to-at-least-32-random-bytes");
-    /// Signing algorithm; only HS256 in this release.
-    JWT_ALGORITHM: String = spec(&TOKENS, Kind::Enum(&["HS256"])).default("HS256");
+    /// Token signing algorithm. EdDSA, ES256 and RS256 sign with JWT_PRIVATE_KEY_FILE and
+    /// publish the public key at /.well-known/jwks.json; HS256 signs with JWT_SECRET_KEY
+    /// (anyone who can verify can then also sign).
+    JWT_ALGORITHM: String = spec(&TOKENS, Kind::Enum(&["HS256", "EdDSA", "ES256", "RS256"]))
+        .default("EdDSA");
+    /// PEM private key (PKCS#8) that signs new tokens when JWT_ALGORITHM is not HS256; its
+    /// type must match JWT_ALGORITHM. Required in production; elsewhere a key is generated
+    /// once into ./data/jwt_<alg>.pem (mode 0600). Make one with `ainative keys generate`.
+    JWT_PRIVATE_KEY_FILE: Option<String> = spec(&TOKENS, Kind::Text)
+        .special("generated outside production")
+        .example("/run/secrets/jwt_signing.pem");
+    /// Comma-separated PEM files of retired signing keys: they sign nothing but still verify
+    /// (and stay in the JWKS) until the tokens they signed have expired.
+    JWT_PREVIOUS_KEY_FILES: Vec<String> = spec(&TOKENS, Kind::List(&Kind::Text)).default("");
+    /// Server-side secret (at least 32 bytes) keying the hash under which API keys are stored,
+    /// so a database dump alone cannot confirm a key; required in production, shared by every
+    /// instance. Unset outside production: generated once into ./data/api_key_pepper.
+    /// Changing it invalidates every API key.
+    API_KEY_PEPPER: Option<SecretString> = spec(&TOKENS, Kind::Text)
+        .special("generated outside production")
+        .secret()
+        .example("change-me-to-at-least-32-random-bytes");
+    /// `Cache-Control: max-age` of /.well-known/jwks.json: publish a new key at least this long
+    /// before it signs, so verifiers that cache the set know it.
+    JWKS_MAX_AGE_SECS: Duration = spec(&TOKENS, secs(0, 86_400)).default("600");
     /// `iss` claim, issued and required.
     JWT_ISSUER: String = spec(&TOKENS, Kind::Text).default("ainative");
     /// `aud` claim, issued and required.
