@@ -67,7 +67,7 @@ fn database_error(db: &dyn DatabaseError, is_transient: fn(&str) -> bool) -> Mea
 
 /// Unique keys by a text found in the constraint name (PostgreSQL) or in the message
 /// (SQLite: `UNIQUE constraint failed: users.email`), most specific first.
-const UNIQUE_KEYS: [(&str, Conflict); 14] = [
+const UNIQUE_KEYS: [(&str, Conflict); 15] = [
     // The partial unique index of active sessions: its name on PostgreSQL, its columns on
     // SQLite.
     ("study_sessions_one_active", Conflict::ActiveSession),
@@ -79,6 +79,7 @@ const UNIQUE_KEYS: [(&str, Conflict); 14] = [
     ("risks", Conflict::Duplicate("risk")),
     ("evaluations", Conflict::Duplicate("evaluation")),
     ("server_errors", Conflict::Duplicate("server_error")),
+    ("materials", Conflict::Duplicate("material")),
     ("student_id", Conflict::StudentId),
     ("email", Conflict::Email),
     ("username", Conflict::Username),

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod health;
 pub mod llm;
+pub mod material_store;
 pub mod materials;
 pub mod observe;
 pub mod pool;
@@ -35,6 +36,7 @@ pub use llm::{
     ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
     StreamEvent, UpstreamKind,
 };
+pub use material_store::{MaterialProgress, MaterialStore, ProcessingJob, StageOutput};
 pub use materials::{
     Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
     RetrievedPassage,
@@ -61,6 +63,7 @@ pub use {
     clock::MockClock,
     health::{MockDatabaseHealth, MockSchemaManager},
     llm::MockLlmProvider,
+    material_store::{MockMaterialProgress, MockMaterialStore},
     materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},
     rate_limit::{MockLoginThrottle, MockRateLimiter},
     revocation::MockRevocationList,

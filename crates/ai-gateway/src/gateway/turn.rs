@@ -198,6 +198,7 @@ impl PreparedTurn {
             tokens_in: answer.tokens_in,
             tokens_out: answer.tokens_out,
             latency_ms,
+            sources: self.sources.clone(),
             created_at: responded_at,
         };
         let p = &self.shared.pipeline;

@@ -206,4 +206,5 @@ macro_rules! __contract_cases {
 
 pub mod cache;
 pub mod limits;
+pub mod materials;
 pub mod tutoring;
