@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use ainative_ports::{
-    LoginThrottle, RateLimiter, ResponseCache, RevocationList, SharedStateHealth,
+    LoginThrottle, MaterialProgress, RateLimiter, ResponseCache, RevocationList,
+    SharedStateHealth,
 };
 
 use crate::fallback::{Fallback, RedisMonitor};
@@ -12,7 +13,7 @@ use crate::memory::{
     MemoryStateHealth,
 };
 use crate::redis::{
-    RedisLoginThrottle, RedisPool, RedisRateLimiter, RedisResponseCache, RedisRevocationList,
+    RedisLoginThrottle, RedisMaterialProgress, RedisPool, RedisRateLimiter, RedisResponseCache, RedisRevocationList,
     RedisSettings, RedisSetupError,
 };
 
@@ -89,6 +90,22 @@ impl SharedState {
             health: monitor.clone(),
             monitor: Some(monitor),
         })
+    }
+
+    /// Where material progress goes: Redis (24 h) falling back to `database` while Redis is
+    /// down, or `database` itself without Redis.
+    pub fn material_progress(
+        &self,
+        database: Arc<dyn MaterialProgress>,
+    ) -> Arc<dyn MaterialProgress> {
+        match &self.monitor {
+            Some(monitor) => Arc::new(Fallback::new(
+                RedisMaterialProgress::new(monitor.pool().clone()),
+                database,
+                monitor.clone(),
+            )),
+            None => database,
+        }
     }
 
     /// `redis` when the shared state lives in Redis (even while degraded), `memory` otherwise.

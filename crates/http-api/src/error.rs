@@ -213,6 +213,10 @@ impl From<TutoringError> for ApiError {
             TutoringError::Forbidden(denied) => denied.into(),
             TutoringError::NotFound(what) => Self::not_found(what),
             TutoringError::Conflict(conflict) => Self::Conflict(conflict.to_string()),
+            TutoringError::PayloadTooLarge => Self::PayloadTooLarge,
+            TutoringError::UnsupportedContentType => Self::UnsupportedMediaType(
+                "content_type must be text/markdown, text/plain or application/pdf",
+            ),
             TutoringError::Llm(LlmError::Timeout) => Self::UpstreamTimeout,
             TutoringError::Llm(other) => Self::UpstreamError(other),
             TutoringError::Unavailable(err) => Self::Unavailable(Box::new(err)),

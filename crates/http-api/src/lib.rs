@@ -72,6 +72,7 @@ pub fn app(
         .app_data(web::Data::from(state.tutoring.activities))
         .app_data(web::Data::from(state.tutoring.sessions))
         .app_data(web::Data::from(state.tutoring.risks))
+        .app_data(web::Data::from(state.tutoring.materials))
         .app_data(web::Data::from(state.limiter))
         .app_data(web::Data::new(state.health))
         .app_data(web::Data::new(state.errors))
@@ -87,6 +88,7 @@ pub fn app(
                 .configure(routes::activities::configure)
                 .configure(routes::sessions::configure)
                 .configure(routes::risks::configure)
+                .configure(|cfg| routes::materials::configure(cfg, settings.max_material_bytes))
                 .configure(routes::health::configure),
         )
         .service(

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{activities, admin, auth, dto, health, risks, sessions, stream};
+use crate::routes::{activities, admin, auth, dto, health, materials, risks, sessions, stream};
 
 struct SecurityAddon;
 
@@ -46,12 +46,13 @@ impl Modify for SecurityAddon {
         sessions::start, sessions::list, sessions::get, sessions::end, sessions::interact, stream::interact_stream,
         sessions::interactions, sessions::traces, sessions::cognitive_path, sessions::risks, sessions::evaluation,
         risks::list, risks::resolve,
+        materials::upload, materials::list, materials::status, materials::graph, materials::delete,
     ),
     components(schemas(dto::UserResponse, dto::TokenResponse, dto::AuthResponse, dto::RateLimitStatus, dto::AuditResponse)),
     modifiers(&SecurityAddon),
     tags((name = "auth", description = "Identity"), (name = "admin", description = "Administration"), (name = "health", description = "Probes"),
         (name = "activities", description = "Activities"), (name = "sessions", description = "Tutoring sessions and the AI gateway"),
-        (name = "risks", description = "Risks"))
+        (name = "risks", description = "Risks"), (name = "materials", description = "Course material and its processing"))
 )]
 pub struct ApiDoc;
 

@@ -33,10 +33,12 @@ pub use clock::{Clock, SystemClock};
 pub use error::{error_chain, Cause, Conflict, PortError, PortResult};
 pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
 pub use llm::{
-    ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
+    ChatMessage, ChatRole, GroundingPassage, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
     StreamEvent, UpstreamKind,
 };
-pub use material_store::{MaterialProgress, MaterialStore, ProcessingJob, StageOutput};
+pub use material_store::{
+    MaterialProgress, MaterialStore, ProcessingJob, StageOutput, MATERIAL_PROCESS_JOB,
+};
 pub use materials::{
     Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
     RetrievedPassage,

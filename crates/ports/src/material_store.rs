@@ -40,6 +40,9 @@ impl StageOutput {
     }
 }
 
+/// The job kind that processes a material; its payload is `{"material_id": "<uuid>"}`.
+pub const MATERIAL_PROCESS_JOB: &str = "material.process";
+
 /// The job that processes a material, enqueued in the same transaction as its upload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessingJob {

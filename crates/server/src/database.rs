@@ -9,8 +9,8 @@ use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
-    PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
-    StudySessionRepository, UserRepository,
+    MaterialCorpus, MaterialProgress, MaterialStore, PortError, QueryObserver, RiskRepository,
+    SchemaManager, ServerErrorLog, StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
 
@@ -47,6 +47,12 @@ pub struct Database {
     pub risks: Arc<dyn RiskRepository>,
     /// Server errors of every instance.
     pub errors: Arc<dyn ServerErrorLog>,
+    /// Course material.
+    pub materials: Arc<dyn MaterialStore>,
+    /// The processed material retrieval reads.
+    pub material_corpus: Arc<dyn MaterialCorpus>,
+    /// Stage progress in the database.
+    pub material_progress: Arc<dyn MaterialProgress>,
     backend: Backend,
 }
 
@@ -62,6 +68,9 @@ where
         + InteractionRepository
         + RiskRepository
         + ServerErrorLog
+        + MaterialStore
+        + MaterialCorpus
+        + MaterialProgress
         + Clone
         + 'static,
 {
@@ -75,7 +84,10 @@ where
         study_sessions: Arc::new(store.clone()),
         interactions: Arc::new(store.clone()),
         risks: Arc::new(store.clone()),
-        errors: Arc::new(store),
+        errors: Arc::new(store.clone()),
+        materials: Arc::new(store.clone()),
+        material_corpus: Arc::new(store.clone()),
+        material_progress: Arc::new(store),
         backend,
     }
 }

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod database;
 mod dev_secret;
+pub mod materials;
 pub mod observability;
 pub mod settings;
 pub mod startup;

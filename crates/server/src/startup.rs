@@ -28,6 +28,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::database::{Database, QueryMetrics};
+use crate::materials::{material_parts, MaterialParts};
 use crate::observability::{LlmMetrics, ServerScrapeHook};
 use crate::settings::Settings;
 
@@ -43,6 +44,9 @@ pub enum StartupError {
     /// The LLM provider is misconfigured.
     #[error("LLM_PROVIDER: {0}")]
     Llm(#[from] LlmConfigError),
+    /// The embeddings endpoint is misconfigured.
+    #[error("EMBEDDING_BASE_URL: {0}")]
+    Embedding(String),
     /// The metrics registry could not be built.
     #[error("metrics: {0}")]
     Metrics(String),
@@ -128,6 +132,7 @@ pub fn tutoring_services(
     db: &Database,
     shared: &SharedState,
     metrics: &Arc<Metrics>,
+    materials: &MaterialParts,
 ) -> Result<(TutoringServices, Arc<GatewayFactory>, Arc<LlmClient>), StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let llm = build_language_model(
@@ -147,12 +152,16 @@ pub fn tutoring_services(
         settings.cache_ttl,
         Some(Arc::new(LlmMetrics(metrics.clone()))),
     )?;
-    let gateways = Arc::new(GatewayFactory::new(
+    let mut gateways = GatewayFactory::new(
         llm.clone(),
         db.interactions.clone(),
         db.risks.clone(),
         clock.clone(),
-    ));
+    );
+    if let Some(budget) = materials.budget {
+        gateways = gateways.with_retriever(materials.retriever.clone(), budget);
+    }
+    let gateways = Arc::new(gateways);
     let services = TutoringServices {
         activities: Arc::new(ActivityService::new(db.activities.clone(), clock.clone())),
         sessions: Arc::new(SessionService::new(
@@ -169,6 +178,7 @@ pub fn tutoring_services(
             db.activities.clone(),
             clock,
         )),
+        materials: materials.service.clone(),
     };
     Ok((services, gateways, llm))
 }
@@ -191,6 +201,8 @@ pub struct Composition {
     pub state: ApiState,
     /// The metrics registry (served on `METRICS_ADDR`).
     pub metrics: Arc<Metrics>,
+    /// Course material: the processor the workers run.
+    pub materials: MaterialParts,
     lifecycle: Lifecycle,
     db: Database,
     error_writer: ErrorLogWriter,
@@ -223,7 +235,9 @@ impl Composition {
             shared.revocations.clone(),
             shared.throttle.clone(),
         );
-        let (tutoring, gateways, llm) = tutoring_services(settings, &db, &shared, &metrics)?;
+        let materials = material_parts(settings, &db, &shared, Arc::new(SystemClock))?;
+        let (tutoring, gateways, llm) =
+            tutoring_services(settings, &db, &shared, &metrics, &materials)?;
         let llm_for_health = llm.clone();
         metrics.add_hook(Arc::new(ServerScrapeHook {
             database: db.health.clone(),
@@ -267,6 +281,7 @@ impl Composition {
             metrics: metrics.clone(),
             settings: Arc::new(HttpSettings {
                 max_body_bytes: settings.max_body_bytes,
+                max_material_bytes: settings.materials.max_bytes,
                 cors_origins: settings.cors_origins.clone(),
                 trusted_proxies: settings.trusted_proxies.clone(),
                 production: settings.env == crate::settings::AppEnv::Production,
@@ -281,6 +296,7 @@ impl Composition {
         Ok(Self {
             state,
             metrics,
+            materials,
             lifecycle,
             db,
             error_writer,

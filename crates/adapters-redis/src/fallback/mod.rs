@@ -23,6 +23,7 @@
 
 mod cache;
 mod monitor;
+mod progress;
 mod rate_limit;
 mod revocation;
 

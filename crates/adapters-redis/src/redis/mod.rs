@@ -12,6 +12,7 @@
 
 mod cache;
 mod pool;
+mod progress;
 mod rate_limiter;
 mod revocation;
 mod settings;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 pub use cache::RedisResponseCache;
 pub use pool::RedisPool;
+pub use progress::{RedisMaterialProgress, PROGRESS_TTL};
 pub use rate_limiter::RedisRateLimiter;
 pub use revocation::RedisRevocationList;
 pub use settings::{RedisSettings, RedisSetupError};

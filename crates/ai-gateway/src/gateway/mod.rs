@@ -30,7 +30,10 @@ mod tests;
 use std::sync::Arc;
 
 use ainative_domain::{Activity, InteractionInput, RequestContext, StudySession};
-use ainative_ports::{Clock, InteractionRecord, InteractionRepository, RiskRepository};
+use ainative_ports::{
+    Clock, InteractionRecord, InteractionRepository, MaterialRetriever, RetrievalBudget,
+    RiskRepository,
+};
 
 use crate::llm::LanguageModel;
 use crate::pipeline::Pipeline;
@@ -51,6 +54,9 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) pipeline: Pipeline,
     pub(crate) metrics: Arc<GatewayMetrics>,
+    /// Course material retrieval for grounded turns; none = no grounding.
+    pub(crate) retriever: Option<Arc<dyn MaterialRetriever>>,
+    pub(crate) retrieval_budget: RetrievalBudget,
 }
 
 /// Builds an [`AIGateway`] per request; one per process.
@@ -84,6 +90,8 @@ impl GatewayFactory {
                 clock,
                 pipeline: Pipeline::default(),
                 metrics: Arc::new(GatewayMetrics::default()),
+                retriever: None,
+                retrieval_budget: RetrievalBudget::default(),
             }),
         }
     }
@@ -93,6 +101,21 @@ impl GatewayFactory {
     pub fn with_pipeline(self, pipeline: Pipeline) -> Self {
         let mut shared = (*self.shared).clone();
         shared.pipeline = pipeline;
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The same factory grounding tutoring turns in the activity's course material: each
+    /// answered turn retrieves passages within `budget` from `retriever`.
+    pub fn with_retriever(
+        self,
+        retriever: Arc<dyn MaterialRetriever>,
+        budget: RetrievalBudget,
+    ) -> Self {
+        let mut shared = (*self.shared).clone();
+        shared.retriever = Some(retriever);
+        shared.retrieval_budget = budget;
         Self {
             shared: Arc::new(shared),
         }

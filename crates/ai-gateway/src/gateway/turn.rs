@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ainative_domain::{
-    Activity, ActivityPolicies, CognitiveTrace, Interaction, InteractionInput, RequestContext,
-    Risk, StudySession, ValidationErrors,
+    Activity, ActivityPolicies, ChunkSource, CognitiveTrace, Interaction, InteractionInput,
+    RequestContext, Risk, StudySession, ValidationErrors,
 };
-use ainative_ports::{InteractionRecord, LlmRequest, LlmResponse};
+use ainative_ports::{error_chain, InteractionRecord, LlmRequest, LlmResponse, RetrievedPassage};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -70,6 +70,34 @@ impl Answer {
     }
 }
 
+/// The passages of the activity's material for `prompt`; none without a retriever, and none
+/// (logged) when retrieval fails: a turn is answered without grounding rather than failed.
+async fn retrieve(
+    shared: &Shared,
+    ctx: &RequestContext,
+    activity: &Activity,
+    prompt: &str,
+) -> Vec<RetrievedPassage> {
+    let Some(retriever) = &shared.retriever else {
+        return Vec::new();
+    };
+    match retriever
+        .retrieve(activity.id, prompt, shared.retrieval_budget)
+        .await
+    {
+        Ok(passages) => passages,
+        Err(error) => {
+            tracing::warn!(
+                request_id = %ctx.request_id,
+                activity_id = %activity.id,
+                error = %error_chain(&error),
+                "course material retrieval failed; answering without grounding"
+            );
+            Vec::new()
+        }
+    }
+}
+
 /// A turn after steps 1–4: everything owned, so it can outlive the request's borrows (the
 /// streaming response).
 pub(crate) struct PreparedTurn {
@@ -85,6 +113,7 @@ pub(crate) struct PreparedTurn {
     received_at: DateTime<Utc>,
     started: Instant,
     plan: Plan,
+    sources: Vec<ChunkSource>,
 }
 
 /// Who answers a prepared turn.
@@ -131,15 +160,20 @@ impl PreparedTurn {
             shared.risks.for_session(session.id),
         )?;
         let assessment = p.cognitive.assess(&governed, &history, session, policies);
+        let mut grounding = Vec::new();
         let plan = match &governed.verdict {
             Verdict::Block { response, .. } => Plan::Blocked(response.clone()),
-            Verdict::Allow => Plan::Ask(p.messages.build(&MessageContext {
-                session,
-                activity,
-                turn: &governed,
-                assessment: &assessment,
-                history: &history,
-            })),
+            Verdict::Allow => {
+                grounding = retrieve(shared, ctx, activity, &governed.input.prompt).await;
+                Plan::Ask(p.messages.build(&MessageContext {
+                    session,
+                    activity,
+                    turn: &governed,
+                    assessment: &assessment,
+                    history: &history,
+                    grounding: &grounding,
+                }))
+            }
         };
         tracing::debug!(
             request_id = %ctx.request_id,
@@ -165,6 +199,7 @@ impl PreparedTurn {
             received_at,
             started,
             plan,
+            sources: grounding.into_iter().map(|p| p.source).collect(),
         })
     }
 

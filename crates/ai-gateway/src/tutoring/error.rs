@@ -22,6 +22,12 @@ pub enum TutoringError {
     /// The resource's state does not allow this (409); says which rule.
     #[error("conflict: {0}")]
     Conflict(Conflict),
+    /// An upload over the size limit (413).
+    #[error("the upload is too large")]
+    PayloadTooLarge,
+    /// An upload of a content type that is not processed (415).
+    #[error("unsupported content type")]
+    UnsupportedContentType,
     /// The language model failed (502) or timed out (504).
     #[error(transparent)]
     Llm(#[from] LlmError),

@@ -5,6 +5,8 @@ pub mod admin;
 pub mod auth;
 pub mod dto;
 pub mod health;
+pub mod materials;
+pub mod materials_dto;
 pub mod risks;
 pub mod sessions;
 pub mod stream;

@@ -10,8 +10,8 @@ use super::typos::ConfigWarning;
 use super::values::{Origin, Raw, Values};
 use super::vars::*;
 use super::{
-    DatabaseSettings, Effective, JwtConfig, LlmSettings, RateLimitSettings, RedisSettings,
-    SecretSource, Settings,
+    DatabaseSettings, Effective, EmbeddingSettings, JwtConfig, LlmSettings, MaterialSettings,
+    RateLimitSettings, RedisSettings, SecretSource, Settings,
 };
 
 /// The shortest JWT secret accepted in production, in bytes.
@@ -184,6 +184,19 @@ pub(super) fn assemble(
             model: v.require(&LLM_MODEL)?,
             timeout: v.require(&LLM_TIMEOUT_SECS)?,
             max_retries: v.require(&LLM_MAX_RETRIES)?,
+        },
+        materials: MaterialSettings {
+            max_bytes: v.require(&MAX_MATERIAL_BYTES)?,
+            embedding: match v.require(&EMBEDDING_BASE_URL)? {
+                Some(base_url) => Some(EmbeddingSettings {
+                    base_url,
+                    api_key: v.require(&EMBEDDING_API_KEY)?,
+                    model: v.require(&EMBEDDING_MODEL)?,
+                }),
+                None => None,
+            },
+            retrieval_max_tokens: v.require(&RETRIEVAL_MAX_TOKENS)?,
+            retrieval_max_chunks: v.require(&RETRIEVAL_MAX_CHUNKS)?,
         },
         log_format: v.require(&LOG_FORMAT)?,
         log_level: v.require(&LOG_LEVEL)?,

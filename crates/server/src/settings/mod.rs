@@ -159,6 +159,30 @@ pub struct LlmSettings {
     pub max_retries: u32,
 }
 
+/// Course material settings.
+#[derive(Debug, Clone)]
+pub struct MaterialSettings {
+    /// Largest upload in bytes.
+    pub max_bytes: usize,
+    /// The embeddings endpoint, when configured.
+    pub embedding: Option<EmbeddingSettings>,
+    /// Most tokens of material per tutoring turn.
+    pub retrieval_max_tokens: u32,
+    /// Most passages per tutoring turn (0 = no grounding).
+    pub retrieval_max_chunks: usize,
+}
+
+/// An OpenAI-compatible `/embeddings` endpoint.
+#[derive(Debug, Clone)]
+pub struct EmbeddingSettings {
+    /// Base URL up to the API version.
+    pub base_url: String,
+    /// API key.
+    pub api_key: Option<SecretString>,
+    /// Model name.
+    pub model: String,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -217,6 +241,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// LLM provider.
     pub llm: LlmSettings,
+    /// Course material.
+    pub materials: MaterialSettings,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter (e.g. `info`, `ainative=debug`).

@@ -32,6 +32,7 @@ fn request() -> LlmRequest {
             activity_title: "Vectors".to_owned(),
             subject: "Rust".to_owned(),
             allow_code_snippets: false,
+            grounding: Vec::new(),
         },
     }
 }

@@ -45,6 +45,7 @@ fn request(
             activity_title: "Vectors and indexing".to_owned(),
             subject: "Rust".to_owned(),
             allow_code_snippets,
+            grounding: Vec::new(),
         },
     }
 }

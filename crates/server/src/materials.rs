@@ -1,0 +1,103 @@
+//! Course material wiring: the upload service, the retriever that grounds tutoring turns,
+//! and the processor the `material.process` job runs — each built once per process (the
+//! pipeline's stop words and language detector, the embeddings client and the index cache
+//! are loaded once, not per job).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ainative_adapters_redis::SharedState;
+use ainative_ai_gateway::tutoring::MaterialService;
+use ainative_materials::{
+    CachedRetriever, MaterialPipeline, MaterialProcessor, OpenAiEmbedder, OpenAiEmbedderConfig,
+    RetrieverSettings,
+};
+use ainative_ports::{Clock, Embedder, RetrievalBudget};
+use secrecy::ExposeSecret;
+
+use crate::database::Database;
+use crate::settings::Settings;
+use crate::startup::StartupError;
+
+/// Timeout of one embeddings request (a batch of 64 chunks).
+const EMBEDDING_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The material parts of one process.
+#[derive(Clone)]
+pub struct MaterialParts {
+    /// Upload, list, status, graph, delete.
+    pub service: Arc<MaterialService>,
+    /// Retrieval for grounded turns (an index cache per process).
+    pub retriever: Arc<CachedRetriever>,
+    /// What a `material.process` job runs.
+    pub processor: Arc<MaterialProcessor>,
+    /// The budget of material per tutoring turn; `None` = no grounding.
+    pub budget: Option<RetrievalBudget>,
+}
+
+/// Builds the material parts on `db`.
+pub fn material_parts(
+    settings: &Settings,
+    db: &Database,
+    shared: &SharedState,
+    clock: Arc<dyn Clock>,
+) -> Result<MaterialParts, StartupError> {
+    let m = &settings.materials;
+    // Redis (24 h) when configured, falling back to the database; the database otherwise.
+    let progress = shared.material_progress(db.material_progress.clone());
+    let embedder: Option<Arc<dyn Embedder>> = match &m.embedding {
+        None => None,
+        Some(e) => Some(Arc::new(
+            OpenAiEmbedder::new(OpenAiEmbedderConfig {
+                base_url: e.base_url.clone(),
+                api_key: e.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+                model: e.model.clone(),
+                dimensions: None,
+                timeout: EMBEDDING_TIMEOUT,
+            })
+            .map_err(|e| StartupError::Embedding(e.to_string()))?,
+        )),
+    };
+    let retriever = Arc::new(CachedRetriever::new(
+        db.material_corpus.clone(),
+        embedder.clone(),
+        RetrieverSettings::default(),
+    ));
+    let forget = {
+        let retriever = Arc::clone(&retriever);
+        Arc::new(move |activity_id| {
+            let retriever = Arc::clone(&retriever);
+            tokio::spawn(async move { retriever.forget(activity_id).await });
+        })
+    };
+    let processor = Arc::new(
+        MaterialProcessor::new(
+            Arc::new(MaterialPipeline::default()),
+            embedder,
+            db.materials.clone(),
+            progress.clone(),
+            clock.clone(),
+        )
+        .on_completed(forget.clone()),
+    );
+    let service = Arc::new(
+        MaterialService::new(
+            db.activities.clone(),
+            db.materials.clone(),
+            progress,
+            clock,
+            m.max_bytes,
+        )
+        .on_change(forget),
+    );
+    let budget = (m.retrieval_max_chunks > 0).then_some(RetrievalBudget {
+        max_tokens: m.retrieval_max_tokens,
+        max_chunks: m.retrieval_max_chunks,
+    });
+    Ok(MaterialParts {
+        service,
+        retriever,
+        processor,
+        budget,
+    })
+}
