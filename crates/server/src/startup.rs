@@ -334,6 +334,7 @@ impl Application {
         let Composition {
             state,
             metrics,
+            materials: _materials,
             lifecycle,
             db,
             error_writer,
