@@ -43,6 +43,7 @@ impl Dialect for PgDialect {
         no_index: "",
         trace_position: "position",
         skip_locked: " FOR UPDATE SKIP LOCKED",
+        job_notify: "SELECT pg_notify('ainative_jobs', $1)",
     };
     // Row locks serialise the writers that must be: a plain `BEGIN` does.
     const BEGIN_WRITE: Option<&'static str> = None;

@@ -8,10 +8,12 @@
 //! spells its own way.
 
 mod dialect;
+mod listener;
 mod pool;
 
 pub use ainative_ports::pool::{PoolSettings, PRE_PING_AFTER_IDLE};
 pub use dialect::PgDialect;
+pub use listener::{listen_for_jobs, JobListener, JOB_CHANNEL};
 
 /// The PostgreSQL implementation of the persistence ports. Cloning is cheap: clones share
 /// one pool.

@@ -114,6 +114,9 @@ pub struct Syntax {
     /// Ends a `SELECT` that claims its rows and skips those another transaction claimed;
     /// empty where writers are serialised anyway.
     pub skip_locked: &'static str,
+    /// A statement that tells listening workers a job of kind `$1` was enqueued, delivered
+    /// when the transaction commits; empty where the engine has no notifications.
+    pub job_notify: &'static str,
 }
 
 /// A fragment around two operands: `before left between right after`.

@@ -67,7 +67,7 @@ fn database_error(db: &dyn DatabaseError, is_transient: fn(&str) -> bool) -> Mea
 
 /// Unique keys by a text found in the constraint name (PostgreSQL) or in the message
 /// (SQLite: `UNIQUE constraint failed: users.email`), most specific first.
-const UNIQUE_KEYS: [(&str, Conflict); 15] = [
+const UNIQUE_KEYS: [(&str, Conflict); 16] = [
     // The partial unique index of active sessions: its name on PostgreSQL, its columns on
     // SQLite.
     ("study_sessions_one_active", Conflict::ActiveSession),
@@ -85,6 +85,8 @@ const UNIQUE_KEYS: [(&str, Conflict); 15] = [
     ("username", Conflict::Username),
     ("auth_sessions", Conflict::Duplicate("session")),
     ("refresh_tokens", Conflict::Duplicate("refresh_token")),
+    // The unique key is handled by the enqueue itself: only the id can collide.
+    ("jobs", Conflict::Duplicate("job")),
 ];
 
 /// The typed conflict of a unique violation on `constraint` (a constraint name or a

@@ -30,7 +30,7 @@ mod columns;
 pub mod dialect;
 mod error;
 mod interactions;
-mod jobs_link;
+mod jobs;
 mod lists;
 mod materials;
 mod pool;

@@ -9,6 +9,7 @@ use ainative_ports::pool::{redact_url, PoolSettings};
 use ainative_ports::{PortError, PortResult, QueryObserver};
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
+use tokio::sync::Notify;
 use tracing::Instrument;
 
 use crate::columns::{read_all, read_one, Reader};
@@ -31,6 +32,8 @@ pub struct SqlStore<D: Dialect> {
     pub(crate) pool: Pool<D::Db>,
     deadline: Duration,
     observer: Option<Arc<dyn QueryObserver>>,
+    /// Woken when this process enqueues a job, so its idle workers start at once.
+    wakeup: Arc<Notify>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -39,6 +42,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             pool: self.pool.clone(),
             deadline: self.deadline,
             observer: self.observer.clone(),
+            wakeup: self.wakeup.clone(),
         }
     }
 }
@@ -72,6 +76,7 @@ impl<D: Dialect> SqlStore<D> {
             pool,
             deadline,
             observer: None,
+            wakeup: Arc::new(Notify::new()),
         }
     }
 
@@ -90,6 +95,18 @@ impl<D: Dialect> SqlStore<D> {
     /// The deadline of every call.
     pub fn deadline(&self) -> Duration {
         self.deadline
+    }
+
+    /// Notified whenever this store (or a clone) enqueues a job: workers of this process
+    /// wait on it between polls.
+    pub fn job_wakeup(&self) -> Arc<Notify> {
+        self.wakeup.clone()
+    }
+
+    /// Wakes the workers waiting on [`SqlStore::job_wakeup`]; store modules call it after
+    /// committing a transaction that enqueued a job.
+    pub(crate) fn wake_workers(&self) {
+        self.wakeup.notify_waiters();
     }
 
     /// The pool, for callers that need it (say, to close it on shutdown).

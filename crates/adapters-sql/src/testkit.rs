@@ -33,3 +33,48 @@ pub async fn an_exhausted_pool_is_unavailable_not_a_hang<D: Dialect>(store: SqlS
     store.ping().await.expect("ping after release");
     assert_eq!(store.migrations_applied().await, Ok(false));
 }
+
+/// `store` (migrated): a job enqueued with `enqueue_in` exists only if its transaction
+/// commits, a duplicate unique key inside a transaction answers the first job, and
+/// `wake_workers` wakes a waiter of `job_wakeup`.
+pub async fn enqueue_in_follows_its_transaction<D: Dialect>(store: SqlStore<D>) {
+    use ainative_ports::{JobQueue, NewJob};
+
+    let at = chrono::Utc::now();
+    let rolled_back = NewJob::new("report.build", serde_json::json!({"n": 1}), at);
+    let mut tx = store.begin_write().await.expect("begin");
+    let enqueued = crate::jobs::enqueue_in::<D>(&mut tx, &rolled_back)
+        .await
+        .expect("enqueue in tx");
+    assert!(enqueued.created);
+    drop(tx);
+    assert_eq!(
+        store.get(rolled_back.id).await,
+        Err(PortError::NotFound),
+        "a rolled-back enqueue leaves no job"
+    );
+
+    let wakeup = store.job_wakeup();
+    let woken = wakeup.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+
+    let first = NewJob::new("report.build", serde_json::json!({"n": 2}), at).unique("r-1");
+    let second = NewJob::new("report.build", serde_json::json!({"n": 3}), at).unique("r-1");
+    let mut tx = store.begin_write().await.expect("begin");
+    crate::jobs::enqueue_in::<D>(&mut tx, &first)
+        .await
+        .expect("enqueue");
+    let dup = crate::jobs::enqueue_in::<D>(&mut tx, &second)
+        .await
+        .expect("enqueue a duplicate");
+    assert_eq!((dup.id, dup.created), (first.id, false));
+    tx.commit().await.expect("commit");
+    store.wake_workers();
+    tokio::time::timeout(Duration::from_secs(5), woken)
+        .await
+        .expect("the waiter is woken");
+    let job = store.get(first.id).await.expect("committed job");
+    assert_eq!(job.payload, serde_json::json!({"n": 2}));
+    assert_eq!(store.get(second.id).await, Err(PortError::NotFound));
+}

@@ -56,6 +56,8 @@ impl Dialect for SqliteDialect {
         trace_position: "rowid",
         // `BEGIN IMMEDIATE` already serialises writers.
         skip_locked: "",
+        // No notifications: workers of other processes poll.
+        job_notify: "",
     };
 
     fn migrator() -> &'static Migrator {

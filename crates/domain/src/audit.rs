@@ -13,6 +13,8 @@ pub enum AuditAction {
     AdminCreated,
     /// A risk was resolved by an instructor or admin.
     RiskResolved,
+    /// An administrator queued a dead background job again.
+    JobRetried,
 }
 
 impl AuditAction {
@@ -22,6 +24,7 @@ impl AuditAction {
             Self::UserUpdated => "user_updated",
             Self::AdminCreated => "admin_created",
             Self::RiskResolved => "risk_resolved",
+            Self::JobRetried => "job_retried",
         }
     }
 
@@ -31,6 +34,7 @@ impl AuditAction {
             "user_updated" => Some(Self::UserUpdated),
             "admin_created" => Some(Self::AdminCreated),
             "risk_resolved" => Some(Self::RiskResolved),
+            "job_retried" => Some(Self::JobRetried),
             _ => None,
         }
     }

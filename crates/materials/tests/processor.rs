@@ -18,7 +18,7 @@ use ainative_ports::testkit::materials::processing_job;
 use ainative_ports::testkit::tutoring::{activity, instructor, TutoringStores};
 use ainative_ports::{
     Cause, Embedder, MaterialCorpus, MaterialProgress, MaterialStore, MockEmbedder, PortError,
-    PortResult, ProcessingJob, SchemaManager, StageOutput, SystemClock,
+    NewJob, PortResult, SchemaManager, StageOutput, SystemClock,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -223,7 +223,7 @@ struct DiesOnce {
 
 #[async_trait]
 impl MaterialStore for DiesOnce {
-    async fn create(&self, m: &Material, c: &[u8], j: &ProcessingJob) -> PortResult<()> {
+    async fn create(&self, m: &Material, c: &[u8], j: &NewJob) -> PortResult<()> {
         self.inner.create(m, c, j).await
     }
     async fn find(&self, id: Uuid) -> PortResult<Option<Material>> {

@@ -74,6 +74,11 @@ pub enum Conflict {
     Duplicate(&'static str),
     /// Another unique key, named by its constraint (an adapter that cannot tell better).
     Unique(String),
+    /// The job is no longer held by this lease (it expired and another worker claimed it,
+    /// or an administrator changed it): the worker must drop its result.
+    LeaseLost,
+    /// Only dead jobs can be retried.
+    JobNotDead,
 }
 
 impl Conflict {
@@ -108,6 +113,8 @@ impl fmt::Display for Conflict {
             Self::BackToDraft => f.write_str("an activity cannot return to draft"),
             Self::Duplicate(kind) => write!(f, "this {kind} exists already"),
             Self::Unique(key) => write!(f, "conflict on {key}"),
+            Self::LeaseLost => f.write_str("the job's lease was lost"),
+            Self::JobNotDead => f.write_str("only dead jobs can be retried"),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod health;
+pub mod jobs;
 pub mod llm;
 pub mod material_store;
 pub mod materials;
@@ -32,12 +33,16 @@ pub use cache::ResponseCache;
 pub use clock::{Clock, SystemClock};
 pub use error::{error_chain, Cause, Conflict, PortError, PortResult};
 pub use health::{DatabaseHealth, MigrationState, PoolStats, SchemaManager};
+pub use jobs::{
+    Backoff, ClaimedJob, Enqueued, FailOutcome, Job, JobFilter, JobQueue, JobState, JobStats,
+    Lease, NewJob, DEFAULT_MAX_ATTEMPTS,
+};
 pub use llm::{
     ChatMessage, ChatRole, GroundingPassage, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
     StreamEvent, UpstreamKind,
 };
 pub use material_store::{
-    MaterialProgress, MaterialStore, ProcessingJob, StageOutput, MATERIAL_PROCESS_JOB,
+    MaterialProgress, MaterialStore, StageOutput, MATERIAL_PROCESS_JOB,
 };
 pub use materials::{
     Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
@@ -64,6 +69,7 @@ pub use {
     cache::MockResponseCache,
     clock::MockClock,
     health::{MockDatabaseHealth, MockSchemaManager},
+    jobs::MockJobQueue,
     llm::MockLlmProvider,
     material_store::{MockMaterialProgress, MockMaterialStore},
     materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},

@@ -10,7 +10,7 @@ use ainative_domain::{
     Progress, QualityReport, Stage, Taxonomy,
 };
 
-use crate::PortResult;
+use crate::{NewJob, PortResult};
 
 /// What a completed stage produced, stored in the same transaction as its completion.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,19 +43,6 @@ impl StageOutput {
 /// The job kind that processes a material; its payload is `{"material_id": "<uuid>"}`.
 pub const MATERIAL_PROCESS_JOB: &str = "material.process";
 
-/// The job that processes a material, enqueued in the same transaction as its upload.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProcessingJob {
-    /// Job kind (`material.process`).
-    pub kind: &'static str,
-    /// The job's payload.
-    pub payload: serde_json::Value,
-    /// Deduplication key: a second enqueue of the same key while one waits is a no-op.
-    pub unique_key: Option<String>,
-    /// Attempts before the job is dead.
-    pub max_attempts: u32,
-}
-
 /// Course material of activities.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
@@ -68,7 +55,7 @@ pub trait MaterialStore: Send + Sync {
         &self,
         material: &Material,
         content: &[u8],
-        job: &ProcessingJob,
+        job: &NewJob,
     ) -> PortResult<()>;
 
     /// The material, if it exists.

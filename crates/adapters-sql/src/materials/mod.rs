@@ -11,7 +11,7 @@ use ainative_domain::{
     Stage, StageStatus, Taxonomy,
 };
 use ainative_ports::{
-    MaterialProgress, MaterialStore, PortError, PortResult, ProcessingJob, StageOutput,
+    MaterialProgress, MaterialStore, NewJob, PortError, PortResult, StageOutput,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -91,7 +91,7 @@ impl<D: Dialect> MaterialStore for SqlStore<D> {
         &self,
         material: &Material,
         content: &[u8],
-        job: &ProcessingJob,
+        job: &NewJob,
     ) -> PortResult<()> {
         self.call("materials.create", async {
             let mut tx = self.begin_write().await?;
@@ -115,8 +115,9 @@ impl<D: Dialect> MaterialStore for SqlStore<D> {
             .await?;
             write_status::<D>(&mut tx, material.id, &MaterialStatus::new(), material.created_at)
                 .await?;
-            crate::jobs_link::enqueue_in::<D>(&mut tx, job, material.created_at).await?;
+            crate::jobs::enqueue_in::<D>(&mut tx, job).await?;
             tx.commit().await.map_err(crate::error::map_err::<D>)?;
+            self.wake_workers();
             Ok(())
         })
         .await

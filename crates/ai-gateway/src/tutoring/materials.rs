@@ -14,7 +14,7 @@ use ainative_domain::{
     Paginated, RequestContext, Scope, StageStatus, ValidationErrors, MAX_MATERIAL_TITLE_CHARS,
 };
 use ainative_ports::{
-    error_chain, ActivityRepository, Clock, MaterialProgress, MaterialStore, ProcessingJob,
+    error_chain, ActivityRepository, Clock, MaterialProgress, MaterialStore, NewJob,
     MATERIAL_PROCESS_JOB,
 };
 use uuid::Uuid;
@@ -114,12 +114,13 @@ impl MaterialService {
             ctx.user_id,
             self.clock.now(),
         );
-        let job = ProcessingJob {
-            kind: MATERIAL_PROCESS_JOB,
-            payload: serde_json::json!({ "material_id": material.id }),
-            unique_key: Some(format!("material:{}", material.id)),
-            max_attempts: PROCESSING_ATTEMPTS,
-        };
+        let job = NewJob::new(
+            MATERIAL_PROCESS_JOB,
+            serde_json::json!({ "material_id": material.id }),
+            material.created_at,
+        )
+        .unique(format!("material:{}", material.id))
+        .max_attempts(PROCESSING_ATTEMPTS);
         self.materials
             .create(&material, &upload.content, &job)
             .await

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::fixtures::{now, plus_secs};
 use super::tutoring::{activity, instructor, TutoringStores};
 use crate::{
-    MaterialCorpus, MaterialProgress, MaterialStore, PortError, ProcessingJob, StageOutput,
+    MaterialCorpus, MaterialProgress, MaterialStore, NewJob, PortError, StageOutput,
 };
 
 /// The material ports of one backend, with the tutoring ports to set up activities.
@@ -82,13 +82,13 @@ macro_rules! __material_cases {
 }
 
 /// The job enqueued with every test material.
-pub fn processing_job(material_id: Uuid) -> ProcessingJob {
-    ProcessingJob {
-        kind: "material.process",
-        payload: serde_json::json!({ "material_id": material_id }),
-        unique_key: Some(format!("material:{material_id}")),
-        max_attempts: 5,
-    }
+pub fn processing_job(material_id: Uuid) -> NewJob {
+    NewJob::new(
+        crate::MATERIAL_PROCESS_JOB,
+        serde_json::json!({ "material_id": material_id }),
+        now(),
+    )
+    .unique(format!("material:{material_id}"))
 }
 
 /// An activity of a new instructor; returns its id.

@@ -205,6 +205,7 @@ macro_rules! __contract_cases {
 }
 
 pub mod cache;
+pub mod jobs;
 pub mod limits;
 pub mod materials;
 pub mod tutoring;

@@ -1,0 +1,3 @@
+-- Reverts 0010_jobs.up.sql.
+
+DROP TABLE jobs;
