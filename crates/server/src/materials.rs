@@ -12,7 +12,10 @@ use ainative_materials::{
     CachedRetriever, MaterialPipeline, MaterialProcessor, OpenAiEmbedder, OpenAiEmbedderConfig,
     RetrieverSettings,
 };
-use ainative_ports::{Clock, Embedder, RetrievalBudget};
+use ainative_jobs::{JobError, Registry};
+use ainative_materials::ProcessOutcome;
+use ainative_ports::{error_chain, Clock, Embedder, Job, RetrievalBudget, MATERIAL_PROCESS_JOB};
+use uuid::Uuid;
 use secrecy::ExposeSecret;
 
 use crate::database::Database;
@@ -100,4 +103,32 @@ pub fn material_parts(
         processor,
         budget,
     })
+}
+
+/// The payload of a `material.process` job.
+#[derive(Debug, serde::Deserialize)]
+struct ProcessPayload {
+    material_id: Uuid,
+}
+
+/// Registers the `material.process` handler: it runs the processor, telling it whether this
+/// is the job's last attempt (then a retryable failure marks the stage failed too).
+pub fn register_jobs(registry: &mut Registry, parts: &MaterialParts) {
+    let processor = Arc::clone(&parts.processor);
+    registry.register_fn(MATERIAL_PROCESS_JOB, move |job: Job| {
+        let processor = Arc::clone(&processor);
+        async move {
+            let payload: ProcessPayload = serde_json::from_value(job.payload)?;
+            let last_attempt = job.attempts >= job.max_attempts;
+            match processor.process(payload.material_id, last_attempt).await {
+                Ok(outcome) => {
+                    if let ProcessOutcome::Failed { stage, error } = &outcome {
+                        tracing::info!(material_id = %payload.material_id, %stage, %error, "material failed");
+                    }
+                    Ok(())
+                }
+                Err(error) => Err(JobError::msg(error_chain(&error))),
+            }
+        }
+    });
 }
