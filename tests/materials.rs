@@ -42,8 +42,12 @@ fn markdown(title: &str) -> Value {
 }
 
 async fn upload(app: &TestApp, token: &str, activity: &str, body: &Value) -> reqwest::Response {
-    app.post(&format!("/api/v1/activities/{activity}/materials"), Some(token), body)
-        .await
+    app.post(
+        &format!("/api/v1/activities/{activity}/materials"),
+        Some(token),
+        body,
+    )
+    .await
 }
 
 /// Waits until the material's overall status is `wanted`; returns the status.
@@ -71,7 +75,11 @@ async fn settled(app: &TestApp, token: &str, material: &str, wanted: &str) -> Va
 async fn material_is_processed_and_grounds_the_tutor(app: TestApp) {
     let c = cast(&app).await;
     let activity = published_activity(&app, &c.owner, json!({})).await;
-    let accepted = data(upload(&app, &c.owner, &activity, &markdown("Week 4")).await, 202).await;
+    let accepted = data(
+        upload(&app, &c.owner, &activity, &markdown("Week 4")).await,
+        202,
+    )
+    .await;
     let id = accepted["id"].as_str().expect("id").to_owned();
     assert_eq!(
         accepted["status_url"],
@@ -86,7 +94,10 @@ async fn material_is_processed_and_grounds_the_tutor(app: TestApp) {
         .iter()
         .map(|s| s["stage"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(stages, ["ingestion", "quality", "taxonomy", "graph", "embedding"]);
+    assert_eq!(
+        stages,
+        ["ingestion", "quality", "taxonomy", "graph", "embedding"]
+    );
     for stage in status["stages"].as_array().expect("stages") {
         assert_eq!(stage["status"], "completed", "{stage}");
         assert_eq!(stage["progress"], 1.0);
@@ -95,8 +106,11 @@ async fn material_is_processed_and_grounds_the_tutor(app: TestApp) {
     }
 
     let list = data(
-        app.get(&format!("/api/v1/activities/{activity}/materials"), Some(&c.owner))
-            .await,
+        app.get(
+            &format!("/api/v1/activities/{activity}/materials"),
+            Some(&c.owner),
+        )
+        .await,
         200,
     )
     .await;
@@ -106,7 +120,12 @@ async fn material_is_processed_and_grounds_the_tutor(app: TestApp) {
     assert_eq!(item["status"], "completed");
     assert_eq!(item["language"], "eng");
     assert!(!item["tags"].as_array().expect("tags").is_empty());
-    let graph = data(app.get(&format!("/api/v1/materials/{id}/graph"), Some(&c.owner)).await, 200).await;
+    let graph = data(
+        app.get(&format!("/api/v1/materials/{id}/graph"), Some(&c.owner))
+            .await,
+        200,
+    )
+    .await;
     assert!(!graph["nodes"].as_array().expect("nodes").is_empty());
     assert!(!graph["edges"].as_array().expect("edges").is_empty());
 
@@ -133,11 +152,17 @@ async fn material_is_processed_and_grounds_the_tutor(app: TestApp) {
 
     // Deleted: the material and its status are gone, the next turn is not grounded.
     let res = app
-        .call(Method::DELETE, &format!("/api/v1/materials/{id}"), Some(&c.owner), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/materials/{id}"),
+            Some(&c.owner),
+            None,
+        )
         .await;
     assert_eq!(res.status(), 204);
     expect_error(
-        app.get(&format!("/api/v1/materials/{id}/status"), Some(&c.owner)).await,
+        app.get(&format!("/api/v1/materials/{id}/status"), Some(&c.owner))
+            .await,
         404,
         "NOT_FOUND",
     )
@@ -164,7 +189,10 @@ async fn a_failing_stage_fails_the_material_with_its_error(app: TestApp) {
     let ingestion = &status["stages"][0];
     assert_eq!(ingestion["status"], "failed");
     assert!(
-        ingestion["error"].as_str().expect("error").contains("UTF-8"),
+        ingestion["error"]
+            .as_str()
+            .expect("error")
+            .contains("UTF-8"),
         "{ingestion}"
     );
     assert_eq!(status["stages"][1]["status"], "pending");
@@ -185,7 +213,12 @@ async fn bad_uploads_and_access(app: TestApp) {
     let c = cast(&app).await;
     let activity = published_activity(&app, &c.owner, json!({})).await;
     let draft = data(
-        app.post("/api/v1/activities", Some(&c.owner), &json!({"title": "Draft"})).await,
+        app.post(
+            "/api/v1/activities",
+            Some(&c.owner),
+            &json!({"title": "Draft"}),
+        )
+        .await,
         201,
     )
     .await["id"]
@@ -194,31 +227,84 @@ async fn bad_uploads_and_access(app: TestApp) {
         .to_owned();
     let ok = markdown("Notes");
     // Students and other instructors may not upload; a draft of another is invisible.
-    expect_error(upload(&app, &c.student, &activity, &ok).await, 403, "FORBIDDEN").await;
-    expect_error(upload(&app, &c.other_instructor, &activity, &ok).await, 403, "FORBIDDEN").await;
-    expect_error(upload(&app, &c.other_instructor, &draft, &ok).await, 404, "NOT_FOUND").await;
-    expect_error(upload(&app, &c.student, &draft, &ok).await, 404, "NOT_FOUND").await;
-    let unknown = format!("/api/v1/activities/{}/materials", uuid::Uuid::new_v4());
-    expect_error(app.post(&unknown, Some(&c.owner), &ok).await, 404, "NOT_FOUND").await;
     expect_error(
-        app.get(&format!("/api/v1/activities/{activity}/materials"), Some(&c.student)).await,
+        upload(&app, &c.student, &activity, &ok).await,
+        403,
+        "FORBIDDEN",
+    )
+    .await;
+    expect_error(
+        upload(&app, &c.other_instructor, &activity, &ok).await,
+        403,
+        "FORBIDDEN",
+    )
+    .await;
+    expect_error(
+        upload(&app, &c.other_instructor, &draft, &ok).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    expect_error(
+        upload(&app, &c.student, &draft, &ok).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    let unknown = format!("/api/v1/activities/{}/materials", uuid::Uuid::new_v4());
+    expect_error(
+        app.post(&unknown, Some(&c.owner), &ok).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    expect_error(
+        app.get(
+            &format!("/api/v1/activities/{activity}/materials"),
+            Some(&c.student),
+        )
+        .await,
         403,
         "FORBIDDEN",
     )
     .await;
     // Wrong type, empty, bad base64, too big.
     let png = json!({"title": "Img", "content_type": "image/png", "content": "x"});
-    expect_error(upload(&app, &c.owner, &activity, &png).await, 415, "UNSUPPORTED_MEDIA_TYPE").await;
+    expect_error(
+        upload(&app, &c.owner, &activity, &png).await,
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    )
+    .await;
     let empty = json!({"title": "Empty", "content_type": "text/plain", "content": "  \n"});
-    let err = expect_error(upload(&app, &c.owner, &activity, &empty).await, 422, "VALIDATION_ERROR").await;
+    let err = expect_error(
+        upload(&app, &c.owner, &activity, &empty).await,
+        422,
+        "VALIDATION_ERROR",
+    )
+    .await;
     assert_eq!(err["error"]["details"][0]["field"], "content");
     let bad = json!({"title": "B", "content_type": "application/pdf", "content": "%%%", "encoding": "base64"});
-    expect_error(upload(&app, &c.owner, &activity, &bad).await, 422, "VALIDATION_ERROR").await;
+    expect_error(
+        upload(&app, &c.owner, &activity, &bad).await,
+        422,
+        "VALIDATION_ERROR",
+    )
+    .await;
     let limit = app.settings.materials.max_bytes;
     let big = json!({"title": "Big", "content_type": "text/plain", "content": "a ".repeat(limit / 2 + 1)});
-    expect_error(upload(&app, &c.owner, &activity, &big).await, 413, "PAYLOAD_TOO_LARGE").await;
+    expect_error(
+        upload(&app, &c.owner, &activity, &big).await,
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    .await;
     let list = data(
-        app.get(&format!("/api/v1/activities/{activity}/materials"), Some(&c.owner)).await,
+        app.get(
+            &format!("/api/v1/activities/{activity}/materials"),
+            Some(&c.owner),
+        )
+        .await,
         200,
     )
     .await;
@@ -230,17 +316,33 @@ async fn bad_uploads_and_access(app: TestApp) {
         .expect("id")
         .to_owned();
     for token in [&c.student, &c.other_instructor] {
-        for path in [format!("/api/v1/materials/{id}/status"), format!("/api/v1/materials/{id}/graph")] {
+        for path in [
+            format!("/api/v1/materials/{id}/status"),
+            format!("/api/v1/materials/{id}/graph"),
+        ] {
             expect_error(app.get(&path, Some(token)).await, 404, "NOT_FOUND").await;
         }
-        let res = app
-            .call(Method::DELETE, &format!("/api/v1/materials/{id}"), Some(token), None)
-            .await;
-        expect_error(res, 404, "NOT_FOUND").await;
     }
-    data(app.get(&format!("/api/v1/materials/{id}/status"), Some(&c.admin)).await, 200).await;
+    let delete = |token: String| {
+        let (app, path) = (&app, format!("/api/v1/materials/{id}"));
+        async move { app.call(Method::DELETE, &path, Some(&token), None).await }
+    };
+    // Students lack `activities:write` (403 before anything is read); others see nothing.
+    expect_error(delete(c.student.clone()).await, 403, "FORBIDDEN").await;
+    expect_error(delete(c.other_instructor.clone()).await, 404, "NOT_FOUND").await;
+    data(
+        app.get(&format!("/api/v1/materials/{id}/status"), Some(&c.admin))
+            .await,
+        200,
+    )
+    .await;
     let res = app
-        .call(Method::DELETE, &format!("/api/v1/materials/{id}"), None, None)
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/materials/{id}"),
+            None,
+            None,
+        )
         .await;
     assert_eq!(res.status(), 401);
 }

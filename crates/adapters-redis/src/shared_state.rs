@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use ainative_ports::{
-    LoginThrottle, MaterialProgress, RateLimiter, ResponseCache, RevocationList,
-    SharedStateHealth,
+    LoginThrottle, MaterialProgress, RateLimiter, ResponseCache, RevocationList, SharedStateHealth,
 };
 
 use crate::fallback::{Fallback, RedisMonitor};
@@ -13,8 +12,8 @@ use crate::memory::{
     MemoryStateHealth,
 };
 use crate::redis::{
-    RedisLoginThrottle, RedisMaterialProgress, RedisPool, RedisRateLimiter, RedisResponseCache, RedisRevocationList,
-    RedisSettings, RedisSetupError,
+    RedisLoginThrottle, RedisMaterialProgress, RedisPool, RedisRateLimiter, RedisResponseCache,
+    RedisRevocationList, RedisSettings, RedisSetupError,
 };
 
 /// The ports the composition root hands to the core, backed either by process memory or by

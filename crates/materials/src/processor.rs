@@ -82,7 +82,10 @@ pub struct MaterialProcessor {
 impl std::fmt::Debug for MaterialProcessor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MaterialProcessor")
-            .field("embedder", &self.embedder.as_ref().map(|e| e.model().to_owned()))
+            .field(
+                "embedder",
+                &self.embedder.as_ref().map(|e| e.model().to_owned()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -146,7 +149,10 @@ impl MaterialProcessor {
                 return Ok(gone);
             }
             tracing::debug!(material_id = %id, stage = %stage, "stage started");
-            let output = match self.run(id, material.content_type, stage, &mut inputs).await {
+            let output = match self
+                .run(id, material.content_type, stage, &mut inputs)
+                .await
+            {
                 Ok(output) => output,
                 Err(ProcessError::Stage { stage, error })
                     if error.is_rejection() || !error.is_retryable() || last_attempt =>
@@ -267,9 +273,11 @@ impl MaterialProcessor {
                 let (kept, language) = self.kept(id, inputs).await?;
                 let taxonomy = match inputs.taxonomy.clone() {
                     Some(taxonomy) => taxonomy,
-                    None => self.store.taxonomy(id).await?.ok_or_else(|| {
-                        PortError::Other("the taxonomy is missing".into())
-                    })?,
+                    None => self
+                        .store
+                        .taxonomy(id)
+                        .await?
+                        .ok_or_else(|| PortError::Other("the taxonomy is missing".into()))?,
                 };
                 blocking(stage, move || {
                     Ok(StageOutput::Graph(pipeline.build_graph(
@@ -381,4 +389,3 @@ impl ProgressSink for ChannelSink {
         let _ = self.0.send((stage, progress));
     }
 }
-

@@ -17,8 +17,8 @@ use ainative_materials::{MaterialPipeline, MaterialProcessor, ProcessError, Proc
 use ainative_ports::testkit::materials::processing_job;
 use ainative_ports::testkit::tutoring::{activity, instructor, TutoringStores};
 use ainative_ports::{
-    Cause, Embedder, MaterialCorpus, MaterialProgress, MaterialStore, MockEmbedder, PortError,
-    NewJob, PortResult, SchemaManager, StageOutput, SystemClock,
+    Cause, Embedder, MaterialCorpus, MaterialProgress, MaterialStore, MockEmbedder, NewJob,
+    PortError, PortResult, SchemaManager, StageOutput, SystemClock,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -94,7 +94,11 @@ impl Fixture {
         material
     }
 
-    fn processor(&self, store: Arc<dyn MaterialStore>, embedder: Option<MockEmbedder>) -> MaterialProcessor {
+    fn processor(
+        &self,
+        store: Arc<dyn MaterialStore>,
+        embedder: Option<MockEmbedder>,
+    ) -> MaterialProcessor {
         MaterialProcessor::new(
             Arc::new(MaterialPipeline::default()),
             embedder.map(|e| Arc::new(e) as Arc<dyn Embedder>),
@@ -109,7 +113,11 @@ impl Fixture {
     }
 
     async fn status(&self, id: Uuid) -> MaterialStatus {
-        self.store.status(id).await.expect("status").expect("exists")
+        self.store
+            .status(id)
+            .await
+            .expect("status")
+            .expect("exists")
     }
 }
 
@@ -139,15 +147,22 @@ on_both!(
 );
 
 async fn markdown_goes_through_every_stage(f: Fixture) {
-    let material = f.upload(MaterialContentType::Markdown, NOTES.as_bytes()).await;
+    let material = f
+        .upload(MaterialContentType::Markdown, NOTES.as_bytes())
+        .await;
     let told = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&told);
     let activity_id = material.activity_id;
-    let processor = f.processor(f.materials(), None).on_completed(Arc::new(move |a| {
-        assert_eq!(a, activity_id);
-        seen.fetch_add(1, Ordering::SeqCst);
-    }));
-    let outcome = processor.process(material.id, false).await.expect("process");
+    let processor = f
+        .processor(f.materials(), None)
+        .on_completed(Arc::new(move |a| {
+            assert_eq!(a, activity_id);
+            seen.fetch_add(1, Ordering::SeqCst);
+        }));
+    let outcome = processor
+        .process(material.id, false)
+        .await
+        .expect("process");
     assert_eq!(outcome, ProcessOutcome::Completed);
     assert_eq!(told.load(Ordering::SeqCst), 1);
 
@@ -158,7 +173,12 @@ async fn markdown_goes_through_every_stage(f: Fixture) {
         assert!(record.started_at.is_some() && record.finished_at >= record.started_at);
         assert_eq!(record.error, None);
     }
-    let stored = f.store.find(material.id).await.expect("find").expect("some");
+    let stored = f
+        .store
+        .find(material.id)
+        .await
+        .expect("find")
+        .expect("some");
     assert_eq!(stored.status, StageStatus::Completed);
     assert_eq!(stored.language.as_deref(), Some("eng"));
     assert!(stored.quality_score.is_some_and(|s| s > 0.0));
@@ -195,12 +215,20 @@ async fn a_rejected_material_fails_at_its_stage(f: Fixture) {
         Some(error.as_str())
     );
     assert_eq!(status.stage(Stage::Quality).status, StageStatus::Pending);
-    let stored = f.store.find(material.id).await.expect("find").expect("some");
+    let stored = f
+        .store
+        .find(material.id)
+        .await
+        .expect("find")
+        .expect("some");
     assert_eq!(stored.status, StageStatus::Failed);
 
     // An unreadable PDF fails too, at ingestion, never as a crash.
     let pdf = f
-        .upload(MaterialContentType::Pdf, b"%PDF-1.7\nthis is not a pdf at all")
+        .upload(
+            MaterialContentType::Pdf,
+            b"%PDF-1.7\nthis is not a pdf at all",
+        )
         .await;
     let outcome = f
         .processor(f.materials(), None)
@@ -208,7 +236,13 @@ async fn a_rejected_material_fails_at_its_stage(f: Fixture) {
         .await
         .expect("no error for the queue");
     assert!(
-        matches!(outcome, ProcessOutcome::Failed { stage: Stage::Ingestion, .. }),
+        matches!(
+            outcome,
+            ProcessOutcome::Failed {
+                stage: Stage::Ingestion,
+                ..
+            }
+        ),
         "{outcome:?}"
     );
 }
@@ -271,7 +305,9 @@ impl MaterialStore for DiesOnce {
 }
 
 async fn a_stage_left_processing_by_a_dead_worker_is_redone(f: Fixture) {
-    let material = f.upload(MaterialContentType::Markdown, NOTES.as_bytes()).await;
+    let material = f
+        .upload(MaterialContentType::Markdown, NOTES.as_bytes())
+        .await;
     let dying = Arc::new(DiesOnce {
         inner: f.materials(),
         stage: Stage::Taxonomy,
@@ -282,7 +318,10 @@ async fn a_stage_left_processing_by_a_dead_worker_is_redone(f: Fixture) {
     assert!(matches!(err, ProcessError::Storage(_)), "{err:?}");
     let status = f.status(material.id).await;
     assert_eq!(status.stage(Stage::Quality).status, StageStatus::Completed);
-    assert_eq!(status.stage(Stage::Taxonomy).status, StageStatus::Processing);
+    assert_eq!(
+        status.stage(Stage::Taxonomy).status,
+        StageStatus::Processing
+    );
     assert_eq!(status.overall(), StageStatus::Processing);
     let chunks_before = f.store.chunks(material.id).await.expect("chunks");
 
@@ -293,13 +332,21 @@ async fn a_stage_left_processing_by_a_dead_worker_is_redone(f: Fixture) {
         .await
         .expect("second attempt");
     assert_eq!(outcome, ProcessOutcome::Completed);
-    assert_eq!(f.status(material.id).await.overall(), StageStatus::Completed);
+    assert_eq!(
+        f.status(material.id).await.overall(),
+        StageStatus::Completed
+    );
     // Earlier stages were not redone: the same chunks.
-    assert_eq!(f.store.chunks(material.id).await.expect("chunks"), chunks_before);
+    assert_eq!(
+        f.store.chunks(material.id).await.expect("chunks"),
+        chunks_before
+    );
 }
 
 async fn retryable_failures_fail_the_stage_only_on_the_last_attempt(f: Fixture) {
-    let material = f.upload(MaterialContentType::Markdown, NOTES.as_bytes()).await;
+    let material = f
+        .upload(MaterialContentType::Markdown, NOTES.as_bytes())
+        .await;
     let down = || {
         let mut embedder = MockEmbedder::new();
         embedder.expect_model().return_const("mini".to_owned());
@@ -314,7 +361,13 @@ async fn retryable_failures_fail_the_stage_only_on_the_last_attempt(f: Fixture) 
         .await
         .expect_err("retry later");
     assert!(
-        matches!(err, ProcessError::Stage { stage: Stage::Embedding, .. }),
+        matches!(
+            err,
+            ProcessError::Stage {
+                stage: Stage::Embedding,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(
@@ -339,7 +392,9 @@ async fn retryable_failures_fail_the_stage_only_on_the_last_attempt(f: Fixture) 
 }
 
 async fn a_deleted_material_is_gone(f: Fixture) {
-    let material = f.upload(MaterialContentType::Markdown, NOTES.as_bytes()).await;
+    let material = f
+        .upload(MaterialContentType::Markdown, NOTES.as_bytes())
+        .await;
     f.store.delete(material.id).await.expect("delete");
     let outcome = f
         .processor(f.materials(), None)

@@ -38,12 +38,10 @@ pub use jobs::{
     Lease, NewJob, DEFAULT_MAX_ATTEMPTS,
 };
 pub use llm::{
-    ChatMessage, ChatRole, GroundingPassage, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
-    StreamEvent, UpstreamKind,
+    ChatMessage, ChatRole, GroundingPassage, Guidance, LlmError, LlmProvider, LlmRequest,
+    LlmResponse, LlmStream, StreamEvent, UpstreamKind,
 };
-pub use material_store::{
-    MaterialProgress, MaterialStore, StageOutput, MATERIAL_PROCESS_JOB,
-};
+pub use material_store::{MaterialProgress, MaterialStore, StageOutput, MATERIAL_PROCESS_JOB};
 pub use materials::{
     Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
     RetrievedPassage,

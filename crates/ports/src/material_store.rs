@@ -51,12 +51,7 @@ pub trait MaterialStore: Send + Sync {
     /// `job`, all in one transaction (a material never exists without its job).
     ///
     /// Errors: `Conflict(Duplicate("material"))` when the id exists; `Unavailable`.
-    async fn create(
-        &self,
-        material: &Material,
-        content: &[u8],
-        job: &NewJob,
-    ) -> PortResult<()>;
+    async fn create(&self, material: &Material, content: &[u8], job: &NewJob) -> PortResult<()>;
 
     /// The material, if it exists.
     async fn find(&self, id: Uuid) -> PortResult<Option<Material>>;

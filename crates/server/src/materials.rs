@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use ainative_adapters_redis::SharedState;
 use ainative_ai_gateway::tutoring::MaterialService;
+use ainative_jobs::{JobError, Registry};
+use ainative_materials::ProcessOutcome;
 use ainative_materials::{
     CachedRetriever, MaterialPipeline, MaterialProcessor, OpenAiEmbedder, OpenAiEmbedderConfig,
     RetrieverSettings,
 };
-use ainative_jobs::{JobError, Registry};
-use ainative_materials::ProcessOutcome;
 use ainative_ports::{error_chain, Clock, Embedder, Job, RetrievalBudget, MATERIAL_PROCESS_JOB};
-use uuid::Uuid;
 use secrecy::ExposeSecret;
+use uuid::Uuid;
 
 use crate::database::Database;
 use crate::settings::Settings;

@@ -7,12 +7,10 @@ mod outputs;
 mod rows;
 
 use ainative_domain::{
-    Chunk, ConceptGraph, Material, MaterialStatus, Page, Paginated, Progress, QualityReport,
-    Stage, StageStatus, Taxonomy,
+    Chunk, ConceptGraph, Material, MaterialStatus, Page, Paginated, Progress, QualityReport, Stage,
+    StageStatus, Taxonomy,
 };
-use ainative_ports::{
-    MaterialProgress, MaterialStore, NewJob, PortError, PortResult, StageOutput,
-};
+use ainative_ports::{MaterialProgress, MaterialStore, NewJob, PortError, PortResult, StageOutput};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -71,13 +69,12 @@ async fn stage_completed<D: Dialect>(
     id: Uuid,
     stage: Stage,
 ) -> PortResult<bool> {
-    let row = Stmt::<D>::new(
-        "SELECT status FROM material_stages WHERE material_id = $1 AND stage = $2",
-    )
-    .bind(id)
-    .bind(stage.as_str())
-    .fetch_optional(&mut *store.conn().await?)
-    .await?;
+    let row =
+        Stmt::<D>::new("SELECT status FROM material_stages WHERE material_id = $1 AND stage = $2")
+            .bind(id)
+            .bind(stage.as_str())
+            .fetch_optional(&mut *store.conn().await?)
+            .await?;
     let Some(row) = row else {
         return Ok(false);
     };
@@ -87,12 +84,7 @@ async fn stage_completed<D: Dialect>(
 
 #[async_trait]
 impl<D: Dialect> MaterialStore for SqlStore<D> {
-    async fn create(
-        &self,
-        material: &Material,
-        content: &[u8],
-        job: &NewJob,
-    ) -> PortResult<()> {
+    async fn create(&self, material: &Material, content: &[u8], job: &NewJob) -> PortResult<()> {
         self.call("materials.create", async {
             let mut tx = self.begin_write().await?;
             Stmt::<D>::new(
@@ -113,8 +105,13 @@ impl<D: Dialect> MaterialStore for SqlStore<D> {
             .bind(material.updated_at)
             .execute(&mut tx)
             .await?;
-            write_status::<D>(&mut tx, material.id, &MaterialStatus::new(), material.created_at)
-                .await?;
+            write_status::<D>(
+                &mut tx,
+                material.id,
+                &MaterialStatus::new(),
+                material.created_at,
+            )
+            .await?;
             crate::jobs::enqueue_in::<D>(&mut tx, job).await?;
             tx.commit().await.map_err(crate::error::map_err::<D>)?;
             self.wake_workers();

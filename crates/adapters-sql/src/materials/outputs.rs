@@ -1,8 +1,8 @@
 //! Storing what each stage produced, and reading it back for the later stages and the API.
 
 use ainative_domain::{
-    Chunk, Concept, ConceptGraph, EmbeddingOutput, GraphEdge, GraphNode, Ingestion,
-    QualityReport, Taxonomy,
+    Chunk, Concept, ConceptGraph, EmbeddingOutput, GraphEdge, GraphNode, Ingestion, QualityReport,
+    Taxonomy,
 };
 use ainative_ports::{PortResult, StageOutput};
 use uuid::Uuid;
@@ -43,7 +43,12 @@ async fn store_chunks<D: Dialect>(
     id: Uuid,
     ingestion: &Ingestion,
 ) -> PortResult<()> {
-    delete_of::<D>(conn, "DELETE FROM material_chunks WHERE material_id = $1", id).await?;
+    delete_of::<D>(
+        conn,
+        "DELETE FROM material_chunks WHERE material_id = $1",
+        id,
+    )
+    .await?;
     for part in ingestion.chunks.chunks(ROWS_PER_INSERT) {
         let mut q = SqlBuilder::<D>::new(
             "INSERT INTO material_chunks (id, material_id, ordinal, section, text, tokens, \
@@ -98,7 +103,12 @@ async fn store_taxonomy<D: Dialect>(
     id: Uuid,
     taxonomy: &Taxonomy,
 ) -> PortResult<()> {
-    delete_of::<D>(conn, "DELETE FROM material_concepts WHERE material_id = $1", id).await?;
+    delete_of::<D>(
+        conn,
+        "DELETE FROM material_concepts WHERE material_id = $1",
+        id,
+    )
+    .await?;
     let ranked: Vec<(usize, &Concept)> = taxonomy.concepts.iter().enumerate().collect();
     for part in ranked.chunks(ROWS_PER_INSERT) {
         let mut q = SqlBuilder::<D>::new(
@@ -129,8 +139,18 @@ async fn store_graph<D: Dialect>(
     id: Uuid,
     graph: &ConceptGraph,
 ) -> PortResult<()> {
-    delete_of::<D>(conn, "DELETE FROM material_graph_nodes WHERE material_id = $1", id).await?;
-    delete_of::<D>(conn, "DELETE FROM material_graph_edges WHERE material_id = $1", id).await?;
+    delete_of::<D>(
+        conn,
+        "DELETE FROM material_graph_nodes WHERE material_id = $1",
+        id,
+    )
+    .await?;
+    delete_of::<D>(
+        conn,
+        "DELETE FROM material_graph_edges WHERE material_id = $1",
+        id,
+    )
+    .await?;
     let nodes: Vec<(usize, &GraphNode)> = graph.nodes.iter().enumerate().collect();
     for part in nodes.chunks(ROWS_PER_INSERT) {
         let mut q = SqlBuilder::<D>::new(
@@ -169,13 +189,11 @@ async fn store_embedding<D: Dialect>(
     id: Uuid,
     embedding: &EmbeddingOutput,
 ) -> PortResult<()> {
-    Stmt::<D>::new(
-        "UPDATE material_chunks SET vector = $2 WHERE material_id = $1",
-    )
-    .bind(id)
-    .bind(AsJson(&Option::<Vec<f32>>::None))
-    .execute(conn)
-    .await?;
+    Stmt::<D>::new("UPDATE material_chunks SET vector = $2 WHERE material_id = $1")
+        .bind(id)
+        .bind(AsJson(&Option::<Vec<f32>>::None))
+        .execute(conn)
+        .await?;
     for vector in &embedding.vectors {
         Stmt::<D>::new("UPDATE material_chunks SET vector = $3 WHERE material_id = $1 AND id = $2")
             .bind(id)
@@ -231,7 +249,9 @@ pub(super) async fn taxonomy<D: Dialect>(store: &SqlStore<D>, id: Uuid) -> PortR
          WHERE material_id = $1 ORDER BY rank",
     )
     .bind(id);
-    let concepts = store.all(concepts, "material concept", concept::<D>).await?;
+    let concepts = store
+        .all(concepts, "material concept", concept::<D>)
+        .await?;
     let tags = Stmt::new("SELECT tags FROM materials WHERE id = $1").bind(id);
     let tags = store
         .optional(tags, "material", |c| c.texts())

@@ -23,6 +23,8 @@ mod stream;
 mod turn;
 
 #[cfg(test)]
+mod grounding_tests;
+#[cfg(test)]
 mod seams;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,9 @@
 //! fenced blocks. Temperature 0.3; `max_tokens` grows with the help level.
 
 use ainative_domain::{Activity, HelpLevel, Interaction, StudySession};
-use ainative_ports::{ChatMessage, ChatRole, GroundingPassage, Guidance, LlmRequest, RetrievedPassage};
+use ainative_ports::{
+    ChatMessage, ChatRole, GroundingPassage, Guidance, LlmRequest, RetrievedPassage,
+};
 
 use super::cognitive::Assessment;
 use super::governance::Governed;

@@ -253,7 +253,10 @@ fn require_owner(ctx: &RequestContext, activity: &Activity) -> Result<(), Tutori
     if ctx.owns_activity(activity) {
         Ok(())
     } else {
-        Err(AccessDenied::Rule("only the activity's owner or an admin may manage its material").into())
+        Err(
+            AccessDenied::Rule("only the activity's owner or an admin may manage its material")
+                .into(),
+        )
     }
 }
 

@@ -124,7 +124,9 @@ pub async fn status(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let (material, status) = svc.status(&caller, id.into_inner()).await?;
-    Ok(envelope::ok(&MaterialStatusResponse::new(&material, &status)))
+    Ok(envelope::ok(&MaterialStatusResponse::new(
+        &material, &status,
+    )))
 }
 
 /// The concept graph of a material (empty until the graph stage completed).
@@ -139,7 +141,10 @@ pub async fn graph(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let (material, graph) = svc.graph(&caller, id.into_inner()).await?;
-    Ok(envelope::ok(&MaterialGraphResponse::new(material.id, graph)))
+    Ok(envelope::ok(&MaterialGraphResponse::new(
+        material.id,
+        graph,
+    )))
 }
 
 /// Delete a material with its chunks; grounded answers no longer use it.

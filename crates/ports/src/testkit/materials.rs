@@ -8,19 +8,16 @@
 use std::sync::Arc;
 
 use ainative_domain::{
-    chunk_id, ActivityStatus, Chunk, ChunkQuality, ChunkVector, Concept, ConceptGraph,
-    DropReason, EmbeddingKind, EmbeddingOutput, GraphEdge, GraphNode, Ingestion, Material,
-    MaterialContentType, MaterialStatus, Page, Progress, QualityReport, Stage, StageStatus,
-    Taxonomy,
+    chunk_id, ActivityStatus, Chunk, ChunkQuality, ChunkVector, Concept, ConceptGraph, DropReason,
+    EmbeddingKind, EmbeddingOutput, GraphEdge, GraphNode, Ingestion, Material, MaterialContentType,
+    MaterialStatus, Page, Progress, QualityReport, Stage, StageStatus, Taxonomy,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::fixtures::{now, plus_secs};
 use super::tutoring::{activity, instructor, TutoringStores};
-use crate::{
-    MaterialCorpus, MaterialProgress, MaterialStore, NewJob, PortError, StageOutput,
-};
+use crate::{MaterialCorpus, MaterialProgress, MaterialStore, NewJob, PortError, StageOutput};
 
 /// The material ports of one backend, with the tutoring ports to set up activities.
 pub struct MaterialStores {
@@ -335,22 +332,39 @@ pub async fn material_status_round_trip_and_overall(s: MaterialStores) {
         s.materials.status(material.id).await,
         Ok(Some(status.clone()))
     );
-    let stored = s.materials.find(material.id).await.expect("find").expect("some");
+    let stored = s
+        .materials
+        .find(material.id)
+        .await
+        .expect("find")
+        .expect("some");
     assert_eq!(stored.status, StageStatus::Processing);
     assert_eq!(stored.updated_at, later);
 
-    status.fail(Stage::Ingestion, later, "the PDF is encrypted").expect("fail");
+    status
+        .fail(Stage::Ingestion, later, "the PDF is encrypted")
+        .expect("fail");
     s.materials
         .save_status(material.id, &status, later)
         .await
         .expect("save");
-    let back = s.materials.status(material.id).await.expect("status").expect("some");
+    let back = s
+        .materials
+        .status(material.id)
+        .await
+        .expect("status")
+        .expect("some");
     assert_eq!(back, status);
     assert_eq!(
         back.stage(Stage::Ingestion).error.as_deref(),
         Some("the PDF is encrypted")
     );
-    let stored = s.materials.find(material.id).await.expect("find").expect("some");
+    let stored = s
+        .materials
+        .find(material.id)
+        .await
+        .expect("find")
+        .expect("some");
     assert_eq!(stored.status, StageStatus::Failed);
 }
 
@@ -367,14 +381,27 @@ pub async fn material_stage_outputs_round_trip(s: MaterialStores) {
         s.materials.quality(material.id).await,
         Ok(Some(quality_of(&chunks, &[2])))
     );
-    assert_eq!(s.materials.taxonomy(material.id).await, Ok(Some(taxonomy())));
+    assert_eq!(
+        s.materials.taxonomy(material.id).await,
+        Ok(Some(taxonomy()))
+    );
     assert_eq!(s.materials.graph(material.id).await, Ok(graph()));
-    let stored = s.materials.find(material.id).await.expect("find").expect("some");
+    let stored = s
+        .materials
+        .find(material.id)
+        .await
+        .expect("find")
+        .expect("some");
     assert_eq!(stored.status, StageStatus::Completed);
     assert_eq!(stored.language.as_deref(), Some("eng"));
     assert_eq!(stored.quality_score, Some(0.5));
     assert_eq!(stored.tags, ["base-case", "recursion"]);
-    let status = s.materials.status(material.id).await.expect("status").expect("some");
+    let status = s
+        .materials
+        .status(material.id)
+        .await
+        .expect("status")
+        .expect("some");
     assert_eq!(status.overall(), StageStatus::Completed);
     assert!(status
         .records()
@@ -386,7 +413,10 @@ pub async fn material_stage_outputs_round_trip(s: MaterialStores) {
     assert_eq!(s.materials.chunks(fresh.id).await, Ok(Vec::new()));
     assert_eq!(s.materials.quality(fresh.id).await, Ok(None));
     assert_eq!(s.materials.taxonomy(fresh.id).await, Ok(None));
-    assert_eq!(s.materials.graph(fresh.id).await, Ok(ConceptGraph::default()));
+    assert_eq!(
+        s.materials.graph(fresh.id).await,
+        Ok(ConceptGraph::default())
+    );
 }
 
 /// A retried ingestion replaces the chunks of the earlier attempt.
@@ -461,7 +491,10 @@ pub async fn material_corpus_version_and_load(s: MaterialStores) {
     .await;
     let v2 = s.corpus.version(activity_id).await.expect("version");
     assert_ne!(v2, v1);
-    assert_eq!(s.corpus.load(activity_id).await.expect("load").chunks.len(), 3);
+    assert_eq!(
+        s.corpus.load(activity_id).await.expect("load").chunks.len(),
+        3
+    );
 
     s.materials.delete(first.id).await.expect("delete");
     let v3 = s.corpus.version(activity_id).await.expect("version");
@@ -533,7 +566,12 @@ pub async fn material_progress_in_the_database(s: MaterialStores) {
         .report(material.id, Stage::Ingestion, Progress::new(0.5))
         .await
         .expect("report");
-    let status = s.materials.status(material.id).await.expect("status").expect("some");
+    let status = s
+        .materials
+        .status(material.id)
+        .await
+        .expect("status")
+        .expect("some");
     assert_eq!(progress_of(status, Stage::Ingestion), Progress::NONE);
 
     let mut status = MaterialStatus::new();
@@ -548,7 +586,12 @@ pub async fn material_progress_in_the_database(s: MaterialStores) {
             .await
             .expect("report");
     }
-    let status = s.materials.status(material.id).await.expect("status").expect("some");
+    let status = s
+        .materials
+        .status(material.id)
+        .await
+        .expect("status")
+        .expect("some");
     assert_eq!(progress_of(status, Stage::Ingestion), Progress::new(0.75));
     // Unknown materials are no error: the worker may report after a delete.
     s.progress

@@ -95,6 +95,28 @@ fn the_key_changes_with_parameters_guidance_provider_and_model() {
 }
 
 #[test]
+fn the_retrieved_chunk_ids_are_part_of_the_key() {
+    // An ungrounded request keeps the key material of before grounding existed.
+    let json = serde_json::to_string(&request().guidance).expect("json");
+    assert!(!json.contains("grounding"), "{json}");
+    let passage = |chunk: u128| ainative_ports::GroundingPassage {
+        material_id: uuid::Uuid::from_u128(7),
+        chunk_id: uuid::Uuid::from_u128(chunk),
+        section: None,
+        text: "same text".to_owned(),
+    };
+    let grounded = |chunks: &[u128]| {
+        let mut r = request();
+        r.guidance.grounding = chunks.iter().map(|c| passage(*c)).collect();
+        key(&r)
+    };
+    assert_ne!(grounded(&[1]), key(&request()));
+    assert_ne!(grounded(&[1]), grounded(&[2]), "same text, another chunk");
+    assert_ne!(grounded(&[1, 2]), grounded(&[2, 1]), "order matters");
+    assert_eq!(grounded(&[1, 2]), grounded(&[1, 2]));
+}
+
+#[test]
 fn message_boundaries_are_part_of_the_key() {
     let mut a = request();
     a.messages = vec![message(ChatRole::User, "ab"), message(ChatRole::User, "c")];
