@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use ainative_ai_gateway::tutoring::TutoringError;
 use ainative_auth::{AuthError, AuthFailure};
 use ainative_domain::{AccessDenied, FieldError, ValidationErrors};
+use ainative_jobs::JobAdminError;
 use ainative_ports::{error_chain, Cause, LlmError};
 use serde::Serialize;
 
@@ -202,6 +203,17 @@ impl From<AuthError> for ApiError {
             AuthError::Conflict(conflict) => Self::Conflict(conflict.to_string()),
             AuthError::Unavailable(err) => Self::Unavailable(Box::new(err)),
             AuthError::Internal(source) => Self::Internal(source),
+        }
+    }
+}
+
+impl From<JobAdminError> for ApiError {
+    fn from(err: JobAdminError) -> Self {
+        match err {
+            JobAdminError::NotFound => Self::not_found("job"),
+            JobAdminError::NotDead => Self::Conflict("only dead jobs can be retried".to_owned()),
+            JobAdminError::Unavailable(err) => Self::Unavailable(Box::new(err)),
+            JobAdminError::Internal(err) => Self::Internal(Box::new(err)),
         }
     }
 }

@@ -74,6 +74,7 @@ pub fn app(
         .app_data(web::Data::from(state.tutoring.risks))
         .app_data(web::Data::from(state.tutoring.materials))
         .app_data(web::Data::from(state.limiter))
+        .app_data(web::Data::from(state.jobs))
         .app_data(web::Data::new(state.health))
         .app_data(web::Data::new(state.errors))
         .app_data(web::Data::from(state.metrics))

@@ -61,6 +61,12 @@ pub struct Metrics {
     pub shared_state_degraded: IntGauge,
     /// `shared_state_fallbacks_total`: operations answered in-process because of Redis.
     pub shared_state_fallbacks: IntCounter,
+    /// `jobs_total{kind,outcome}`: job attempts of this process by how they ended.
+    pub jobs: IntCounterVec,
+    /// `job_duration_seconds{kind}`: how long attempts ran.
+    pub job_duration: HistogramVec,
+    /// `jobs_queued{kind}`: jobs waiting in the whole deployment, sampled.
+    pub jobs_queued: IntGaugeVec,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -70,6 +76,9 @@ const OVERHEAD_BUCKETS: &[f64] = &[
     0.000_005, 0.00001, 0.000_025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005,
 ];
 const LLM_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+const JOB_BUCKETS: &[f64] = &[
+    0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
+];
 
 /// `rate_limit_rejections_total{scope}`: per IP, per user, failed-login throttling.
 pub const RATE_LIMIT_SCOPES: [&str; 3] = ["ip", "user", "login"];
@@ -143,6 +152,11 @@ impl Metrics {
             &["state"],
         )?;
         r.register(Box::new(db_pool.clone()))?;
+        let jobs_queued = IntGaugeVec::new(
+            Opts::new("jobs_queued", "Background jobs waiting, by kind"),
+            &["kind"],
+        )?;
+        r.register(Box::new(jobs_queued.clone()))?;
         Ok(Self {
             http_requests: counter_vec(
                 &r,
@@ -230,6 +244,20 @@ impl Metrics {
                 "shared_state_fallbacks_total",
                 "Operations answered in-process because Redis failed",
             )?,
+            jobs: counter_vec(
+                &r,
+                "jobs_total",
+                "Background job attempts by outcome",
+                &["kind", "outcome"],
+            )?,
+            job_duration: histogram_vec(
+                &r,
+                "job_duration_seconds",
+                "Background job attempt duration",
+                &["kind"],
+                JOB_BUCKETS,
+            )?,
+            jobs_queued,
             hooks: parking_lot::RwLock::new(Vec::new()),
             registry: r,
         }
@@ -278,6 +306,18 @@ impl Metrics {
         for outcome in outcomes {
             self.llm_requests
                 .with_label_values(&[provider, model, outcome]);
+        }
+    }
+
+    /// Creates the job series of `kinds` at zero: one `jobs_total` per outcome, the duration
+    /// and the queued gauge.
+    pub fn register_jobs(&self, kinds: &[String], outcomes: &[&str]) {
+        for kind in kinds {
+            for outcome in outcomes {
+                self.jobs.with_label_values(&[kind.as_str(), outcome]);
+            }
+            self.job_duration.with_label_values(&[kind.as_str()]);
+            self.jobs_queued.with_label_values(&[kind.as_str()]);
         }
     }
 

@@ -7,7 +7,9 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{activities, admin, auth, dto, health, materials, risks, sessions, stream};
+use crate::routes::{
+    activities, admin, auth, dto, health, jobs, materials, risks, sessions, stream,
+};
 
 struct SecurityAddon;
 
@@ -41,6 +43,7 @@ impl Modify for SecurityAddon {
         auth::register, auth::login, auth::token, auth::refresh, auth::logout, auth::me,
         auth::change_password, auth::rate_limit_status,
         admin::list_users, admin::update_user, admin::list_audit, admin::recent_errors,
+        jobs::list_jobs, jobs::retry_job,
         health::health, health::live, health::ready,
         activities::create, activities::list, activities::get, activities::update, activities::publish, activities::archive,
         sessions::start, sessions::list, sessions::get, sessions::end, sessions::interact, stream::interact_stream,

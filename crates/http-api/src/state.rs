@@ -89,6 +89,8 @@ pub struct HealthState {
     pub llm_provider: String,
     /// The LLM's state: `healthy`, `degraded` (recovering) or `unhealthy` (circuit open).
     pub llm_status: Arc<dyn Fn() -> &'static str + Send + Sync>,
+    /// The job queue and this process's workers.
+    pub workers: Arc<ainative_jobs::JobAdmin>,
 }
 
 /// Everything the HTTP layer needs, built by the composition root.
@@ -104,6 +106,8 @@ pub struct ApiState {
     pub limiter: Arc<dyn RateLimiter>,
     /// Health probes.
     pub health: HealthState,
+    /// The job queue, for administrators.
+    pub jobs: Arc<ainative_jobs::JobAdmin>,
     /// Server errors of every instance (recorded in the background, read from the database).
     pub errors: ErrorLog,
     /// Prometheus series.

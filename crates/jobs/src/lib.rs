@@ -12,10 +12,12 @@
 //!
 //! Delivery is at least once: handlers must be idempotent.
 
+mod admin;
 mod handler;
 mod observe;
 mod worker;
 
+pub use admin::{JobAdmin, JobAdminError, WorkersHealth};
 pub use handler::{JobError, JobHandler, Registry};
 pub use observe::{sample_stats, JobObserver, NoObserver, Outcome};
 pub use worker::{WorkerConfig, WorkerDeps, WorkerPool};

@@ -14,8 +14,11 @@ pub struct Cli {
 /// Sub-commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API.
+    /// Run the HTTP API (and WORKERS job workers).
     Serve,
+    /// Run job workers only (WORKERS of them, at least one), no HTTP; any number of these
+    /// processes may share the database. Stops gracefully on SIGTERM/SIGINT.
+    Worker,
     /// Manage the database schema.
     Migrate {
         /// up, down or status.

@@ -9,10 +9,11 @@ use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
-    MaterialCorpus, MaterialProgress, MaterialStore, PortError, QueryObserver, RiskRepository,
-    SchemaManager, ServerErrorLog, StudySessionRepository, UserRepository,
+    JobQueue, MaterialCorpus, MaterialProgress, MaterialStore, PortError, QueryObserver,
+    RiskRepository, SchemaManager, ServerErrorLog, StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
+use tokio::sync::Notify;
 
 use crate::settings::DatabaseSettings;
 
@@ -53,10 +54,14 @@ pub struct Database {
     pub material_corpus: Arc<dyn MaterialCorpus>,
     /// Stage progress in the database.
     pub material_progress: Arc<dyn MaterialProgress>,
+    /// The durable job queue.
+    pub jobs: Arc<dyn JobQueue>,
+    /// Woken when this process enqueues a job.
+    pub job_wakeup: Arc<Notify>,
     backend: Backend,
 }
 
-fn ports<S>(store: S, backend: Backend) -> Database
+fn ports<S>(store: S, job_wakeup: Arc<Notify>, backend: Backend) -> Database
 where
     S: UserRepository
         + AuthSessionRepository
@@ -71,6 +76,7 @@ where
         + MaterialStore
         + MaterialCorpus
         + MaterialProgress
+        + JobQueue
         + Clone
         + 'static,
 {
@@ -87,7 +93,9 @@ where
         errors: Arc::new(store.clone()),
         materials: Arc::new(store.clone()),
         material_corpus: Arc::new(store.clone()),
-        material_progress: Arc::new(store),
+        material_progress: Arc::new(store.clone()),
+        jobs: Arc::new(store),
+        job_wakeup,
         backend,
     }
 }
@@ -126,13 +134,38 @@ impl Database {
             if let Some(observer) = observer {
                 store = store.observed_by(observer);
             }
-            Ok(ports(store.clone(), Backend::Sqlite(store)))
+            Ok(ports(
+                store.clone(),
+                store.job_wakeup(),
+                Backend::Sqlite(store),
+            ))
         } else {
             let mut store = PgStore::connect(&pool).await?;
             if let Some(observer) = observer {
                 store = store.observed_by(observer);
             }
-            Ok(ports(store.clone(), Backend::Postgres(store)))
+            Ok(ports(
+                store.clone(),
+                store.job_wakeup(),
+                Backend::Postgres(store),
+            ))
+        }
+    }
+
+    /// On PostgreSQL, listens for jobs enqueued by any process and wakes this process's
+    /// workers (`None` on SQLite: workers of other processes poll).
+    pub async fn listen_for_jobs(
+        &self,
+        settings: &DatabaseSettings,
+    ) -> Result<Option<ainative_adapters_postgres::JobListener>, PortError> {
+        match &self.backend {
+            Backend::Postgres(_) => ainative_adapters_postgres::listen_for_jobs(
+                settings.url.expose_secret(),
+                self.job_wakeup.clone(),
+            )
+            .await
+            .map(Some),
+            Backend::Sqlite(_) => Ok(None),
         }
     }
 

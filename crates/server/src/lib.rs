@@ -10,6 +10,7 @@ pub mod observability;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;
 
 pub use settings::{Settings, SettingsError};
 pub use startup::{Application, StartupError};

@@ -2,7 +2,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ainative_server::cli::{Cli, Command};
-use ainative_server::{commands, startup, telemetry, Application, Settings};
+use ainative_server::{commands, startup, telemetry, workers, Application, Settings};
 use clap::Parser;
 
 #[tokio::main]
@@ -37,6 +37,7 @@ async fn main() -> ExitCode {
             full_name,
         } => commands::create_admin(&settings, email, username, full_name).await,
         Command::Serve => serve(settings).await,
+        Command::Worker => worker(settings).await,
         Command::ConfigDocs { .. } => Ok(()),
     };
     exit_code(result)
@@ -55,6 +56,13 @@ fn exit_code(result: anyhow::Result<()>) -> ExitCode {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let telemetry = telemetry::init(&settings);
     let result = run(settings).await;
+    telemetry.shutdown().await;
+    result
+}
+
+async fn worker(settings: Settings) -> anyhow::Result<()> {
+    let telemetry = telemetry::init(&settings);
+    let result = workers::run_worker(&settings, startup::shutdown_signal()).await;
     telemetry.shutdown().await;
     result
 }

@@ -7,7 +7,8 @@ use ainative_adapters_redis::RedisMonitor;
 use ainative_ai_gateway::llm::{LlmClient, LlmObserver, OUTCOMES};
 use ainative_ai_gateway::GatewayFactory;
 use ainative_http_api::{Metrics, ScrapeHook};
-use ainative_ports::DatabaseHealth;
+use ainative_jobs::{JobObserver, Outcome};
+use ainative_ports::{DatabaseHealth, JobStats};
 
 /// The server's scrape hook.
 pub struct ServerScrapeHook {
@@ -66,6 +67,57 @@ impl ScrapeHook for ServerScrapeHook {
             m.shared_state_degraded
                 .set(i64::from(monitor.is_degraded()));
             Metrics::set_counter(&m.shared_state_fallbacks, monitor.fallback_operations());
+        }
+    }
+}
+
+/// Records job outcomes into `jobs_total`, `job_duration_seconds` and `jobs_queued`.
+pub struct JobMetrics {
+    metrics: Arc<Metrics>,
+    /// Kinds with a `jobs_queued` series: set back to zero when none is queued.
+    kinds: parking_lot::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl JobMetrics {
+    /// Records into `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics,
+            kinds: parking_lot::Mutex::default(),
+        }
+    }
+}
+
+impl JobObserver for JobMetrics {
+    fn register(&self, kinds: &[String]) {
+        let outcomes = Outcome::ALL.map(|o| o.as_str());
+        self.metrics.register_jobs(kinds, &outcomes);
+        self.kinds.lock().extend(kinds.iter().cloned());
+    }
+
+    fn finished(&self, kind: &str, outcome: Outcome, elapsed: std::time::Duration) {
+        self.metrics
+            .jobs
+            .with_label_values(&[kind, outcome.as_str()])
+            .inc();
+        if !matches!(outcome, Outcome::LeaseLost | Outcome::Released) {
+            self.metrics
+                .job_duration
+                .with_label_values(&[kind])
+                .observe(elapsed.as_secs_f64());
+        }
+    }
+
+    fn sampled(&self, stats: &JobStats) {
+        let mut kinds = self.kinds.lock();
+        kinds.extend(stats.queued.keys().cloned());
+        // Kinds with nothing queued are absent from the stats: their gauge goes to zero.
+        for kind in kinds.iter() {
+            let queued = stats.queued.get(kind).copied().unwrap_or(0);
+            self.metrics
+                .jobs_queued
+                .with_label_values(&[kind.as_str()])
+                .set(i64::try_from(queued).unwrap_or(i64::MAX));
         }
     }
 }

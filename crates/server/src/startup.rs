@@ -31,6 +31,7 @@ use crate::database::{Database, QueryMetrics};
 use crate::materials::{material_parts, MaterialParts};
 use crate::observability::{LlmMetrics, ServerScrapeHook};
 use crate::settings::Settings;
+use crate::workers::Workers;
 
 /// Start-up failures.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +209,7 @@ pub struct Composition {
     error_writer: ErrorLogWriter,
     stop_background: watch::Sender<bool>,
     background: tokio::task::JoinHandle<()>,
+    workers: Workers,
 }
 
 impl Composition {
@@ -259,6 +261,22 @@ impl Composition {
             let _ = stopped.wait_for(|stop| *stop).await;
         }));
 
+        // `WORKERS` job workers in this process (0: jobs run in `ainative worker` processes).
+        let workers = Workers::start(
+            &settings.jobs,
+            &settings.database,
+            &db,
+            &metrics,
+            settings.jobs.workers,
+            &materials,
+        )
+        .await?;
+        let jobs = Arc::new(ainative_jobs::JobAdmin::new(
+            db.jobs.clone(),
+            Arc::new(SystemClock),
+            workers.workers(),
+        ));
+
         let lifecycle = Lifecycle::default();
         let (errors, error_writer) = ErrorLog::spawn(db.errors.clone(), instance_name());
         let state = ApiState {
@@ -276,7 +294,9 @@ impl Composition {
                     CircuitState::HalfOpen => "degraded",
                     CircuitState::Open => "unhealthy",
                 }),
+                workers: jobs.clone(),
             },
+            jobs,
             errors,
             metrics: metrics.clone(),
             settings: Arc::new(HttpSettings {
@@ -302,12 +322,14 @@ impl Composition {
             error_writer,
             stop_background,
             background,
+            workers,
         })
     }
 
-    /// Stops the background work (storing the server errors still queued) and closes the
-    /// pool.
+    /// Stops the background work (job workers, storing the server errors still queued) and
+    /// closes the pool.
     pub async fn shutdown(self) {
+        self.workers.shutdown().await;
         let _ = self.stop_background.send(true);
         let _ = self.background.await;
         self.error_writer.finish(ERROR_LOG_FLUSH).await;
@@ -326,6 +348,7 @@ pub struct Application {
     error_writer: ErrorLogWriter,
     stop_background: watch::Sender<bool>,
     background: tokio::task::JoinHandle<()>,
+    workers: Workers,
 }
 
 impl Application {
@@ -340,6 +363,7 @@ impl Application {
             error_writer,
             stop_background,
             background,
+            workers,
         } = Composition::build(&settings).await?;
         let addr = format!("{}:{}", settings.host, settings.port);
         let (listener, port) = bind(&addr)?;
@@ -371,6 +395,7 @@ impl Application {
             error_writer,
             stop_background,
             background,
+            workers,
         })
     }
 
@@ -409,6 +434,8 @@ impl Application {
         let result = self.server.await;
         metrics_handle.stop(true).await;
         let _ = metrics_task.await;
+        // Running jobs get their grace period; unfinished ones go back to the queue.
+        self.workers.shutdown().await;
         let _ = self.stop_background.send(true);
         let _ = self.background.await;
         self.error_writer.finish(ERROR_LOG_FLUSH).await;

@@ -22,7 +22,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/users", "GET").route(web::get().to(list_users)))
             .service(resource("/users/{id}", "PATCH").route(web::patch().to(update_user)))
             .service(resource("/audit", "GET").route(web::get().to(list_audit)))
-            .service(resource("/errors", "GET").route(web::get().to(recent_errors))),
+            .service(resource("/errors", "GET").route(web::get().to(recent_errors)))
+            .service(resource("/jobs", "GET").route(web::get().to(super::jobs::list_jobs)))
+            .service(
+                resource("/jobs/{id}/retry", "POST").route(web::post().to(super::jobs::retry_job)),
+            ),
     );
 }
 

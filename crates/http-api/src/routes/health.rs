@@ -55,12 +55,24 @@ pub struct LlmComponent {
     pub status: &'static str,
 }
 
+/// The background job queue: `running`, `queued` and `failed_last_hour` count the whole
+/// deployment; `workers` the worker loops of this process.
+#[derive(Serialize, ToSchema)]
+pub struct WorkersComponent {
+    pub status: &'static str,
+    pub workers: usize,
+    pub running: u64,
+    pub queued: u64,
+    pub failed_last_hour: u64,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Components {
     pub database: DatabaseComponent,
     pub redis: RedisComponent,
     pub cache: CacheComponent,
     pub llm: LlmComponent,
+    pub workers: WorkersComponent,
 }
 
 /// The health report. Never contains hostnames, URLs, dependency versions or error strings.
@@ -112,6 +124,9 @@ pub async fn health(
     };
     let shared = state.shared_state.check().await;
     let llm_status = (state.llm_status)();
+    let workers = tokio::time::timeout(PROBE_TIMEOUT, state.workers.health())
+        .await
+        .unwrap_or_else(|_| state.workers.unreachable());
     let status = overall(
         db_status == "healthy",
         shared.status == "degraded" || llm_status != "healthy",
@@ -136,6 +151,13 @@ pub async fn health(
             llm: LlmComponent {
                 provider: state.llm_provider.clone(),
                 status: llm_status,
+            },
+            workers: WorkersComponent {
+                status: workers.status,
+                workers: workers.workers,
+                running: workers.running,
+                queued: workers.queued,
+                failed_last_hour: workers.failed_last_hour,
             },
         },
     };

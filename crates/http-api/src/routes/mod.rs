@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod dto;
 pub mod health;
+pub mod jobs;
 pub mod materials;
 pub mod materials_dto;
 pub mod risks;

@@ -10,8 +10,8 @@ use super::typos::ConfigWarning;
 use super::values::{Origin, Raw, Values};
 use super::vars::*;
 use super::{
-    DatabaseSettings, Effective, EmbeddingSettings, JwtConfig, LlmSettings, MaterialSettings,
-    RateLimitSettings, RedisSettings, SecretSource, Settings,
+    DatabaseSettings, Effective, EmbeddingSettings, JobSettings, JwtConfig, LlmSettings,
+    MaterialSettings, RateLimitSettings, RedisSettings, SecretSource, Settings,
 };
 
 /// The shortest JWT secret accepted in production, in bytes.
@@ -197,6 +197,15 @@ pub(super) fn assemble(
             },
             retrieval_max_tokens: v.require(&RETRIEVAL_MAX_TOKENS)?,
             retrieval_max_chunks: v.require(&RETRIEVAL_MAX_CHUNKS)?,
+        },
+        jobs: JobSettings {
+            workers: v.require(&WORKERS)?,
+            lease: v.require(&JOB_LEASE_SECS)?,
+            poll: v.require(&JOB_POLL_MS)?,
+            backoff_base: v.require(&JOB_BACKOFF_BASE_SECS)?,
+            backoff_max: v.require(&JOB_BACKOFF_MAX_SECS)?,
+            shutdown_grace: v.require(&JOB_SHUTDOWN_GRACE_SECS)?,
+            diagnostics_dir: v.require(&JOB_DIAGNOSTICS_DIR)?.map(Into::into),
         },
         log_format: v.require(&LOG_FORMAT)?,
         log_level: v.require(&LOG_LEVEL)?,

@@ -183,6 +183,25 @@ pub struct EmbeddingSettings {
     pub model: String,
 }
 
+/// Background job settings.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Workers per process (0: none in `serve`).
+    pub workers: usize,
+    /// Lease of a claimed job.
+    pub lease: Duration,
+    /// Poll interval of an idle worker.
+    pub poll: Duration,
+    /// First back-off.
+    pub backoff_base: Duration,
+    /// Longest back-off.
+    pub backoff_max: Duration,
+    /// Shutdown grace of a running job.
+    pub shutdown_grace: Duration,
+    /// Where `diagnostics.probe` jobs record themselves; unset: no such handler.
+    pub diagnostics_dir: Option<std::path::PathBuf>,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -243,6 +262,8 @@ pub struct Settings {
     pub llm: LlmSettings,
     /// Course material.
     pub materials: MaterialSettings,
+    /// Background jobs.
+    pub jobs: JobSettings,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter (e.g. `info`, `ainative=debug`).

@@ -56,6 +56,11 @@ const MATERIALS: Section = Section {
     note: "Uploads are processed by the workers in five stages. Retrieval is BM25 (no \
            download) unless EMBEDDING_BASE_URL names an OpenAI-compatible /embeddings endpoint.",
 };
+const JOBS: Section = Section {
+    title: "Background jobs",
+    note: "The durable job queue lives in the database (docs/jobs.md). `ainative serve` runs \
+           WORKERS workers; `ainative worker` runs workers only, with the same settings.",
+};
 const OBSERVABILITY: Section = Section {
     title: "Observability",
     note: "",
@@ -230,6 +235,30 @@ declare_settings! {
     /// Most passages of course material put into a tutoring turn's context (0 = none: no
     /// grounding).
     RETRIEVAL_MAX_CHUNKS: usize = spec(&MATERIALS, int(0, 50)).default("4");
+
+    /// Job workers run by `ainative serve` (0 = none: run `ainative worker` processes
+    /// instead) and by each `ainative worker` (at least 1 there).
+    WORKERS: usize = spec(&JOBS, int(0, 256)).default("2");
+    /// How long a claimed job stays with its worker without a heartbeat (heartbeats come
+    /// every third of it): a job whose worker died is run again this long after.
+    JOB_LEASE_SECS: Duration = spec(&JOBS, secs(1, 3_600)).default("30");
+    /// How often an idle worker looks for due jobs when nothing woke it (enqueues in the same
+    /// process, and on PostgreSQL in any process, wake workers at once).
+    JOB_POLL_MS: Duration = spec(
+        &JOBS,
+        Kind::Duration { unit: TimeUnit::Millis, min: 10, max: 60_000 },
+    )
+    .default("1000");
+    /// Wait before the second attempt of a failed job; doubles per attempt (±25 % jitter).
+    JOB_BACKOFF_BASE_SECS: Duration = spec(&JOBS, secs(1, 86_400)).default("5");
+    /// Longest wait between two attempts.
+    JOB_BACKOFF_MAX_SECS: Duration = spec(&JOBS, secs(1, 604_800)).default("600");
+    /// On shutdown, how long a running job may take to finish before it is given back to
+    /// the queue unfinished.
+    JOB_SHUTDOWN_GRACE_SECS: Duration = spec(&JOBS, secs(0, 3_600)).default("10");
+    /// Operators' self-test: when set, workers also run `diagnostics.probe` jobs, which
+    /// record their start and end in this directory (used by the worker tests; leave unset).
+    JOB_DIAGNOSTICS_DIR: Option<String> = spec(&JOBS, Kind::Text).example("/tmp/ainative-jobs");
 
     /// Log output: pretty or json.
     LOG_FORMAT: LogFormat = spec(&OBSERVABILITY, Kind::Enum(LogFormat::NAMES))
