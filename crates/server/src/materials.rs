@@ -66,12 +66,9 @@ pub fn material_parts(
         embedder.clone(),
         RetrieverSettings::default(),
     ));
-    let forget = {
+    let forget: Arc<dyn Fn(Uuid) + Send + Sync> = {
         let retriever = Arc::clone(&retriever);
-        Arc::new(move |activity_id| {
-            let retriever = Arc::clone(&retriever);
-            tokio::spawn(async move { retriever.forget(activity_id).await });
-        })
+        Arc::new(move |activity_id| retriever.forget(activity_id))
     };
     let processor = Arc::new(
         MaterialProcessor::new(

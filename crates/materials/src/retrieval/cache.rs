@@ -51,7 +51,7 @@ pub struct CachedRetriever {
     indexes: Cache<(Uuid, String), Arc<RetrievalIndex>>,
     /// Recent corpus versions by activity (`None`: no processed material); absent when
     /// `version_ttl` is zero.
-    versions: Option<Cache<Uuid, Option<String>>>,
+    versions: Option<moka::sync::Cache<Uuid, Option<String>>>,
 }
 
 impl std::fmt::Debug for CachedRetriever {
@@ -85,7 +85,7 @@ impl CachedRetriever {
             .time_to_idle(settings.idle)
             .build();
         let versions = (!settings.version_ttl.is_zero()).then(|| {
-            Cache::builder()
+            moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(settings.version_ttl)
                 .build()
@@ -99,10 +99,10 @@ impl CachedRetriever {
     }
 
     /// Forgets the corpus version of `activity_id`, so the next call asks storage (call it
-    /// when a material of the activity completes or is deleted).
-    pub async fn forget(&self, activity_id: Uuid) {
+    /// when a material of the activity completes or is deleted; it takes effect at once).
+    pub fn forget(&self, activity_id: Uuid) {
         if let Some(versions) = &self.versions {
-            versions.invalidate(&activity_id).await;
+            versions.invalidate(&activity_id);
         }
     }
 
@@ -110,11 +110,11 @@ impl CachedRetriever {
         let Some(versions) = &self.versions else {
             return self.corpus.version(activity_id).await;
         };
-        if let Some(version) = versions.get(&activity_id).await {
+        if let Some(version) = versions.get(&activity_id) {
             return Ok(version);
         }
         let version = self.corpus.version(activity_id).await?;
-        versions.insert(activity_id, version.clone()).await;
+        versions.insert(activity_id, version.clone());
         Ok(version)
     }
 

@@ -88,7 +88,7 @@ async fn versions_are_believed_for_their_ttl_until_forgotten() {
         assert_eq!(found.expect("retrieve"), []);
     }
     // A material completed in this process: forgotten, asked again, found.
-    retriever.forget(ACTIVITY).await;
+    retriever.forget(ACTIVITY);
     for _ in 0..2 {
         let found = retriever.retrieve(ACTIVITY, "base case", BUDGET).await;
         assert!(!found.expect("retrieve").is_empty());
