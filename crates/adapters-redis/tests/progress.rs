@@ -89,7 +89,9 @@ async fn while_redis_is_down_progress_goes_to_the_database() {
         .expect("report");
     assert!(database.0.lock().expect("lock").is_empty(), "Redis took it");
     assert_eq!(
-        redis_keys(&server.addr(), &format!("{prefix}progress:")).await.len(),
+        redis_keys(&server.addr(), &format!("{prefix}progress:"))
+            .await
+            .len(),
         1
     );
     server.kill();
@@ -101,7 +103,11 @@ async fn while_redis_is_down_progress_goes_to_the_database() {
         database.0.lock().expect("lock").as_slice(),
         [(id, Stage::Ingestion, Progress::new(0.75))]
     );
-    assert_eq!(progress.read(id).await, Ok(Vec::new()), "read falls back too");
+    assert_eq!(
+        progress.read(id).await,
+        Ok(Vec::new()),
+        "read falls back too"
+    );
 
     // Without Redis, the database's port is used as is.
     let memory = SharedState::in_memory(10).material_progress(database.clone());
