@@ -256,10 +256,11 @@ async fn bad_uploads_and_access(app: TestApp) {
         "NOT_FOUND",
     )
     .await;
+    // Students' credentials lack `activities:write`: refused before anything is read.
     expect_error(
         upload(&app, &c.student, &draft, &ok).await,
-        404,
-        "NOT_FOUND",
+        403,
+        "FORBIDDEN",
     )
     .await;
     let unknown = format!("/api/v1/activities/{}/materials", uuid::Uuid::new_v4());
