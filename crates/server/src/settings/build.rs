@@ -187,13 +187,18 @@ pub(super) fn assemble(
         },
         materials: MaterialSettings {
             max_bytes: v.require(&MAX_MATERIAL_BYTES)?,
-            embedding: match v.require(&EMBEDDING_BASE_URL)? {
-                Some(base_url) => Some(EmbeddingSettings {
+            embedding: {
+                // All three are read (and checked) whether or not an endpoint is set.
+                let (base_url, api_key, model) = (
+                    v.require(&EMBEDDING_BASE_URL)?,
+                    v.require(&EMBEDDING_API_KEY)?,
+                    v.require(&EMBEDDING_MODEL)?,
+                );
+                base_url.map(|base_url| EmbeddingSettings {
                     base_url,
-                    api_key: v.require(&EMBEDDING_API_KEY)?,
-                    model: v.require(&EMBEDDING_MODEL)?,
-                }),
-                None => None,
+                    api_key,
+                    model,
+                })
             },
             retrieval_max_tokens: v.require(&RETRIEVAL_MAX_TOKENS)?,
             retrieval_max_chunks: v.require(&RETRIEVAL_MAX_CHUNKS)?,
