@@ -34,7 +34,7 @@ pub use memory::{
     MemoryStateHealth,
 };
 pub use redis::{
-    RedisFlightLock, RedisLoginThrottle, RedisPool, RedisRateLimiter, RedisResponseCache,
-    RedisRevocationList, RedisSettings, RedisSetupError,
+    RedisFlightLock, RedisLoginThrottle, RedisMaterialProgress, RedisPool, RedisRateLimiter,
+    RedisResponseCache, RedisRevocationList, RedisSettings, RedisSetupError,
 };
 pub use shared_state::SharedState;

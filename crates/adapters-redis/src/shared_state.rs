@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use ainative_ports::{
-    FlightLock, LocalFlightLock, LoginThrottle, RateLimiter, ResponseCache, RevocationList,
-    SharedStateHealth,
+    FlightLock, LocalFlightLock, LoginThrottle, MaterialProgress, RateLimiter, ResponseCache,
+    RevocationList, SharedStateHealth,
 };
 
 use crate::fallback::{Fallback, RedisMonitor};
@@ -13,8 +13,8 @@ use crate::memory::{
     MemoryStateHealth,
 };
 use crate::redis::{
-    RedisFlightLock, RedisLoginThrottle, RedisPool, RedisRateLimiter, RedisResponseCache,
-    RedisRevocationList, RedisSettings, RedisSetupError,
+    RedisFlightLock, RedisLoginThrottle, RedisMaterialProgress, RedisPool, RedisRateLimiter,
+    RedisResponseCache, RedisRevocationList, RedisSettings, RedisSetupError,
 };
 
 /// The ports the composition root hands to the core, backed either by process memory or by
@@ -98,6 +98,22 @@ impl SharedState {
             health: monitor.clone(),
             monitor: Some(monitor),
         })
+    }
+
+    /// Where material progress goes: Redis (24 h) falling back to `database` while Redis is
+    /// down, or `database` itself without Redis.
+    pub fn material_progress(
+        &self,
+        database: Arc<dyn MaterialProgress>,
+    ) -> Arc<dyn MaterialProgress> {
+        match &self.monitor {
+            Some(monitor) => Arc::new(Fallback::new(
+                RedisMaterialProgress::new(monitor.pool().clone()),
+                database,
+                monitor.clone(),
+            )),
+            None => database,
+        }
     }
 
     /// `redis` when the shared state lives in Redis (even while degraded), `memory` otherwise.

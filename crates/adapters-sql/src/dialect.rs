@@ -217,6 +217,8 @@ portable!(
         + Encodes<'static, i64>
         + Encodes<'static, Option<i64>>
         + Encodes<'static, f64>
+        + Encodes<'static, Option<f64>>
+        + Encodes<'static, Vec<u8>>
         + Encodes<'static, String>
         + for<'a> Encodes<'a, &'a str>
         + for<'a> Encodes<'a, Option<&'a str>>
@@ -226,6 +228,8 @@ portable!(
         + Decodes<i64>
         + Decodes<Option<i64>>
         + Decodes<f64>
+        + Decodes<Option<f64>>
+        + Decodes<Vec<u8>>
         + Decodes<String>
         + Decodes<Option<String>>
         + Decodes<DateTime<Utc>>

@@ -67,7 +67,7 @@ fn database_error(db: &dyn DatabaseError, is_transient: fn(&str) -> bool) -> Mea
 
 /// Unique keys by a text found in the constraint name (PostgreSQL) or in the message
 /// (SQLite: `UNIQUE constraint failed: users.email`), most specific first.
-const UNIQUE_KEYS: [(&str, Conflict); 20] = [
+const UNIQUE_KEYS: [(&str, Conflict); 21] = [
     // Before the user keys: "oauth_accounts.provider_user_id" is not a user column.
     ("oauth_accounts", Conflict::IdentityLinked),
     ("oauth_flows", Conflict::Duplicate("oauth_flow")),
@@ -84,6 +84,7 @@ const UNIQUE_KEYS: [(&str, Conflict); 20] = [
     ("evaluations", Conflict::Duplicate("evaluation")),
     ("server_errors", Conflict::Duplicate("server_error")),
     ("llm_credentials", Conflict::Duplicate("llm_credential")),
+    ("materials", Conflict::Duplicate("material")),
     ("student_id", Conflict::StudentId),
     ("email", Conflict::Email),
     ("username", Conflict::Username),

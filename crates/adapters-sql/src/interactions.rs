@@ -116,8 +116,8 @@ async fn insert_interaction<D: Dialect>(
     let row = Stmt::<D>::new(concat!(
         "INSERT INTO interactions (id, session_id, seq, prompt, response, agent, intent, \
          help_level, blocked, cache_hit, provider, model, tokens_in, tokens_out, latency_ms, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16) RETURNING ",
+         sources, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17) RETURNING ",
         interaction_columns!()
     ))
     .bind(interaction.id)
@@ -135,6 +135,7 @@ async fn insert_interaction<D: Dialect>(
     .bind(i64::from(interaction.tokens_in))
     .bind(i64::from(interaction.tokens_out))
     .bind(i64::try_from(interaction.latency_ms).unwrap_or(i64::MAX))
+    .bind(AsJson(&interaction.sources))
     .bind(interaction.created_at)
     .fetch_one(conn)
     .await?;

@@ -35,6 +35,7 @@ mod interactions;
 mod jobs;
 mod lists;
 mod llm_credentials;
+mod materials;
 mod oauth;
 mod pool;
 mod risks;

@@ -38,6 +38,8 @@ portable!(
     i64,
     Option<i64>,
     f64,
+    Option<f64>,
+    Vec<u8>,
     String,
     DateTime<Utc>,
     Option<DateTime<Utc>>,

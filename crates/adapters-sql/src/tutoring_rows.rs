@@ -96,7 +96,7 @@ pub(crate) fn evaluation<D: Dialect>(c: &mut Columns<'_, D>) -> PortResult<Evalu
 macro_rules! interaction_columns {
     () => {
         "id, session_id, seq, prompt, response, agent, intent, help_level, blocked, cache_hit, \
-         provider, model, tokens_in, tokens_out, latency_ms, created_at"
+         provider, model, tokens_in, tokens_out, latency_ms, sources, created_at"
     };
 }
 pub(crate) use interaction_columns;
@@ -122,6 +122,7 @@ pub(crate) fn interaction<D: Dialect>(c: &mut Columns<'_, D>) -> PortResult<Inte
             let latency: i64 = c.get()?;
             u64::try_from(latency).map_err(|e| c.corrupt("latency", e))?
         },
+        sources: c.json()?,
         created_at: c.get()?,
     })
 }

@@ -46,6 +46,7 @@ fn request(prompt: &str) -> LlmRequest {
             activity_title: "Recursion".to_owned(),
             subject: "Python".to_owned(),
             allow_code_snippets: false,
+            grounding: Vec::new(),
         },
     }
 }

@@ -265,6 +265,10 @@ impl From<TutoringError> for ApiError {
                 message,
                 retry_after_secs,
             },
+            TutoringError::PayloadTooLarge => Self::PayloadTooLarge,
+            TutoringError::UnsupportedContentType => Self::UnsupportedMediaType(
+                "content_type must be text/markdown, text/plain or application/pdf",
+            ),
             TutoringError::Llm(LlmError::Timeout) => Self::UpstreamTimeout,
             TutoringError::Llm(other) => Self::UpstreamError(other),
             TutoringError::Unavailable(err) => Self::Unavailable(Box::new(err)),

@@ -9,8 +9,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::openapi_common::CommonResponses;
 use crate::routes::{
-    activities, admin, api_keys, auth, credentials, dto, health, jobs, oauth, risks, sessions,
-    stream, well_known,
+    activities, admin, api_keys, auth, credentials, dto, health, jobs, materials, oauth, risks,
+    sessions, stream, well_known,
 };
 
 struct SecurityAddon;
@@ -57,13 +57,15 @@ impl Modify for SecurityAddon {
         credentials::create, credentials::list_mine, credentials::get_mine, credentials::update_mine,
         credentials::delete_mine, credentials::verify, credentials::admin_list, credentials::admin_limits,
         credentials::suspend, credentials::activate,
+        materials::upload, materials::list, materials::status, materials::graph, materials::delete,
     ),
     components(schemas(dto::UserResponse, dto::TokenResponse, dto::AuthResponse, dto::RateLimitStatus, dto::AuditResponse,
         oauth::ExchangeRequest, oauth::LinkRequest, oauth::LinkResponse, oauth::OAuthAccountResponse)),
     modifiers(&SecurityAddon),
     tags((name = "auth", description = "Identity"), (name = "oauth", description = "Social login (OAuth 2.0 / OpenID Connect)"), (name = "admin", description = "Administration"), (name = "health", description = "Probes"),
         (name = "activities", description = "Activities"), (name = "sessions", description = "Tutoring sessions and the AI gateway"),
-        (name = "risks", description = "Risks"), (name = "credentials", description = "Your own model endpoints (bring your own model)"))
+        (name = "risks", description = "Risks"), (name = "credentials", description = "Your own model endpoints (bring your own model)"),
+        (name = "materials", description = "Course material and its processing"))
 )]
 pub struct ApiDoc;
 

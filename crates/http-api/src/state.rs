@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
+use ainative_ai_gateway::tutoring::{
+    ActivityService, MaterialService, RiskService, SessionService,
+};
 use ainative_auth::{AdminService, ApiKeyService, AuthService, OAuthService};
 use ainative_ports::{DatabaseHealth, RateLimiter};
 use ipnet::IpNet;
@@ -29,6 +31,8 @@ pub struct RateLimits {
 pub struct HttpSettings {
     /// Larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Larger material uploads get 413 (their route reads bodies up to base64 of this).
+    pub max_material_bytes: usize,
     /// Origins allowed cross-origin access; empty = none.
     pub cors_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -129,4 +133,6 @@ pub struct TutoringServices {
     pub sessions: Arc<SessionService>,
     /// Risks.
     pub risks: Arc<RiskService>,
+    /// Course material.
+    pub materials: Arc<MaterialService>,
 }

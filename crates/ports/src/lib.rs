@@ -15,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod jobs;
 pub mod llm;
+pub mod material_store;
 pub mod materials;
 pub mod oauth;
 pub mod observe;
@@ -45,9 +46,10 @@ pub use jobs::{
     Lease, NewJob, DEFAULT_MAX_ATTEMPTS,
 };
 pub use llm::{
-    ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
-    StreamEvent, UpstreamKind,
+    ChatMessage, ChatRole, GroundingPassage, Guidance, LlmError, LlmProvider, LlmRequest,
+    LlmResponse, LlmStream, StreamEvent, UpstreamKind,
 };
+pub use material_store::{MaterialProgress, MaterialStore, StageOutput, MATERIAL_PROCESS_JOB};
 pub use materials::{
     Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
     RetrievedPassage,
@@ -81,6 +83,7 @@ pub use {
     health::{MockDatabaseHealth, MockSchemaManager},
     jobs::MockJobQueue,
     llm::MockLlmProvider,
+    material_store::{MockMaterialProgress, MockMaterialStore},
     materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},
     oauth::{MockIdentityProvider, MockOAuthStore},
     rate_limit::{MockLoginThrottle, MockRateLimiter},

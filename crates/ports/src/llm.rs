@@ -48,6 +48,24 @@ pub struct Guidance {
     pub subject: String,
     /// Whether code snippets may be shown.
     pub allow_code_snippets: bool,
+    /// Passages of the activity's course material retrieved for this turn, best first
+    /// (their chunk ids are thus part of the cache key). Empty, and left out of the key,
+    /// when the activity has no processed material.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grounding: Vec<GroundingPassage>,
+}
+
+/// A passage of course material that grounds a turn.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct GroundingPassage {
+    /// The material.
+    pub material_id: uuid::Uuid,
+    /// The chunk.
+    pub chunk_id: uuid::Uuid,
+    /// Heading path or page, for citing.
+    pub section: Option<String>,
+    /// The passage's text.
+    pub text: String,
 }
 
 /// A completion request.

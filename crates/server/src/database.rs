@@ -9,8 +9,9 @@ use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     ActivityRepository, ApiKeyRepository, AuditLog, AuthSessionRepository, DatabaseHealth,
-    InteractionRepository, JobQueue, OAuthStore, PortError, QueryObserver, RiskRepository,
-    SchemaManager, ServerErrorLog, StudySessionRepository, UserRepository,
+    InteractionRepository, JobQueue, MaterialCorpus, MaterialProgress, MaterialStore, OAuthStore,
+    PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
+    StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
@@ -50,6 +51,12 @@ pub struct Database {
     pub risks: Arc<dyn RiskRepository>,
     /// Server errors of every instance.
     pub errors: Arc<dyn ServerErrorLog>,
+    /// Course material.
+    pub materials: Arc<dyn MaterialStore>,
+    /// The processed material retrieval reads.
+    pub material_corpus: Arc<dyn MaterialCorpus>,
+    /// Stage progress in the database.
+    pub material_progress: Arc<dyn MaterialProgress>,
     /// The durable job queue.
     pub jobs: Arc<dyn JobQueue>,
     /// Woken when this process enqueues a job.
@@ -74,6 +81,9 @@ where
         + InteractionRepository
         + RiskRepository
         + ServerErrorLog
+        + MaterialStore
+        + MaterialCorpus
+        + MaterialProgress
         + JobQueue
         + OAuthStore
         + ainative_ports::LlmCredentialRepository
@@ -93,6 +103,9 @@ where
         risks: Arc::new(store.clone()),
         errors: Arc::new(store.clone()),
         jobs: Arc::new(store.clone()),
+        materials: Arc::new(store.clone()),
+        material_corpus: Arc::new(store.clone()),
+        material_progress: Arc::new(store.clone()),
         job_wakeup,
         oauth: Arc::new(store.clone()),
         credentials: Arc::new(store),

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod database;
 mod dev_secret;
 pub mod keys;
+pub mod materials;
 pub mod oauth;
 pub mod observability;
 pub mod settings;

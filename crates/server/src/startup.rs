@@ -31,6 +31,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::database::{Database, QueryMetrics};
+use crate::materials::{material_parts, MaterialParts};
 use crate::observability::{LlmMetrics, ServerScrapeHook, TurnMetrics};
 use crate::settings::Settings;
 use crate::workers::Workers;
@@ -47,6 +48,9 @@ pub enum StartupError {
     /// The LLM provider is misconfigured.
     #[error("LLM_PROVIDER: {0}")]
     Llm(#[from] LlmConfigError),
+    /// The embeddings endpoint is misconfigured.
+    #[error("EMBEDDING_BASE_URL: {0}")]
+    Embedding(String),
     /// The metrics registry could not be built.
     #[error("metrics: {0}")]
     Metrics(String),
@@ -204,6 +208,7 @@ pub fn tutoring_services(
     db: &Database,
     shared: &SharedState,
     metrics: &Arc<Metrics>,
+    materials: &MaterialParts,
 ) -> Result<TutoringParts, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let router = Arc::new(
@@ -250,11 +255,13 @@ pub fn tutoring_services(
         settings.cache_ttl,
         Some(Arc::new(LlmMetrics(metrics.clone()))),
     )?;
-    let gateways = Arc::new(
-        GatewayFactory::new(llm.clone(), db.interactions.clone(), clock.clone())
-            .with_observer(Arc::new(TurnMetrics(metrics.clone())))
-            .with_credentials(router),
-    );
+    let mut gateways = GatewayFactory::new(llm.clone(), db.interactions.clone(), clock.clone())
+        .with_observer(Arc::new(TurnMetrics(metrics.clone())))
+        .with_credentials(router);
+    if let Some(budget) = materials.budget {
+        gateways = gateways.with_retriever(materials.retriever.clone(), budget);
+    }
+    let gateways = Arc::new(gateways);
     let services = TutoringServices {
         activities: Arc::new(
             ActivityService::new(db.activities.clone(), clock.clone())
@@ -274,6 +281,7 @@ pub fn tutoring_services(
             db.activities.clone(),
             clock,
         )),
+        materials: materials.service.clone(),
     };
     Ok((services, gateways, llm, credentials))
 }
@@ -296,6 +304,8 @@ pub struct Composition {
     pub state: ApiState,
     /// The metrics registry (served on `METRICS_ADDR`).
     pub metrics: Arc<Metrics>,
+    /// Course material: the processor the workers run.
+    pub materials: MaterialParts,
     lifecycle: Lifecycle,
     db: Database,
     error_writer: ErrorLogWriter,
@@ -331,8 +341,9 @@ impl Composition {
             shared.throttle.clone(),
         );
         let oauth = crate::oauth::oauth_service(settings, &db, auth.clone())?;
+        let materials = material_parts(settings, &db, &shared, Arc::new(SystemClock))?;
         let (tutoring, gateways, llm, credentials) =
-            tutoring_services(settings, &db, &shared, &metrics)?;
+            tutoring_services(settings, &db, &shared, &metrics, &materials)?;
         let llm_for_health = llm.clone();
         metrics.add_hook(Arc::new(ServerScrapeHook {
             database: db.health.clone(),
@@ -361,6 +372,7 @@ impl Composition {
             &db,
             &metrics,
             settings.jobs.workers,
+            &materials,
         )
         .await?;
         let jobs = Arc::new(ainative_jobs::JobAdmin::new(
@@ -396,6 +408,7 @@ impl Composition {
             metrics: metrics.clone(),
             settings: Arc::new(HttpSettings {
                 max_body_bytes: settings.max_body_bytes,
+                max_material_bytes: settings.materials.max_bytes,
                 cors_origins: settings.cors_origins.clone(),
                 trusted_proxies: settings.trusted_proxies.clone(),
                 production: settings.env == crate::settings::AppEnv::Production,
@@ -411,6 +424,7 @@ impl Composition {
         Ok(Self {
             state,
             metrics,
+            materials,
             lifecycle,
             db,
             error_writer,
@@ -451,6 +465,7 @@ impl Application {
         let Composition {
             state,
             metrics,
+            materials: _materials,
             lifecycle,
             db,
             error_writer,

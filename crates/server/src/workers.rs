@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::database::Database;
+use crate::materials::{material_parts, MaterialParts};
 use crate::observability::JobMetrics;
 use crate::settings::{DatabaseSettings, JobSettings, Settings};
 use crate::startup::StartupError;
@@ -27,8 +28,9 @@ pub const DIAGNOSTICS_KIND: &str = "diagnostics.probe";
 
 /// Every handler this binary runs. Features register their kinds here (`mail.send`,
 /// `material.process`, `report.build`…).
-pub fn registry(settings: &JobSettings) -> Registry {
+pub fn registry(settings: &JobSettings, materials: &MaterialParts) -> Registry {
     let mut registry = Registry::new();
+    crate::materials::register_jobs(&mut registry, materials);
     if let Some(dir) = &settings.diagnostics_dir {
         let dir = Arc::new(dir.clone());
         registry.register_fn(DIAGNOSTICS_KIND, move |job| probe(dir.clone(), job));
@@ -96,12 +98,16 @@ pub async fn run_worker(
     if settings.auto_migrate {
         db.schema.migrate_up().await?;
     }
+    // The material pipeline, embeddings client and progress store, loaded once.
+    let shared = crate::startup::shared_state(settings).await?;
+    let materials = material_parts(settings, &db, &shared, Arc::new(SystemClock))?;
     let workers = Workers::start(
         &settings.jobs,
         &settings.database,
         &db,
         &metrics,
         settings.jobs.workers.max(1),
+        &materials,
     )
     .await?;
     tracing::info!(workers = workers.workers(), "job worker process running");
@@ -130,6 +136,7 @@ impl Workers {
         db: &Database,
         metrics: &Arc<Metrics>,
         concurrency: usize,
+        materials: &MaterialParts,
     ) -> Result<Self, StartupError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let observer = Arc::new(JobMetrics::new(metrics.clone()));
@@ -153,7 +160,7 @@ impl Workers {
         let pool = WorkerPool::start(
             WorkerDeps {
                 queue: db.jobs.clone(),
-                registry: Arc::new(registry(settings)),
+                registry: Arc::new(registry(settings, materials)),
                 clock: clock.clone(),
                 wakeup: db.job_wakeup.clone(),
                 observer: observer.clone(),

@@ -25,6 +25,7 @@
 mod cache;
 mod flight;
 mod monitor;
+mod progress;
 mod rate_limit;
 mod revocation;
 

@@ -13,6 +13,7 @@
 mod cache;
 mod flight;
 mod pool;
+mod progress;
 mod rate_limiter;
 mod revocation;
 mod settings;
@@ -23,6 +24,7 @@ use std::time::Duration;
 pub use cache::RedisResponseCache;
 pub use flight::RedisFlightLock;
 pub use pool::RedisPool;
+pub use progress::{RedisMaterialProgress, PROGRESS_TTL};
 pub use rate_limiter::RedisRateLimiter;
 pub use revocation::RedisRevocationList;
 pub use settings::{RedisSettings, RedisSetupError};

@@ -341,6 +341,7 @@ impl CredentialService {
                     activity_title: String::new(),
                     subject: String::new(),
                     allow_code_snippets: false,
+                    grounding: Vec::new(),
                 },
             };
             match client.complete(&request).await {

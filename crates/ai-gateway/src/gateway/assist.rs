@@ -82,6 +82,7 @@ impl GatewayFactory {
                 activity_title: activity.content.title.clone(),
                 subject: activity.content.subject.clone(),
                 allow_code_snippets: false,
+                grounding: Vec::new(),
             },
         };
         match self.shared.llm.complete(&request).await {

@@ -23,6 +23,8 @@ mod stream;
 mod turn;
 
 #[cfg(test)]
+mod grounding_tests;
+#[cfg(test)]
 mod seams;
 #[cfg(test)]
 mod tests;
@@ -31,7 +33,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ainative_domain::{Activity, InteractionInput, RequestContext, StudySession};
-use ainative_ports::{Clock, InteractionRecord, InteractionRepository};
+use ainative_ports::{
+    Clock, InteractionRecord, InteractionRepository, MaterialRetriever, RetrievalBudget,
+};
 
 use crate::credentials::CredentialRouter;
 use crate::llm::LanguageModel;
@@ -56,6 +60,9 @@ pub(crate) struct Shared {
     /// Routes turns of activities with their own model credential; `None`: every turn
     /// uses `llm`.
     pub(crate) credentials: Option<Arc<CredentialRouter>>,
+    /// Course material retrieval for grounded turns; none = no grounding.
+    pub(crate) retriever: Option<Arc<dyn MaterialRetriever>>,
+    pub(crate) retrieval_budget: RetrievalBudget,
 }
 
 /// Builds an [`AIGateway`] per request; one per process.
@@ -89,6 +96,8 @@ impl GatewayFactory {
                 metrics: Arc::new(GatewayMetrics::default()),
                 observer: None,
                 credentials: None,
+                retriever: None,
+                retrieval_budget: RetrievalBudget::default(),
             }),
         }
     }
@@ -117,6 +126,21 @@ impl GatewayFactory {
     pub fn with_observer(self, observer: Arc<dyn TurnObserver>) -> Self {
         let mut shared = (*self.shared).clone();
         shared.observer = Some(observer);
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The same factory grounding tutoring turns in the activity's course material: each
+    /// answered turn retrieves passages within `budget` from `retriever`.
+    pub fn with_retriever(
+        self,
+        retriever: Arc<dyn MaterialRetriever>,
+        budget: RetrievalBudget,
+    ) -> Self {
+        let mut shared = (*self.shared).clone();
+        shared.retriever = Some(retriever);
+        shared.retrieval_budget = budget;
         Self {
             shared: Arc::new(shared),
         }

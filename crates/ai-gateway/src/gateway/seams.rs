@@ -123,6 +123,7 @@ impl MessageBuilder for Steps {
                 activity_title: String::new(),
                 subject: String::new(),
                 allow_code_snippets: false,
+                grounding: Vec::new(),
             },
         }
     }

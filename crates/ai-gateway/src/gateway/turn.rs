@@ -4,10 +4,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ainative_domain::{
-    Activity, ActivityPolicies, Interaction, InteractionInput, RequestContext, StudySession,
-    TraceLevel, ValidationErrors,
+    Activity, ActivityPolicies, ChunkSource, Interaction, InteractionInput, RequestContext,
+    StudySession, TraceLevel, ValidationErrors,
 };
-use ainative_ports::{Conflict, InteractionRecord, LlmRequest, LlmResponse, PortError, RuleState};
+use ainative_ports::{
+    error_chain, Conflict, InteractionRecord, LlmRequest, LlmResponse, PortError, RetrievedPassage,
+    RuleState,
+};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -70,6 +73,34 @@ impl Answer {
     }
 }
 
+/// The passages of the activity's material for `prompt`; none without a retriever, and none
+/// (logged) when retrieval fails: a turn is answered without grounding rather than failed.
+async fn retrieve(
+    shared: &Shared,
+    ctx: &RequestContext,
+    activity: &Activity,
+    prompt: &str,
+) -> Vec<RetrievedPassage> {
+    let Some(retriever) = &shared.retriever else {
+        return Vec::new();
+    };
+    match retriever
+        .retrieve(activity.id, prompt, shared.retrieval_budget)
+        .await
+    {
+        Ok(passages) => passages,
+        Err(error) => {
+            tracing::warn!(
+                request_id = %ctx.request_id,
+                activity_id = %activity.id,
+                error = %error_chain(&error),
+                "course material retrieval failed; answering without grounding"
+            );
+            Vec::new()
+        }
+    }
+}
+
 /// A turn after steps 1–4: everything owned, so it can outlive the request's borrows (the
 /// streaming response).
 pub(crate) struct PreparedTurn {
@@ -90,6 +121,7 @@ pub(crate) struct PreparedTurn {
     llm: Arc<dyn LanguageModel>,
     /// The credential's concurrency slot, held until the turn is stored or dropped.
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    sources: Vec<ChunkSource>,
 }
 
 /// Who answers a prepared turn.
@@ -130,15 +162,20 @@ impl PreparedTurn {
         let governed = p.governance.review(ingested, policies);
         let (history, state, turns) = read_past(shared, session.id, policies).await?;
         let assessment = p.cognitive.assess(&governed, &history, session, policies);
+        let mut grounding = Vec::new();
         let plan = match &governed.verdict {
             Verdict::Block { response, .. } => Plan::Blocked(response.clone()),
-            Verdict::Allow => Plan::Ask(p.messages.build(&MessageContext {
-                session,
-                activity,
-                turn: &governed,
-                assessment: &assessment,
-                history: &history,
-            })),
+            Verdict::Allow => {
+                grounding = retrieve(shared, ctx, activity, &governed.input.prompt).await;
+                Plan::Ask(p.messages.build(&MessageContext {
+                    session,
+                    activity,
+                    turn: &governed,
+                    assessment: &assessment,
+                    history: &history,
+                    grounding: &grounding,
+                }))
+            }
         };
         tracing::debug!(
             request_id = %ctx.request_id,
@@ -166,6 +203,7 @@ impl PreparedTurn {
             plan,
             llm: Arc::clone(&shared.llm),
             _permit: None,
+            sources: grounding.into_iter().map(|p| p.source).collect(),
         })
     }
 
@@ -213,6 +251,7 @@ impl PreparedTurn {
             tokens_in: answer.tokens_in,
             tokens_out: answer.tokens_out,
             latency_ms,
+            sources: self.sources.clone(),
             created_at: responded_at,
         };
         let mut attempt = 1;

@@ -193,6 +193,7 @@ mod tests {
                 activity_title: "t".into(),
                 subject: "s".into(),
                 allow_code_snippets: false,
+                grounding: Vec::new(),
             },
         };
         assert!(metered.complete(&request).await.is_err());

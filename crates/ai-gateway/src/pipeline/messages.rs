@@ -8,7 +8,9 @@
 //! fenced blocks. Temperature 0.3; `max_tokens` grows with the help level.
 
 use ainative_domain::{Activity, HelpLevel, Interaction, StudySession};
-use ainative_ports::{ChatMessage, ChatRole, Guidance, LlmRequest};
+use ainative_ports::{
+    ChatMessage, ChatRole, GroundingPassage, Guidance, LlmRequest, RetrievedPassage,
+};
 
 use super::cognitive::Assessment;
 use super::governance::Governed;
@@ -33,6 +35,8 @@ pub struct MessageContext<'a> {
     pub assessment: &'a Assessment,
     /// The session's last interactions, oldest first.
     pub history: &'a [Interaction],
+    /// Passages of the activity's course material retrieved for this turn, best first.
+    pub grounding: &'a [RetrievedPassage],
 }
 
 /// Step 4 of the pipeline: the request sent to the language model.
@@ -77,6 +81,10 @@ impl MessageBuilder for DefaultMessageBuilder {
         );
         system.push_str("\n\n");
         system.push_str(&activity_context(ctx.activity));
+        if !ctx.grounding.is_empty() {
+            system.push_str("\n\n");
+            system.push_str(&material_context(ctx.grounding));
+        }
         let mut messages = vec![ChatMessage {
             role: ChatRole::System,
             content: system,
@@ -109,6 +117,16 @@ impl MessageBuilder for DefaultMessageBuilder {
                 activity_title: content.title.clone(),
                 subject: content.subject.clone(),
                 allow_code_snippets: content.policies.allow_code_snippets,
+                grounding: ctx
+                    .grounding
+                    .iter()
+                    .map(|p| GroundingPassage {
+                        material_id: p.source.material_id,
+                        chunk_id: p.source.chunk_id,
+                        section: p.section.clone(),
+                        text: p.text.clone(),
+                    })
+                    .collect(),
             },
         }
     }
@@ -131,6 +149,20 @@ fn activity_context(activity: &Activity) -> String {
             out.push_str("\n- ");
             out.push_str(criterion);
         }
+    }
+    out
+}
+
+/// The retrieved passages, numbered, for the model to ground its answer in.
+fn material_context(passages: &[RetrievedPassage]) -> String {
+    let mut out = String::from(
+        "## Course material\nPassages of the activity's material that match the student's \
+         message. Ground your guidance in them and name the section you rely on; do not \
+         paste them as a solution.",
+    );
+    for (i, passage) in passages.iter().enumerate() {
+        let section = passage.section.as_deref().unwrap_or("material");
+        out.push_str(&format!("\n\n[{}] {section}\n{}", i + 1, passage.text));
     }
     out
 }
@@ -220,6 +252,7 @@ mod tests {
             turn: &turn,
             assessment: &a,
             history: &history,
+            grounding: &[],
         });
         assert_eq!(request.temperature, TEMPERATURE);
         assert_eq!(request.max_tokens, 500);
@@ -265,6 +298,7 @@ mod tests {
             turn: &turn,
             assessment: &a,
             history: &[],
+            grounding: &[],
         });
         let system = &request.messages[0].content;
         assert!(system.contains("technical interviewer"));
@@ -300,6 +334,7 @@ mod tests {
             turn: &turn,
             assessment: &a,
             history: &history,
+            grounding: &[],
         });
         assert_eq!(request.messages.len(), 1 + 3 * 2 + 1);
         assert!(request.messages[0].content.contains("evaluator"));

@@ -86,6 +86,7 @@ pub fn interaction(
         tokens_in: 1,
         tokens_out: 1,
         latency_ms: 1,
+        sources: Vec::new(),
         created_at,
     }
 }

@@ -139,6 +139,7 @@ impl TraceBuilder for DefaultTraceBuilder {
                 "cache_hit": i.cache_hit,
                 "provider": i.provider,
                 "model": i.model,
+                "sources": i.sources,
             }),
         ));
         if let Verdict::Block { reason, .. } = turn.verdict {

@@ -30,6 +30,12 @@ pub enum TutoringError {
         /// Seconds until a retry can succeed.
         retry_after_secs: u64,
     },
+    /// An upload over the size limit (413).
+    #[error("the upload is too large")]
+    PayloadTooLarge,
+    /// An upload of a content type that is not processed (415).
+    #[error("unsupported content type")]
+    UnsupportedContentType,
     /// The language model failed (502) or timed out (504).
     #[error(transparent)]
     Llm(#[from] LlmError),

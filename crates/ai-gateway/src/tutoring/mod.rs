@@ -5,10 +5,12 @@
 pub mod access;
 mod activities;
 mod error;
+mod materials;
 mod risks;
 mod sessions;
 
 pub use activities::{ActivityInput, ActivityPatch, ActivityService};
 pub use error::TutoringError;
+pub use materials::{MaterialChangeHook, MaterialService, MaterialUpload, PROCESSING_ATTEMPTS};
 pub use risks::RiskService;
 pub use sessions::{SessionService, StartSession};

@@ -6,10 +6,12 @@
 //! types and the pure rules (the overall status, stage transitions, chunk ids).
 
 mod content;
+mod material;
 mod outputs;
 mod status;
 
 pub use content::{MaterialContentType, UnsupportedContentType};
+pub use material::{Material, MAX_MATERIAL_TITLE_CHARS};
 pub use outputs::{
     chunk_id, Chunk, ChunkQuality, ChunkSource, ChunkVector, Concept, ConceptGraph, DropReason,
     EmbeddingKind, EmbeddingOutput, GraphEdge, GraphNode, Ingestion, LanguageShare, QualityReport,

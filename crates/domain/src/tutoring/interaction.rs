@@ -88,6 +88,9 @@ pub struct Interaction {
     pub tokens_out: u32,
     /// Gateway latency.
     pub latency_ms: u64,
+    /// The chunks of course material that grounded the answer, best first (empty when the
+    /// activity has no processed material).
+    pub sources: Vec<crate::ChunkSource>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }

@@ -8,6 +8,8 @@ pub mod credentials;
 pub mod dto;
 pub mod health;
 pub mod jobs;
+pub mod materials;
+pub mod materials_dto;
 pub mod oauth;
 pub mod risks;
 pub mod sessions;

@@ -177,7 +177,18 @@ pub struct InteractionResponse {
     pub tokens_in: u32,
     pub tokens_out: u32,
     pub latency_ms: u64,
+    /// Chunks of course material that grounded the answer, best first.
+    pub sources: Vec<SourceResponse>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A chunk of course material that grounded an answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceResponse {
+    pub material_id: Uuid,
+    pub chunk_id: Uuid,
+    /// Retrieval score (BM25, or cosine similarity); higher is better.
+    pub score: f32,
 }
 
 impl From<Interaction> for InteractionResponse {
@@ -198,6 +209,15 @@ impl From<Interaction> for InteractionResponse {
             tokens_in: i.tokens_in,
             tokens_out: i.tokens_out,
             latency_ms: i.latency_ms,
+            sources: i
+                .sources
+                .iter()
+                .map(|s| SourceResponse {
+                    material_id: s.material_id,
+                    chunk_id: s.chunk_id,
+                    score: s.score,
+                })
+                .collect(),
             created_at: i.created_at,
         }
     }

@@ -27,6 +27,11 @@ pub struct RetrieverSettings {
     pub max_cached_chunks: u64,
     /// An index not used for this long is dropped (default 30 minutes).
     pub idle: Duration,
+    /// How long an activity's corpus version is believed without asking storage again
+    /// (default 5 s; zero asks on every call). Activities without material then cost no
+    /// query per turn; this process forgets an activity at once through
+    /// [`CachedRetriever::forget`], other processes within this time.
+    pub version_ttl: Duration,
 }
 
 impl Default for RetrieverSettings {
@@ -34,6 +39,7 @@ impl Default for RetrieverSettings {
         Self {
             max_cached_chunks: 200_000,
             idle: Duration::from_secs(30 * 60),
+            version_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -43,6 +49,9 @@ pub struct CachedRetriever {
     corpus: Arc<dyn MaterialCorpus>,
     embedder: Option<Arc<dyn Embedder>>,
     indexes: Cache<(Uuid, String), Arc<RetrievalIndex>>,
+    /// Recent corpus versions by activity (`None`: no processed material); absent when
+    /// `version_ttl` is zero.
+    versions: Option<moka::sync::Cache<Uuid, Option<String>>>,
 }
 
 impl std::fmt::Debug for CachedRetriever {
@@ -75,11 +84,38 @@ impl CachedRetriever {
             })
             .time_to_idle(settings.idle)
             .build();
+        let versions = (!settings.version_ttl.is_zero()).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(settings.version_ttl)
+                .build()
+        });
         Self {
             corpus,
             embedder,
             indexes,
+            versions,
         }
+    }
+
+    /// Forgets the corpus version of `activity_id`, so the next call asks storage (call it
+    /// when a material of the activity completes or is deleted; it takes effect at once).
+    pub fn forget(&self, activity_id: Uuid) {
+        if let Some(versions) = &self.versions {
+            versions.invalidate(&activity_id);
+        }
+    }
+
+    async fn version(&self, activity_id: Uuid) -> PortResult<Option<String>> {
+        let Some(versions) = &self.versions else {
+            return self.corpus.version(activity_id).await;
+        };
+        if let Some(version) = versions.get(&activity_id) {
+            return Ok(version);
+        }
+        let version = self.corpus.version(activity_id).await?;
+        versions.insert(activity_id, version.clone());
+        Ok(version)
     }
 
     /// The index of `activity_id` at its current version (built on first use); `None` when
@@ -88,7 +124,7 @@ impl CachedRetriever {
     /// Errors: those of the [`MaterialCorpus`]; [`PortError::Other`] when the index cannot be
     /// built.
     pub async fn index(&self, activity_id: Uuid) -> PortResult<Option<Arc<RetrievalIndex>>> {
-        let Some(version) = self.corpus.version(activity_id).await? else {
+        let Some(version) = self.version(activity_id).await? else {
             return Ok(None);
         };
         let corpus = Arc::clone(&self.corpus);

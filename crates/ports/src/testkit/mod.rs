@@ -208,5 +208,6 @@ macro_rules! __contract_cases {
 pub mod cache;
 pub mod jobs;
 pub mod limits;
+pub mod materials;
 pub mod oauth;
 pub mod tutoring;

@@ -13,8 +13,8 @@ use super::typos::ConfigWarning;
 use super::values::{Origin, Raw, Values};
 use super::vars::*;
 use super::{
-    CredentialSettings, DatabaseSettings, Effective, JobSettings, JwtConfig, LlmSettings,
-    RateLimitSettings, RedisSettings, SecretSource, Settings,
+    CredentialSettings, DatabaseSettings, Effective, EmbeddingSettings, JobSettings, JwtConfig,
+    LlmSettings, MaterialSettings, RateLimitSettings, RedisSettings, SecretSource, Settings,
 };
 
 /// The shortest JWT secret accepted in production, in bytes.
@@ -294,6 +294,24 @@ pub(super) fn assemble(
             model: v.require(&LLM_MODEL)?,
             timeout: v.require(&LLM_TIMEOUT_SECS)?,
             max_retries: v.require(&LLM_MAX_RETRIES)?,
+        },
+        materials: MaterialSettings {
+            max_bytes: v.require(&MAX_MATERIAL_BYTES)?,
+            embedding: {
+                // All three are read (and checked) whether or not an endpoint is set.
+                let (base_url, api_key, model) = (
+                    v.require(&EMBEDDING_BASE_URL)?,
+                    v.require(&EMBEDDING_API_KEY)?,
+                    v.require(&EMBEDDING_MODEL)?,
+                );
+                base_url.map(|base_url| EmbeddingSettings {
+                    base_url,
+                    api_key,
+                    model,
+                })
+            },
+            retrieval_max_tokens: v.require(&RETRIEVAL_MAX_TOKENS)?,
+            retrieval_max_chunks: v.require(&RETRIEVAL_MAX_CHUNKS)?,
         },
         jobs: JobSettings {
             workers: v.require(&WORKERS)?,

@@ -169,6 +169,30 @@ pub struct LlmSettings {
     pub max_retries: u32,
 }
 
+/// Course material settings.
+#[derive(Debug, Clone)]
+pub struct MaterialSettings {
+    /// Largest upload in bytes.
+    pub max_bytes: usize,
+    /// The embeddings endpoint, when configured.
+    pub embedding: Option<EmbeddingSettings>,
+    /// Most tokens of material per tutoring turn.
+    pub retrieval_max_tokens: u32,
+    /// Most passages per tutoring turn (0 = no grounding).
+    pub retrieval_max_chunks: usize,
+}
+
+/// An OpenAI-compatible `/embeddings` endpoint.
+#[derive(Debug, Clone)]
+pub struct EmbeddingSettings {
+    /// Base URL up to the API version.
+    pub base_url: String,
+    /// API key.
+    pub api_key: Option<SecretString>,
+    /// Model name.
+    pub model: String,
+}
+
 /// Background job settings.
 #[derive(Debug, Clone)]
 pub struct JobSettings {
@@ -274,6 +298,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// LLM provider.
     pub llm: LlmSettings,
+    /// Course material.
+    pub materials: MaterialSettings,
     /// Background jobs.
     pub jobs: JobSettings,
     /// Users' model credentials.

@@ -51,6 +51,11 @@ const LLM: Section = Section {
            OpenAI-compatible /chat/completions endpoint (OpenAI, Ollama at \
            http://localhost:11434/v1, vLLM, llama.cpp).",
 };
+const MATERIALS: Section = Section {
+    title: "Course material",
+    note: "Uploads are processed by the workers in five stages. Retrieval is BM25 (no \
+           download) unless EMBEDDING_BASE_URL names an OpenAI-compatible /embeddings endpoint.",
+};
 const JOBS: Section = Section {
     title: "Background jobs",
     note: "The durable job queue lives in the database (docs/jobs.md). `ainative serve` runs \
@@ -251,6 +256,22 @@ declare_settings! {
     /// Retries after the first attempt, for connection errors, 5xx, 408 and 429 only, with
     /// exponential back-off (200 ms doubling, at most 5 s, jittered).
     LLM_MAX_RETRIES: u32 = spec(&LLM, int(0, 10)).default("2");
+
+    /// Largest material upload (decoded bytes); larger ones get 413.
+    MAX_MATERIAL_BYTES: usize = spec(&MATERIALS, int(1_024, 1_073_741_824)).default("10485760");
+    /// OpenAI-compatible endpoint up to the API version (/embeddings is appended). Unset:
+    /// lexical retrieval (BM25), no vectors.
+    EMBEDDING_BASE_URL: Option<String> = spec(&MATERIALS, HTTP_URL_KIND)
+        .example("http://127.0.0.1:11434/v1");
+    /// API key of the embeddings endpoint, sent as Authorization: Bearer; never logged.
+    EMBEDDING_API_KEY: Option<SecretString> = spec(&MATERIALS, Kind::Text).secret();
+    /// Embedding model, stored with the vectors (vectors of other models are not mixed).
+    EMBEDDING_MODEL: String = spec(&MATERIALS, Kind::Text).default("text-embedding-3-small");
+    /// Most tokens of course material put into a tutoring turn's context.
+    RETRIEVAL_MAX_TOKENS: u32 = spec(&MATERIALS, int(50, 100_000)).default("1200");
+    /// Most passages of course material put into a tutoring turn's context (0 = none: no
+    /// grounding).
+    RETRIEVAL_MAX_CHUNKS: usize = spec(&MATERIALS, int(0, 50)).default("4");
 
     /// Job workers run by `ainative serve` (0 = none: run `ainative worker` processes
     /// instead) and by each `ainative worker` (at least 1 there).

@@ -32,6 +32,7 @@ fn request() -> LlmRequest {
             activity_title: "Vectors".to_owned(),
             subject: "Rust".to_owned(),
             allow_code_snippets: false,
+            grounding: Vec::new(),
         },
     }
 }
@@ -91,6 +92,28 @@ fn the_key_changes_with_parameters_guidance_provider_and_model() {
     assert_ne!(key(&r), base);
     assert_ne!(cache_key("offline", "m", &request()), Some(base.clone()));
     assert_ne!(cache_key("openai", "m2", &request()), Some(base));
+}
+
+#[test]
+fn the_retrieved_chunk_ids_are_part_of_the_key() {
+    // An ungrounded request keeps the key material of before grounding existed.
+    let json = serde_json::to_string(&request().guidance).expect("json");
+    assert!(!json.contains("grounding"), "{json}");
+    let passage = |chunk: u128| ainative_ports::GroundingPassage {
+        material_id: uuid::Uuid::from_u128(7),
+        chunk_id: uuid::Uuid::from_u128(chunk),
+        section: None,
+        text: "same text".to_owned(),
+    };
+    let grounded = |chunks: &[u128]| {
+        let mut r = request();
+        r.guidance.grounding = chunks.iter().map(|c| passage(*c)).collect();
+        key(&r)
+    };
+    assert_ne!(grounded(&[1]), key(&request()));
+    assert_ne!(grounded(&[1]), grounded(&[2]), "same text, another chunk");
+    assert_ne!(grounded(&[1, 2]), grounded(&[2, 1]), "order matters");
+    assert_eq!(grounded(&[1, 2]), grounded(&[1, 2]));
 }
 
 #[test]

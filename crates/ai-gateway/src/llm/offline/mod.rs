@@ -16,7 +16,8 @@ mod tutor;
 
 use ainative_domain::Agent;
 use ainative_ports::{
-    ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream, StreamEvent,
+    ChatRole, GroundingPassage, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse,
+    LlmStream, StreamEvent,
 };
 use async_trait::async_trait;
 use futures::stream;
@@ -164,6 +165,26 @@ impl Answer {
     }
 }
 
+/// Words of the best passage quoted at most.
+const QUOTE_WORDS: usize = 60;
+
+/// A quotation of the best passage of the course material, with its section, and a question
+/// that sends the student back to it.
+fn cite(passage: &GroundingPassage) -> String {
+    let words: Vec<&str> = passage.text.split_whitespace().collect();
+    let mut excerpt = words[..words.len().min(QUOTE_WORDS)].join(" ");
+    if words.len() > QUOTE_WORDS {
+        excerpt.push('…');
+    }
+    let section = passage
+        .section
+        .as_deref()
+        .map_or_else(String::new, |s| format!(" ({})", quotable(s)));
+    format!(
+        "From the course material{section}:\n> {excerpt}\n\nRead this passage again: which part of it answers your question, and which part is still unclear?"
+    )
+}
+
 fn compose(request: &LlmRequest) -> String {
     let last_user = request
         .messages
@@ -192,7 +213,12 @@ fn compose(request: &LlmRequest) -> String {
     let mut answer = Answer::default();
     answer.say(OFFLINE_NOTICE);
     match turn.guidance.agent {
-        Agent::Tutor => tutor::compose(&turn, &mut answer),
+        Agent::Tutor => {
+            tutor::compose(&turn, &mut answer);
+            if let Some(best) = turn.guidance.grounding.first() {
+                answer.say(cite(best));
+            }
+        }
         Agent::Evaluator => roles::evaluator(&turn, &mut answer),
         Agent::Simulator => roles::simulator(&turn, &mut answer),
         Agent::Governance => roles::governance(&turn, &mut answer),

@@ -45,6 +45,7 @@ fn request(
             activity_title: "Vectors and indexing".to_owned(),
             subject: "Rust".to_owned(),
             allow_code_snippets,
+            grounding: Vec::new(),
         },
     }
 }
@@ -344,4 +345,64 @@ fn word_chunks_concatenate_to_the_text() {
     for text in ["", "one", "  lead", "a  b\n\nc ", "é ü\tz"] {
         assert_eq!(word_chunks(text).concat(), text);
     }
+}
+
+#[test]
+fn a_grounded_tutor_answer_quotes_the_best_passage_with_its_section() {
+    let passage = |text: &str, section: Option<&str>| ainative_ports::GroundingPassage {
+        material_id: uuid::Uuid::from_u128(1),
+        chunk_id: uuid::Uuid::from_u128(2),
+        section: section.map(str::to_owned),
+        text: text.to_owned(),
+    };
+    let long: String = (0..100).map(|i| format!("w{i} ")).collect();
+    let mut grounded = request(
+        Agent::Tutor,
+        Intent::ConceptualQuestion,
+        HelpLevel::Low,
+        None,
+        false,
+        "what is a base case?",
+    );
+    grounded.guidance.grounding = vec![
+        passage(
+            "A base case   stops the recursion.",
+            Some("Recursion › Base case"),
+        ),
+        passage("Not quoted: only the best passage is.", None),
+    ];
+    let answer = OfflineProvider.answer(&grounded).content;
+    assert!(answer.starts_with(OFFLINE_NOTICE));
+    assert!(
+        answer.contains(
+            "From the course material (Recursion › Base case):\n> A base case stops the recursion."
+        ),
+        "{answer}"
+    );
+    assert!(!answer.contains("Not quoted"));
+
+    grounded.guidance.grounding = vec![passage(&long, None)];
+    let answer = OfflineProvider.answer(&grounded).content;
+    assert!(
+        answer.contains("From the course material:\n> w0 w1"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("w59…") && !answer.contains("w60"),
+        "{answer}"
+    );
+
+    // Without grounding, and for other agents, nothing is quoted.
+    let plain = tutor(
+        Intent::ConceptualQuestion,
+        HelpLevel::Low,
+        "what is a base case?",
+    );
+    assert!(!plain.contains("From the course material"));
+    let mut evaluator = grounded.clone();
+    evaluator.guidance.agent = Agent::Evaluator;
+    assert!(!OfflineProvider
+        .answer(&evaluator)
+        .content
+        .contains("From the course material"));
 }

@@ -13,7 +13,10 @@ fn retriever(corpus: MockMaterialCorpus, embedder: Option<MockEmbedder>) -> Cach
     CachedRetriever::new(
         Arc::new(corpus),
         embedder.map(|e| Arc::new(e) as Arc<dyn Embedder>),
-        RetrieverSettings::default(),
+        RetrieverSettings {
+            version_ttl: std::time::Duration::ZERO,
+            ..RetrieverSettings::default()
+        },
     )
 }
 
@@ -60,6 +63,36 @@ async fn an_index_is_built_once_per_version() {
         .retrieve(ACTIVITY, "base case", BUDGET)
         .await
         .expect("rebuilt");
+}
+
+#[tokio::test]
+async fn versions_are_believed_for_their_ttl_until_forgotten() {
+    let mut corpus = MockMaterialCorpus::new();
+    let mut versions = vec![Some("v1"), None];
+    corpus
+        .expect_version()
+        .times(2)
+        .returning(move |_| Ok(versions.pop().flatten().map(str::to_owned)));
+    corpus.expect_load().times(1).returning(|_| Ok(english()));
+    let retriever = CachedRetriever::new(
+        Arc::new(corpus),
+        None,
+        RetrieverSettings {
+            version_ttl: std::time::Duration::from_secs(3600),
+            ..RetrieverSettings::default()
+        },
+    );
+    // No material: asked once, then believed (no query per turn).
+    for _ in 0..3 {
+        let found = retriever.retrieve(ACTIVITY, "base case", BUDGET).await;
+        assert_eq!(found.expect("retrieve"), []);
+    }
+    // A material completed in this process: forgotten, asked again, found.
+    retriever.forget(ACTIVITY);
+    for _ in 0..2 {
+        let found = retriever.retrieve(ACTIVITY, "base case", BUDGET).await;
+        assert!(!found.expect("retrieve").is_empty());
+    }
 }
 
 #[tokio::test]

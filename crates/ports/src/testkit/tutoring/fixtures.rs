@@ -121,6 +121,12 @@ pub fn interaction(session_id: Uuid, at: DateTime<Utc>) -> Interaction {
         tokens_in: 12,
         tokens_out: 34,
         latency_ms: 5_000_000_000,
+        // Not a real chunk: sources are a record of what grounded the answer, not a link.
+        sources: vec![ainative_domain::ChunkSource {
+            material_id: Uuid::from_u128(1),
+            chunk_id: Uuid::from_u128(2),
+            score: 1.5,
+        }],
         created_at: at,
     }
 }
