@@ -4,15 +4,19 @@
 //! The crate depends only on `domain` and `ports`: storage, throttling and revocation come in
 //! as `Arc<dyn Port>` through [`AuthDeps`].
 
+mod account_token;
+mod accounts;
 mod admin;
 mod config;
 mod error;
 mod jwt;
+mod mail_templates;
 mod password;
 mod revocation_sync;
 mod service;
 mod user_cache;
 
+pub use accounts::{AccountConfig, AccountDeps, AccountService, MAIL_WINDOW};
 pub use admin::AdminService;
 pub use config::{AuthConfig, JwtSettings};
 pub use error::{AuthError, AuthFailure, InternalError, TokenRejection};

@@ -13,6 +13,8 @@ pub enum AuditAction {
     AdminCreated,
     /// A risk was resolved by an instructor or admin.
     RiskResolved,
+    /// A user set a new password through a reset link.
+    PasswordReset,
 }
 
 impl AuditAction {
@@ -22,6 +24,7 @@ impl AuditAction {
             Self::UserUpdated => "user_updated",
             Self::AdminCreated => "admin_created",
             Self::RiskResolved => "risk_resolved",
+            Self::PasswordReset => "password_reset",
         }
     }
 
@@ -31,6 +34,7 @@ impl AuditAction {
             "user_updated" => Some(Self::UserUpdated),
             "admin_created" => Some(Self::AdminCreated),
             "risk_resolved" => Some(Self::RiskResolved),
+            "password_reset" => Some(Self::PasswordReset),
             _ => None,
         }
     }

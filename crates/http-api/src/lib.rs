@@ -69,6 +69,7 @@ pub fn app(
     App::new()
         .app_data(web::Data::from(state.auth))
         .app_data(web::Data::from(state.admin))
+        .app_data(web::Data::from(state.accounts))
         .app_data(web::Data::from(state.tutoring.activities))
         .app_data(web::Data::from(state.tutoring.sessions))
         .app_data(web::Data::from(state.tutoring.risks))
@@ -98,6 +99,7 @@ pub fn app(
         )
         .service(openapi::swagger_ui())
         .default_service(web::to(routes::not_found))
+        .wrap(from_fn(middleware::verified::require_verified_email))
         .wrap(from_fn(middleware::rate_limit::rate_limit))
         .wrap(from_fn(middleware::auth::authenticate))
         .wrap(Condition::new(

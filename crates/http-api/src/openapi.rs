@@ -7,7 +7,7 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{activities, admin, auth, dto, health, risks, sessions, stream};
+use crate::routes::{accounts, activities, admin, auth, dto, health, risks, sessions, stream};
 
 struct SecurityAddon;
 
@@ -40,6 +40,7 @@ impl Modify for SecurityAddon {
     paths(
         auth::register, auth::login, auth::token, auth::refresh, auth::logout, auth::me,
         auth::change_password, auth::rate_limit_status,
+        accounts::request_verification, accounts::verify_email, accounts::request_password_reset, accounts::reset_password,
         admin::list_users, admin::update_user, admin::list_audit, admin::recent_errors,
         health::health, health::live, health::ready,
         activities::create, activities::list, activities::get, activities::update, activities::publish, activities::archive,

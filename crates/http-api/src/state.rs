@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
-use ainative_auth::{AdminService, AuthService};
+use ainative_auth::{AccountService, AdminService, AuthService};
 use ainative_ports::{DatabaseHealth, RateLimiter};
 use ipnet::IpNet;
 
@@ -94,6 +94,8 @@ pub struct ApiState {
     pub auth: Arc<AuthService>,
     /// User administration.
     pub admin: Arc<AdminService>,
+    /// E-mail verification and password reset.
+    pub accounts: Arc<AccountService>,
     /// Tutoring use cases.
     pub tutoring: TutoringServices,
     /// Request limiter.

@@ -6,12 +6,14 @@
 //! Features: `mocks` adds mockall mocks of every port (`MockUserRepository`, …);
 //! `testkit` adds the contract suites every implementation must pass.
 
+pub mod account_tokens;
 pub mod audit;
 pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod health;
 pub mod llm;
+pub mod mail;
 pub mod materials;
 pub mod observe;
 pub mod pool;
@@ -26,6 +28,7 @@ pub mod users;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use account_tokens::{AccountToken, AccountTokenRepository, NewAccountToken, TokenPurpose};
 pub use audit::AuditLog;
 pub use cache::ResponseCache;
 pub use clock::{Clock, SystemClock};
@@ -35,6 +38,7 @@ pub use llm::{
     ChatMessage, ChatRole, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse, LlmStream,
     StreamEvent, UpstreamKind,
 };
+pub use mail::{MailError, MailOutbox, Mailer, OutgoingMail};
 pub use materials::{
     Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
     RetrievedPassage,
@@ -56,11 +60,13 @@ pub use users::{NewUser, UserFilter, UserRepository};
 
 #[cfg(feature = "mocks")]
 pub use {
+    account_tokens::MockAccountTokenRepository,
     audit::MockAuditLog,
     cache::MockResponseCache,
     clock::MockClock,
     health::{MockDatabaseHealth, MockSchemaManager},
     llm::MockLlmProvider,
+    mail::{MockMailOutbox, MockMailer},
     materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},
     rate_limit::{MockLoginThrottle, MockRateLimiter},
     revocation::MockRevocationList,

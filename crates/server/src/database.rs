@@ -8,7 +8,7 @@ use ainative_adapters_sqlite::SqliteStore;
 use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
-    ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
+    AccountTokenRepository, ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
     PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
     StudySessionRepository, UserRepository,
 };
@@ -47,6 +47,8 @@ pub struct Database {
     pub risks: Arc<dyn RiskRepository>,
     /// Server errors of every instance.
     pub errors: Arc<dyn ServerErrorLog>,
+    /// One-time account tokens (verification and reset links).
+    pub account_tokens: Arc<dyn AccountTokenRepository>,
     backend: Backend,
 }
 
@@ -62,6 +64,7 @@ where
         + InteractionRepository
         + RiskRepository
         + ServerErrorLog
+        + AccountTokenRepository
         + Clone
         + 'static,
 {
@@ -75,7 +78,8 @@ where
         study_sessions: Arc::new(store.clone()),
         interactions: Arc::new(store.clone()),
         risks: Arc::new(store.clone()),
-        errors: Arc::new(store),
+        errors: Arc::new(store.clone()),
+        account_tokens: Arc::new(store),
         backend,
     }
 }
