@@ -17,4 +17,4 @@ mod smtp;
 pub use log::LogMailer;
 pub use message::{build_message, mask_address, MessageError};
 pub use outbox::{InProcessOutbox, OutboxConfig};
-pub use smtp::{SmtpConfigError, SmtpMailer};
+pub use smtp::{MailConfigError, SmtpMailer};

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use lettre::message::Mailbox;
 
 use crate::message::{build_message, mask_address};
+use crate::MailConfigError;
 
 /// Logs each message at info with the recipient masked. With an outbox directory it also
 /// writes the whole message there as `<time>-<id>.eml` (mode 0600), and with
@@ -20,13 +21,20 @@ pub struct LogMailer {
 }
 
 impl LogMailer {
-    /// A log mailer sending as `from`.
-    pub fn new(from: Mailbox, outbox: Option<PathBuf>, log_bodies: bool) -> Self {
-        Self {
+    /// A log mailer sending as `from` (an address or `Name <address>`).
+    pub fn new(
+        from: &str,
+        outbox: Option<PathBuf>,
+        log_bodies: bool,
+    ) -> Result<Self, MailConfigError> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailConfigError::From(e.to_string()))?;
+        Ok(Self {
             from,
             outbox,
             log_bodies,
-        }
+        })
     }
 
     fn write_eml(dir: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
@@ -84,10 +92,11 @@ mod tests {
     async fn writes_the_message_as_an_eml_file() {
         let dir = std::env::temp_dir().join(format!("ainative-outbox-{}", uuid::Uuid::new_v4()));
         let mailer = LogMailer::new(
-            "ainative <no-reply@example.com>".parse().unwrap(),
+            "ainative <no-reply@example.com>",
             Some(dir.clone()),
             false,
-        );
+        )
+        .unwrap();
         let mail = OutgoingMail {
             to: "ada@example.com".into(),
             subject: "Reset your password".into(),
@@ -113,7 +122,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_directory_only_logs() {
-        let mailer = LogMailer::new("no-reply@example.com".parse().unwrap(), None, true);
+        let mailer = LogMailer::new("no-reply@example.com", None, true).unwrap();
         let mail = OutgoingMail {
             to: "ada@example.com".into(),
             subject: "s".into(),

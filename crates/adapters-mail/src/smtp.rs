@@ -14,7 +14,7 @@ use crate::message::{build_message, mask_address};
 
 /// An unusable `SMTP_URL` or `MAIL_FROM`.
 #[derive(Debug, thiserror::Error)]
-pub enum SmtpConfigError {
+pub enum MailConfigError {
     /// The URL does not parse or names no host.
     #[error("SMTP_URL: {0}")]
     Url(String),
@@ -42,8 +42,8 @@ pub struct SmtpMailer {
     timeout: Duration,
 }
 
-fn parse_url(raw: &str) -> Result<(Security, String, Option<u16>, Option<Credentials>), SmtpConfigError> {
-    let url = Url::parse(raw).map_err(|e| SmtpConfigError::Url(e.to_string()))?;
+fn parse_url(raw: &str) -> Result<(Security, String, Option<u16>, Option<Credentials>), MailConfigError> {
+    let url = Url::parse(raw).map_err(|e| MailConfigError::Url(e.to_string()))?;
     let tls = url
         .query_pairs()
         .find(|(k, _)| k == "tls")
@@ -53,7 +53,7 @@ fn parse_url(raw: &str) -> Result<(Security, String, Option<u16>, Option<Credent
         ("smtp", Some("starttls" | "required")) => Security::StartTls,
         ("smtp", None | Some("none")) => Security::None,
         (scheme, tls) => {
-            return Err(SmtpConfigError::Url(format!(
+            return Err(MailConfigError::Url(format!(
                 "expected smtps://host or smtp://host[?tls=starttls], got scheme {scheme} with tls={}",
                 tls.unwrap_or("(unset)")
             )))
@@ -62,7 +62,7 @@ fn parse_url(raw: &str) -> Result<(Security, String, Option<u16>, Option<Credent
     let host = url
         .host_str()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| SmtpConfigError::Url("names no host".into()))?
+        .ok_or_else(|| MailConfigError::Url("names no host".into()))?
         .to_owned();
     let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
     let credentials = (!url.username().is_empty()).then(|| {
@@ -77,17 +77,17 @@ fn parse_url(raw: &str) -> Result<(Security, String, Option<u16>, Option<Credent
 impl SmtpMailer {
     /// A mailer for `SMTP_URL` sending as `from`; every send (connect, dialogue, data) is
     /// bounded by `timeout`.
-    pub fn new(url: &str, from: &str, timeout: Duration) -> Result<Self, SmtpConfigError> {
+    pub fn new(url: &str, from: &str, timeout: Duration) -> Result<Self, MailConfigError> {
         let from: Mailbox = from
             .parse()
-            .map_err(|e: lettre::address::AddressError| SmtpConfigError::From(e.to_string()))?;
+            .map_err(|e: lettre::address::AddressError| MailConfigError::From(e.to_string()))?;
         let (security, host, port, credentials) = parse_url(url)?;
         let builder = match security {
             Security::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&host),
             Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host),
             Security::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)),
         }
-        .map_err(|e| SmtpConfigError::Url(e.to_string()))?;
+        .map_err(|e| MailConfigError::Url(e.to_string()))?;
         let mut builder = builder.timeout(Some(timeout));
         if let Some(port) = port {
             builder = builder.port(port);
@@ -151,6 +151,6 @@ mod tests {
     #[test]
     fn a_bad_sender_is_refused() {
         let err = SmtpMailer::new("smtp://127.0.0.1:25", "not an address", Duration::from_secs(1));
-        assert!(matches!(err, Err(SmtpConfigError::From(_))));
+        assert!(matches!(err, Err(MailConfigError::From(_))));
     }
 }
