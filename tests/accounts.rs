@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use ainative_test_support::fixtures::{data, login};
 use ainative_test_support::{
-    expect_error, free_port, json_of, register_body, wait_until, Backend, ReceivedMail, SmtpSink,
-    TestApp, PASSWORD,
+    expect_error, free_port, json_of, wait_until, Backend, ReceivedMail, SmtpSink, TestApp,
+    PASSWORD,
 };
 use serde_json::{json, Value};
 
@@ -45,11 +45,15 @@ async fn app_with_sink(backend: Backend, sink: &SmtpSink, extra: &[(&str, &str)]
 
 /// The first mail to `to` whose subject contains `subject`.
 async fn mail_about(sink: &SmtpSink, to: &str, subject: &str) -> ReceivedMail {
-    ainative_test_support::wait_for(MAIL_WAIT, &format!("a '{subject}' mail to {to}"), || async {
-        sink.messages_to(to)
-            .into_iter()
-            .find(|m| m.decoded().contains(subject))
-    })
+    ainative_test_support::wait_for(
+        MAIL_WAIT,
+        &format!("a '{subject}' mail to {to}"),
+        || async {
+            sink.messages_to(to)
+                .into_iter()
+                .find(|m| m.decoded().contains(subject))
+        },
+    )
     .await
 }
 
@@ -63,8 +67,12 @@ fn token_in(mail: &ReceivedMail, page: &str) -> String {
 }
 
 async fn verify(app: &TestApp, token: &str) -> reqwest::Response {
-    app.post("/api/v1/auth/verify-email", None, &json!({ "token": token }))
-        .await
+    app.post(
+        "/api/v1/auth/verify-email",
+        None,
+        &json!({ "token": token }),
+    )
+    .await
 }
 
 async fn reset(app: &TestApp, token: &str, password: &str) -> reqwest::Response {
@@ -96,7 +104,9 @@ async fn registration_mails_a_link_that_verifies_once(backend: Backend) {
     let access = ada["access_token"].as_str().unwrap().to_owned();
 
     let mail = mail_about(&sink, "ada@example.com", "Confirm your e-mail").await;
-    assert!(mail.data.contains("Subject: Confirm your e-mail address for Tutor Test"));
+    assert!(mail
+        .data
+        .contains("Subject: Confirm your e-mail address for Tutor Test"));
     assert!(mail.data.contains("multipart/alternative"), "{}", mail.data);
     assert!(mail.data.contains("text/html"), "{}", mail.data);
     let token = token_in(&mail, "verify-email");
@@ -112,7 +122,11 @@ async fn registration_mails_a_link_that_verifies_once(backend: Backend) {
     expect_error(verify(&app, &token).await, 400, "INVALID_TOKEN").await;
     // Verified: asking again sends nothing.
     let res = app
-        .post("/api/v1/auth/verify-email/request", Some(&access), &json!({}))
+        .post(
+            "/api/v1/auth/verify-email/request",
+            Some(&access),
+            &json!({}),
+        )
         .await;
     assert_eq!(data(res, 202).await["sent"], false);
 }
@@ -121,12 +135,22 @@ async fn verification_can_be_requested_again_and_only_the_newest_link_works(back
     let sink = SmtpSink::start().await;
     let app = app_with_sink(backend, &sink, &[]).await;
     let access = app.token_of("bea").await;
-    let first = token_in(&sink.wait_for_nth("bea@example.com", 1, MAIL_WAIT).await, "verify-email");
+    let first = token_in(
+        &sink.wait_for_nth("bea@example.com", 1, MAIL_WAIT).await,
+        "verify-email",
+    );
     let res = app
-        .post("/api/v1/auth/verify-email/request", Some(&access), &json!({}))
+        .post(
+            "/api/v1/auth/verify-email/request",
+            Some(&access),
+            &json!({}),
+        )
         .await;
     assert_eq!(data(res, 202).await["sent"], true);
-    let second = token_in(&sink.wait_for_nth("bea@example.com", 2, MAIL_WAIT).await, "verify-email");
+    let second = token_in(
+        &sink.wait_for_nth("bea@example.com", 2, MAIL_WAIT).await,
+        "verify-email",
+    );
     assert_ne!(first, second);
     expect_error(verify(&app, &first).await, 400, "INVALID_TOKEN").await;
     data(verify(&app, &second).await, 200).await;
@@ -151,7 +175,10 @@ async fn a_reset_link_sets_the_password_and_ends_every_session(backend: Backend)
     // The password rules apply, and a refused password leaves the token usable.
     let res = reset(&app, &token, "Password1").await;
     let body = expect_error(res, 422, "VALIDATION_ERROR").await;
-    assert_eq!(body["error"]["details"][0]["field"], "new_password", "{body}");
+    assert_eq!(
+        body["error"]["details"][0]["field"], "new_password",
+        "{body}"
+    );
 
     let pair = data(reset(&app, &token, NEW_PASSWORD).await, 200).await;
     assert_eq!(pair["token_type"], "bearer");
@@ -167,16 +194,29 @@ async fn a_reset_link_sets_the_password_and_ends_every_session(backend: Backend)
     let me = data(app.get("/api/v1/auth/me", Some(&new_access)).await, 200).await;
     assert_eq!(me["is_verified"], true, "a reset link proves the mailbox");
     let res = app
-        .post("/api/v1/auth/login", None, &json!({"username": "cyd", "password": PASSWORD}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "cyd", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(res.status(), 401);
     let res = app
-        .post("/api/v1/auth/login", None, &json!({"username": "cyd", "password": NEW_PASSWORD}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "cyd", "password": NEW_PASSWORD}),
+        )
         .await;
     assert_eq!(res.status(), 200);
 
     // Single use.
-    expect_error(reset(&app, &token, "Another7Password").await, 400, "INVALID_TOKEN").await;
+    expect_error(
+        reset(&app, &token, "Another7Password").await,
+        400,
+        "INVALID_TOKEN",
+    )
+    .await;
 
     // Audited.
     let admin = app.admin("root").await;
@@ -212,20 +252,38 @@ async fn bad_tokens_all_get_one_answer(backend: Backend) {
     let sink = SmtpSink::start().await;
     let app = app_with_sink(backend, &sink, &[]).await;
     let access = app.token_of("eve").await;
-    let verify_token = token_in(&sink.wait_for_nth("eve@example.com", 1, MAIL_WAIT).await, "verify-email");
+    let verify_token = token_in(
+        &sink.wait_for_nth("eve@example.com", 1, MAIL_WAIT).await,
+        "verify-email",
+    );
     let unknown = "A".repeat(43);
     let mut messages = Vec::new();
-    for token in ["", "short", "../../etc/passwd", unknown.as_str(), &"é".repeat(43)] {
+    for token in [
+        "",
+        "short",
+        "../../etc/passwd",
+        unknown.as_str(),
+        &"é".repeat(43),
+    ] {
         let body = expect_error(verify(&app, token).await, 400, "INVALID_TOKEN").await;
         messages.push(body["error"]["message"].clone());
         let body = expect_error(reset(&app, token, NEW_PASSWORD).await, 400, "INVALID_TOKEN").await;
         messages.push(body["error"]["message"].clone());
     }
     // A verification token is no reset token (and stays usable for its own purpose).
-    let body = expect_error(reset(&app, &verify_token, NEW_PASSWORD).await, 400, "INVALID_TOKEN").await;
+    let body = expect_error(
+        reset(&app, &verify_token, NEW_PASSWORD).await,
+        400,
+        "INVALID_TOKEN",
+    )
+    .await;
     messages.push(body["error"]["message"].clone());
     messages.dedup();
-    assert_eq!(messages.len(), 1, "one message for every reason: {messages:?}");
+    assert_eq!(
+        messages.len(),
+        1,
+        "one message for every reason: {messages:?}"
+    );
     data(verify(&app, &verify_token).await, 200).await;
 
     // Malformed bodies.
@@ -238,12 +296,24 @@ async fn bad_tokens_all_get_one_answer(backend: Backend) {
         .await
         .unwrap();
     expect_error(res, 400, "BAD_REQUEST").await;
-    let res = app.post("/api/v1/auth/password-reset", None, &json!({"token": 5, "new_password": "x"})).await;
+    let res = app
+        .post(
+            "/api/v1/auth/password-reset",
+            None,
+            &json!({"token": 5, "new_password": "x"}),
+        )
+        .await;
     expect_error(res, 400, "BAD_REQUEST").await;
-    let res = app.post("/api/v1/auth/password-reset", None, &json!({"token": "x"})).await;
+    let res = app
+        .post("/api/v1/auth/password-reset", None, &json!({"token": "x"}))
+        .await;
     expect_error(res, 422, "VALIDATION_ERROR").await;
     let res = app
-        .post("/api/v1/auth/verify-email", None, &json!({"token": "x", "is_verified": true}))
+        .post(
+            "/api/v1/auth/verify-email",
+            None,
+            &json!({"token": "x", "is_verified": true}),
+        )
         .await;
     expect_error(res, 422, "VALIDATION_ERROR").await;
     drop(access);
@@ -253,9 +323,15 @@ async fn a_password_change_kills_outstanding_links(backend: Backend) {
     let sink = SmtpSink::start().await;
     let app = app_with_sink(backend, &sink, &[]).await;
     let access = app.token_of("fay").await;
-    let verify_token = token_in(&sink.wait_for_nth("fay@example.com", 1, MAIL_WAIT).await, "verify-email");
+    let verify_token = token_in(
+        &sink.wait_for_nth("fay@example.com", 1, MAIL_WAIT).await,
+        "verify-email",
+    );
     request_reset(&app, "fay@example.com").await;
-    let reset_token = token_in(&mail_about(&sink, "fay@example.com", "Reset your").await, "reset-password");
+    let reset_token = token_in(
+        &mail_about(&sink, "fay@example.com", "Reset your").await,
+        "reset-password",
+    );
     let res = app
         .post(
             "/api/v1/auth/change-password",
@@ -264,7 +340,12 @@ async fn a_password_change_kills_outstanding_links(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), 200);
-    expect_error(reset(&app, &reset_token, "Another7Password").await, 400, "INVALID_TOKEN").await;
+    expect_error(
+        reset(&app, &reset_token, "Another7Password").await,
+        400,
+        "INVALID_TOKEN",
+    )
+    .await;
     expect_error(verify(&app, &verify_token).await, 400, "INVALID_TOKEN").await;
 }
 
@@ -279,8 +360,12 @@ async fn mail_survives_an_smtp_outage(backend: Backend) {
     assert_eq!(status, 202);
     // The sink comes up; the retries deliver both mails.
     let sink = SmtpSink::start_on(port).await;
-    let first = sink.wait_for_nth("gus@example.com", 1, Duration::from_secs(60)).await;
-    let second = sink.wait_for_nth("gus@example.com", 2, Duration::from_secs(60)).await;
+    let first = sink
+        .wait_for_nth("gus@example.com", 1, Duration::from_secs(60))
+        .await;
+    let second = sink
+        .wait_for_nth("gus@example.com", 2, Duration::from_secs(60))
+        .await;
     let subjects = [first.decoded(), second.decoded()];
     assert!(subjects.iter().any(|m| m.contains("Confirm your e-mail")));
     assert!(subjects.iter().any(|m| m.contains("Reset your")));
@@ -293,8 +378,14 @@ async fn unverified_users_are_kept_from_tutoring_when_required(backend: Backend)
     let res = app.get("/api/v1/sessions", Some(&access)).await;
     expect_error(res, 403, "EMAIL_NOT_VERIFIED").await;
     // Their own account stays reachable.
-    assert_eq!(app.get("/api/v1/auth/me", Some(&access)).await.status(), 200);
-    let token = token_in(&sink.wait_for_nth("hal@example.com", 1, MAIL_WAIT).await, "verify-email");
+    assert_eq!(
+        app.get("/api/v1/auth/me", Some(&access)).await.status(),
+        200
+    );
+    let token = token_in(
+        &sink.wait_for_nth("hal@example.com", 1, MAIL_WAIT).await,
+        "verify-email",
+    );
     data(verify(&app, &token).await, 200).await;
     let res = app.get("/api/v1/sessions", Some(&access)).await;
     assert_eq!(res.status(), 200);
@@ -311,14 +402,18 @@ async fn mail_requests_are_limited_per_address_and_per_ip(backend: Backend) {
     // Per address: registration's mail and one more, then 429 for the verification request.
     let access = app.token_of("ivy").await;
     sink.wait_for_nth("ivy@example.com", 1, MAIL_WAIT).await;
-    let ask = || app.post("/api/v1/auth/verify-email/request", Some(&access), &json!({}));
+    let empty = json!({});
+    let ask = || app.post("/api/v1/auth/verify-email/request", Some(&access), &empty);
     assert_eq!(ask().await.status(), 202);
     let res = ask().await;
     assert!(res.headers().contains_key("retry-after"));
     expect_error(res, 429, "RATE_LIMITED").await;
     // Per IP: three reset requests, then 429 (which says nothing about any account).
     for n in 0..3 {
-        assert_eq!(request_reset(&app, &format!("x{n}@example.com")).await.0, 202);
+        assert_eq!(
+            request_reset(&app, &format!("x{n}@example.com")).await.0,
+            202
+        );
     }
     let (status, body) = request_reset(&app, "x9@example.com").await;
     assert_eq!(status, 429, "{body}");

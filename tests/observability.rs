@@ -232,16 +232,21 @@ async fn a_storage_failure_logs_its_cause_and_hides_it_from_the_client() {
     assert!(line.contains("internal server error: "), "{line}");
 
     // The entry is written by a background task, so it shows up shortly after the response.
-    let entry = wait_for(Duration::from_secs(10), "the error in /admin/errors", || async {
-        let (status, errors) = json_of(app.get("/api/v1/admin/errors", Some(&admin)).await).await;
-        assert_eq!(status, 200, "{errors}");
-        errors["data"]["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["request_id"] == request_id.as_str())
-            .cloned()
-    })
+    let entry = wait_for(
+        Duration::from_secs(10),
+        "the error in /admin/errors",
+        || async {
+            let (status, errors) =
+                json_of(app.get("/api/v1/admin/errors", Some(&admin)).await).await;
+            assert_eq!(status, 200, "{errors}");
+            errors["data"]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["request_id"] == request_id.as_str())
+                .cloned()
+        },
+    )
     .await;
     assert!(
         entry["detail"]

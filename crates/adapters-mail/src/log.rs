@@ -91,21 +91,21 @@ mod tests {
     #[tokio::test]
     async fn writes_the_message_as_an_eml_file() {
         let dir = std::env::temp_dir().join(format!("ainative-outbox-{}", uuid::Uuid::new_v4()));
-        let mailer = LogMailer::new(
-            "ainative <no-reply@example.com>",
-            Some(dir.clone()),
-            false,
-        )
-        .unwrap();
+        let mailer =
+            LogMailer::new("ainative <no-reply@example.com>", Some(dir.clone()), false).unwrap();
         let mail = OutgoingMail {
             to: "ada@example.com".into(),
             subject: "Reset your password".into(),
             text: "Open http://localhost:8000/reset-password?token=AbC-123_x".into(),
-            html: "<a href=\"http://localhost:8000/reset-password?token=AbC-123_x\">Reset</a>".into(),
+            html: "<a href=\"http://localhost:8000/reset-password?token=AbC-123_x\">Reset</a>"
+                .into(),
             template: "password_reset".into(),
         };
         mailer.send(&mail).await.unwrap();
-        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].extension().unwrap(), "eml");
         let text = std::fs::read_to_string(&files[0]).unwrap();

@@ -42,7 +42,9 @@ pub struct SmtpMailer {
     timeout: Duration,
 }
 
-fn parse_url(raw: &str) -> Result<(Security, String, Option<u16>, Option<Credentials>), MailConfigError> {
+fn parse_url(
+    raw: &str,
+) -> Result<(Security, String, Option<u16>, Option<Credentials>), MailConfigError> {
     let url = Url::parse(raw).map_err(|e| MailConfigError::Url(e.to_string()))?;
     let tls = url
         .query_pairs()
@@ -52,12 +54,10 @@ fn parse_url(raw: &str) -> Result<(Security, String, Option<u16>, Option<Credent
         ("smtps", None) => Security::Implicit,
         ("smtp", Some("starttls" | "required")) => Security::StartTls,
         ("smtp", None | Some("none")) => Security::None,
-        (scheme, tls) => {
-            return Err(MailConfigError::Url(format!(
-                "expected smtps://host or smtp://host[?tls=starttls], got scheme {scheme} with tls={}",
-                tls.unwrap_or("(unset)")
-            )))
-        }
+        (scheme, tls) => return Err(MailConfigError::Url(format!(
+            "expected smtps://host or smtp://host[?tls=starttls], got scheme {scheme} with tls={}",
+            tls.unwrap_or("(unset)")
+        ))),
     };
     let host = url
         .host_str()
@@ -85,7 +85,9 @@ impl SmtpMailer {
         let builder = match security {
             Security::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&host),
             Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host),
-            Security::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)),
+            Security::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                &host,
+            )),
         }
         .map_err(|e| MailConfigError::Url(e.to_string()))?;
         let mut builder = builder.timeout(Some(timeout));
@@ -124,7 +126,9 @@ impl Mailer for SmtpMailer {
                 "SMTP delivery failed",
                 e,
             ))),
-            Err(_) => Err(MailError::Unavailable(Cause::new("SMTP exchange timed out"))),
+            Err(_) => Err(MailError::Unavailable(Cause::new(
+                "SMTP exchange timed out",
+            ))),
         }
     }
 }
@@ -136,21 +140,33 @@ mod tests {
     #[test]
     fn urls_choose_the_security() {
         let (s, host, port, creds) = parse_url("smtps://user:p%40ss@mail.example.com:465").unwrap();
-        assert_eq!((s, host.as_str(), port), (Security::Implicit, "mail.example.com", Some(465)));
+        assert_eq!(
+            (s, host.as_str(), port),
+            (Security::Implicit, "mail.example.com", Some(465))
+        );
         assert!(creds.is_some());
         let (s, _, port, creds) = parse_url("smtp://relay:25?tls=starttls").unwrap();
         assert_eq!((s, port), (Security::StartTls, Some(25)));
         assert!(creds.is_none());
         let (s, _, _, _) = parse_url("smtp://127.0.0.1:2525").unwrap();
         assert_eq!(s, Security::None);
-        for bad in ["http://x", "smtps://host?tls=starttls", "smtp://host?tls=maybe", "smtp://"] {
+        for bad in [
+            "http://x",
+            "smtps://host?tls=starttls",
+            "smtp://host?tls=maybe",
+            "smtp://",
+        ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn a_bad_sender_is_refused() {
-        let err = SmtpMailer::new("smtp://127.0.0.1:25", "not an address", Duration::from_secs(1));
+        let err = SmtpMailer::new(
+            "smtp://127.0.0.1:25",
+            "not an address",
+            Duration::from_secs(1),
+        );
         assert!(matches!(err, Err(MailConfigError::From(_))));
     }
 }

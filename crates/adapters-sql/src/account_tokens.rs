@@ -143,12 +143,10 @@ impl<D: Dialect> AccountTokenRepository for SqlStore<D> {
             if changed == 0 {
                 return Err(PortError::NotFound);
             }
-            Stmt::<D>::new(
-                "DELETE FROM account_tokens WHERE user_id = $1 AND consumed_at IS NULL",
-            )
-            .bind(user_id)
-            .execute(&mut tx)
-            .await?;
+            Stmt::<D>::new("DELETE FROM account_tokens WHERE user_id = $1 AND consumed_at IS NULL")
+                .bind(user_id)
+                .execute(&mut tx)
+                .await?;
             let revoked = revoke_user_sessions::<D>(&mut tx, user_id, at).await?;
             insert_audit::<D>(&mut tx, &audit).await?;
             tx.commit().await.map_err(map_err::<D>)?;

@@ -4,9 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ainative_domain::{
-    AuditAction, Email, NewAuditEntry, RequestContext, User, ValidationErrors,
-};
+use ainative_domain::{AuditAction, Email, NewAuditEntry, RequestContext, User, ValidationErrors};
 use ainative_ports::{
     AccountToken, AccountTokenRepository, MailOutbox, NewAccountToken, OutgoingMail, PortError,
     RateLimiter, TokenPurpose,
@@ -143,7 +141,11 @@ impl AccountService {
 
     async fn send_verification(&self, user: &User) -> Result<(), AuthError> {
         let token = self
-            .issue(user, TokenPurpose::VerifyEmail, self.config.verification_ttl)
+            .issue(
+                user,
+                TokenPurpose::VerifyEmail,
+                self.config.verification_ttl,
+            )
             .await?;
         self.enqueue(mail_templates::verification(
             &self.config,
@@ -160,7 +162,11 @@ impl AccountService {
         let this = self.clone();
         self.spawn_bounded("verification mail", async move {
             let key = format!("mail:address:{}", user.email.as_str());
-            if this.within_budget(key, this.config.mail_per_address).await?.0 {
+            if this
+                .within_budget(key, this.config.mail_per_address)
+                .await?
+                .0
+            {
                 this.send_verification(&user).await?;
             }
             Ok(())
@@ -253,8 +259,8 @@ impl AccountService {
         email: &str,
         client_ip: Option<IpAddr>,
     ) -> Result<(), AuthError> {
-        let email = Email::parse(email)
-            .map_err(|e| ValidationErrors::single("email", e.to_string()))?;
+        let email =
+            Email::parse(email).map_err(|e| ValidationErrors::single("email", e.to_string()))?;
         if let Some(ip) = client_ip {
             let (allowed, retry_after_secs) = self
                 .within_budget(format!("mail:ip:{ip}"), self.config.mail_per_ip)

@@ -148,7 +148,11 @@ async fn a_reset_consumes_the_token_revokes_sessions_and_starts_a_new_one() {
     let ada = user(false);
     let token = generate();
     let mut mocks = Mocks::default();
-    let found = stored_token(&ada, TokenPurpose::ResetPassword, password_fingerprint(&ada.password_hash));
+    let found = stored_token(
+        &ada,
+        TokenPurpose::ResetPassword,
+        password_fingerprint(&ada.password_hash),
+    );
     let token_id = found.id;
     let hash = token.hash.clone();
     mocks
@@ -177,7 +181,11 @@ async fn a_reset_consumes_the_token_revokes_sessions_and_starts_a_new_one() {
         .withf(move |id, _| *id == old_session)
         .times(1)
         .returning(|_, _| Ok(()));
-    mocks.sessions.expect_start().times(1).returning(|_, _| Ok(()));
+    mocks
+        .sessions
+        .expect_start()
+        .times(1)
+        .returning(|_, _| Ok(()));
     let pair = mocks
         .service()
         .reset_password(&token.value, "N3w-Passphrase")
@@ -191,7 +199,11 @@ async fn a_token_issued_under_another_password_is_dead() {
     let ada = user(false);
     let token = generate();
     let mut mocks = Mocks::default();
-    let found = stored_token(&ada, TokenPurpose::ResetPassword, password_fingerprint("plain:Old1Password"));
+    let found = stored_token(
+        &ada,
+        TokenPurpose::ResetPassword,
+        password_fingerprint("plain:Old1Password"),
+    );
     mocks
         .tokens
         .expect_find_valid()
@@ -202,7 +214,10 @@ async fn a_token_issued_under_another_password_is_dead() {
         .return_once(move |_| Ok(Some(ada)));
     // No redeem expectation: consuming it would panic.
     assert!(matches!(
-        mocks.service().reset_password(&token.value, "N3w-Passphrase").await,
+        mocks
+            .service()
+            .reset_password(&token.value, "N3w-Passphrase")
+            .await,
         Err(AuthError::InvalidAccountToken)
     ));
 }
@@ -212,7 +227,11 @@ async fn a_token_consumed_concurrently_is_invalid() {
     let ada = user(false);
     let token = generate();
     let mut mocks = Mocks::default();
-    let found = stored_token(&ada, TokenPurpose::VerifyEmail, password_fingerprint(&ada.password_hash));
+    let found = stored_token(
+        &ada,
+        TokenPurpose::VerifyEmail,
+        password_fingerprint(&ada.password_hash),
+    );
     mocks
         .tokens
         .expect_find_valid()
@@ -236,7 +255,11 @@ async fn weak_new_passwords_are_refused_before_hashing_or_consuming() {
     let ada = user(true);
     let token = generate();
     let mut mocks = Mocks::default();
-    let found = stored_token(&ada, TokenPurpose::ResetPassword, password_fingerprint(&ada.password_hash));
+    let found = stored_token(
+        &ada,
+        TokenPurpose::ResetPassword,
+        password_fingerprint(&ada.password_hash),
+    );
     mocks
         .tokens
         .expect_find_valid()
@@ -269,7 +292,12 @@ async fn the_ip_budget_refuses_reset_requests_with_429() {
         .request_password_reset("ada@example.com", Some([10, 0, 0, 1].into()))
         .await
         .unwrap_err();
-    assert!(matches!(err, AuthError::MailThrottled { retry_after_secs: 1200 }));
+    assert!(matches!(
+        err,
+        AuthError::MailThrottled {
+            retry_after_secs: 1200
+        }
+    ));
 }
 
 #[tokio::test]
@@ -297,7 +325,11 @@ async fn verification_is_required_only_when_configured() {
     };
     let ada = user(false);
     let id = ada.id;
-    assert!(Mocks::default().service().ensure_verified(&ctx(id)).await.is_ok());
+    assert!(Mocks::default()
+        .service()
+        .ensure_verified(&ctx(id))
+        .await
+        .is_ok());
     let mut mocks = Mocks {
         require_verified: true,
         ..Mocks::default()

@@ -138,7 +138,11 @@ mod tests {
         assert_eq!(mail.template, "verify_email");
         assert!(mail.subject.contains("Tutor <AI>"));
         assert!(mail.text.contains(link), "{}", mail.text);
-        assert!(mail.html.contains(&format!("href=\"{link}\"")), "{}", mail.html);
+        assert!(
+            mail.html.contains(&format!("href=\"{link}\"")),
+            "{}",
+            mail.html
+        );
         assert!(mail.text.contains("24 hours"));
         // The product name is escaped in HTML.
         assert!(mail.html.contains("Tutor &lt;AI&gt;"));
@@ -148,7 +152,9 @@ mod tests {
     #[test]
     fn reset_states_its_validity() {
         let mail = password_reset(&config(), "ada@example.com", "TOKEN");
-        assert!(mail.text.contains("https://app.example.com/reset-password?token=TOKEN"));
+        assert!(mail
+            .text
+            .contains("https://app.example.com/reset-password?token=TOKEN"));
         assert!(mail.text.contains("60 minutes"));
         assert_eq!(mail.template, "password_reset");
     }

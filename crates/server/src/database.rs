@@ -8,8 +8,8 @@ use ainative_adapters_sqlite::SqliteStore;
 use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
-    AccountTokenRepository, ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth, InteractionRepository,
-    PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
+    AccountTokenRepository, ActivityRepository, AuditLog, AuthSessionRepository, DatabaseHealth,
+    InteractionRepository, PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
     StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;

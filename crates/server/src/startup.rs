@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
+use ainative_adapters_mail::{InProcessOutbox, LogMailer, OutboxConfig, SmtpMailer};
 use ainative_adapters_redis::{RedisSettings as RedisConfig, SharedState};
 use ainative_ai_gateway::llm::{
     build_language_model, CircuitState, LlmClient, LlmConfig, LlmConfigError,
 };
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
 use ainative_ai_gateway::GatewayFactory;
-use ainative_adapters_mail::{InProcessOutbox, LogMailer, OutboxConfig, SmtpMailer};
 use ainative_auth::{
     AccountConfig, AccountDeps, AccountService, AdminService, AuthConfig, AuthDeps, AuthService,
     BcryptHasher, JwtSettings, RevocationSync, UserCache,
@@ -283,13 +283,7 @@ impl Composition {
             mailer(settings)?,
             OutboxConfig::default(),
         ));
-        let accounts = account_service(
-            settings,
-            &db,
-            auth.clone(),
-            outbox,
-            shared.limiter.clone(),
-        );
+        let accounts = account_service(settings, &db, auth.clone(), outbox, shared.limiter.clone());
         let (tutoring, gateways, llm) = tutoring_services(settings, &db, &shared, &metrics)?;
         let llm_for_health = llm.clone();
         metrics.add_hook(Arc::new(ServerScrapeHook {

@@ -185,7 +185,9 @@ mod tests {
     #[tokio::test]
     async fn receives_a_message_over_real_smtp() {
         let sink = SmtpSink::start().await;
-        let stream = TcpStream::connect(("127.0.0.1", sink.port())).await.unwrap();
+        let stream = TcpStream::connect(("127.0.0.1", sink.port()))
+            .await
+            .unwrap();
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read).lines();
         assert!(lines.next_line().await.unwrap().unwrap().starts_with("220"));
@@ -194,7 +196,10 @@ mod tests {
             ("MAIL FROM:<a@example.com>\r\n", "250"),
             ("RCPT TO:<b@example.com>\r\n", "250"),
             ("DATA\r\n", "354"),
-            ("Subject: hi\r\n\r\n..dot and link?token=AbC_1-x&x=1\r\n.\r\n", "250"),
+            (
+                "Subject: hi\r\n\r\n..dot and link?token=AbC_1-x&x=1\r\n.\r\n",
+                "250",
+            ),
             ("QUIT\r\n", "221"),
         ] {
             write.write_all(send.as_bytes()).await.unwrap();
@@ -209,7 +214,9 @@ mod tests {
                 }
             }
         }
-        let mail = sink.wait_for_nth("b@example.com", 1, Duration::from_secs(5)).await;
+        let mail = sink
+            .wait_for_nth("b@example.com", 1, Duration::from_secs(5))
+            .await;
         assert_eq!(mail.from, "a@example.com");
         assert!(mail.data.contains(".dot and link"), "{}", mail.data);
         assert_eq!(mail.query_param("token").as_deref(), Some("AbC_1-x"));

@@ -42,7 +42,9 @@ pub async fn require_verified_email(
             return Ok(req.into_response(response).map_into_right_body());
         }
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 #[cfg(test)]
@@ -51,10 +53,20 @@ mod tests {
 
     #[test]
     fn only_tutoring_paths_are_gated() {
-        for path in ["/api/v1/sessions", "/api/v1/sessions/x/interactions", "/api/v1/activities/1", "/api/v1/risks"] {
+        for path in [
+            "/api/v1/sessions",
+            "/api/v1/sessions/x/interactions",
+            "/api/v1/activities/1",
+            "/api/v1/risks",
+        ] {
             assert!(is_gated(path), "{path}");
         }
-        for path in ["/api/v1/auth/me", "/api/v1/auth/verify-email", "/api/v1/sessionsx", "/api/v1/health"] {
+        for path in [
+            "/api/v1/auth/me",
+            "/api/v1/auth/verify-email",
+            "/api/v1/sessionsx",
+            "/api/v1/health",
+        ] {
             assert!(!is_gated(path), "{path}");
         }
     }

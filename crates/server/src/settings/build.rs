@@ -11,8 +11,7 @@ use super::values::{Origin, Raw, Values};
 use super::vars::*;
 use super::{
     DatabaseSettings, Effective, JwtConfig, LlmSettings, MailSettings, RateLimitSettings,
-    RedisSettings,
-    SecretSource, Settings,
+    RedisSettings, SecretSource, Settings,
 };
 
 /// The shortest JWT secret accepted in production, in bytes.
@@ -100,13 +99,15 @@ fn cross_rules(
     if values.get(&MAIL_TRANSPORT).as_deref() == Some("smtp")
         && matches!(values.get(&SMTP_URL), Some(None))
     {
-        problems.push(refuse("SMTP_URL", "is required when MAIL_TRANSPORT=smtp".into()));
+        problems.push(refuse(
+            "SMTP_URL",
+            "is required when MAIL_TRANSPORT=smtp".into(),
+        ));
     }
     if production && values.get(&MAIL_TRANSPORT).as_deref() == Some("log") {
         warnings.push(ConfigWarning {
             var: "MAIL_TRANSPORT".into(),
-            message: "log in production: verification and reset mails never leave this host"
-                .into(),
+            message: "log in production: verification and reset mails never leave this host".into(),
             suggestion: None,
         });
     }

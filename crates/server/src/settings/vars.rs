@@ -53,7 +53,8 @@ const LLM: Section = Section {
 };
 const MAIL: Section = Section {
     title: "Mail and account links",
-    note: "Verification and password reset mails (SPEC §10.1). log: each mail is logged (recipient \
+    note:
+        "Verification and password reset mails (SPEC §10.1). log: each mail is logged (recipient \
            masked) and, in development, written to MAIL_OUTBOX_DIR as an .eml file. smtp: sent \
            through SMTP_URL. Either way sending happens after the response, with retries.",
 };
