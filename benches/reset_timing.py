@@ -44,7 +44,7 @@ def main():
     env = dict(os.environ, APP_ENV="test", APP_PORT=str(port), METRICS_ADDR="127.0.0.1:0",
                JWT_SECRET_KEY="timing-secret-timing-secret-timing-secret",
                BCRYPT_COST="4", LOG_LEVEL="error", RATE_LIMIT_ANONYMOUS="0",
-               RATE_LIMIT_MAIL_IP="100000", RATE_LIMIT_MAIL="100000")
+               RATE_LIMIT_MAIL_IP="100000", RATE_LIMIT_MAIL="10000")
     server = subprocess.Popen([BIN, "serve"], cwd=work, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
