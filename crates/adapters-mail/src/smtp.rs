@@ -54,10 +54,12 @@ fn parse_url(
         ("smtps", None) => Security::Implicit,
         ("smtp", Some("starttls" | "required")) => Security::StartTls,
         ("smtp", None | Some("none")) => Security::None,
-        (scheme, tls) => return Err(MailConfigError::Url(format!(
+        (scheme, tls) => {
+            return Err(MailConfigError::Url(format!(
             "expected smtps://host or smtp://host[?tls=starttls], got scheme {scheme} with tls={}",
             tls.unwrap_or("(unset)")
-        ))),
+        )))
+        }
     };
     let host = url
         .host_str()

@@ -24,7 +24,7 @@ fn escape(text: &str) -> String {
 
 fn validity(ttl: Duration) -> String {
     let minutes = ttl.as_secs() / 60;
-    if minutes >= 120 && minutes % 60 == 0 {
+    if minutes >= 120 && minutes.is_multiple_of(60) {
         format!("{} hours", minutes / 60)
     } else {
         format!("{minutes} minutes")
