@@ -6,7 +6,8 @@
 //! [`ainative_ports::AuthSessionRepository`], [`ainative_ports::AuditLog`],
 //! [`ainative_ports::ActivityRepository`], [`ainative_ports::StudySessionRepository`],
 //! [`ainative_ports::InteractionRepository`], [`ainative_ports::RiskRepository`],
-//! [`ainative_ports::ServerErrorLog`], [`ainative_ports::OAuthStore`], [`ainative_ports::DatabaseHealth`] and
+//! [`ainative_ports::ServerErrorLog`], [`ainative_ports::OAuthStore`],
+//! [`ainative_ports::AccountTokenRepository`], [`ainative_ports::DatabaseHealth`] and
 //! [`ainative_ports::SchemaManager`]. The query text and the row mapping of each exist once
 //! (`$n` placeholders, which both PostgreSQL and SQLite read); a dialect contributes only
 //! what really differs (see [`dialect`]). `ainative-adapters-postgres` and
@@ -25,6 +26,7 @@
 //! `ports::testkit`. Only a fragment neither engine spells like the other needs a new
 //! [`Syntax`] entry.
 
+mod account_tokens;
 mod activities;
 mod api_keys;
 mod audit;

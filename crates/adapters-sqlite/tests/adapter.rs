@@ -108,7 +108,7 @@ async fn in_memory_databases_work() {
         ..PoolSettings::new("sqlite::memory:")
     };
     let store = SqliteStore::connect(&settings).await.expect("connect");
-    assert_eq!(store.migrate_up().await, Ok(vec![1, 2, 3, 4]));
+    assert_eq!(store.migrate_up().await, Ok(vec![1, 2, 3, 4, 50]));
     let user = new_user("in_memory", now());
     store.create(user.clone(), None).await.expect("create");
     let found = store.find_by_id(user.id).await.expect("find");

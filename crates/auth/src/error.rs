@@ -107,6 +107,19 @@ pub enum AuthError {
     /// The presented token is not acceptable (401).
     #[error("token rejected: {}", .0.as_str())]
     InvalidToken(TokenRejection),
+    /// A verification or reset token that is malformed, unknown, used, expired, of the other
+    /// purpose or outdated by a password change: one answer for all (400 `INVALID_TOKEN`).
+    #[error("invalid or expired token")]
+    InvalidAccountToken,
+    /// `REQUIRE_VERIFIED_EMAIL` is on and the caller's address is not verified (403).
+    #[error("e-mail address not verified")]
+    EmailNotVerified,
+    /// Too many mail requests for an address or from an IP (429).
+    #[error("too many mail requests")]
+    MailThrottled {
+        /// Seconds until a request can succeed.
+        retry_after_secs: u64,
+    },
     /// Authenticated but not allowed (403).
     #[error("forbidden")]
     Forbidden(#[from] AccessDenied),

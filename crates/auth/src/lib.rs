@@ -4,18 +4,22 @@
 //! The crate depends only on `domain` and `ports`: storage, throttling and revocation come in
 //! as `Arc<dyn Port>` through [`AuthDeps`].
 
+mod account_token;
+mod accounts;
 mod admin;
 mod api_keys;
 mod config;
 mod error;
 mod jwt;
 mod keys;
+mod mail_templates;
 pub mod oauth;
 mod password;
 mod revocation_sync;
 mod service;
 mod user_cache;
 
+pub use accounts::{AccountConfig, AccountDeps, AccountService, MAIL_WINDOW};
 pub use admin::AdminService;
 pub use api_keys::{
     is_api_key, ApiKeyDeps, ApiKeyLimits, ApiKeyService, CreatedApiKey, NewKeyInput, Pepper,

@@ -105,6 +105,11 @@ impl AuthService {
         &self.config
     }
 
+    /// The ports (for the account flows built on this service).
+    pub(crate) fn deps(&self) -> &AuthDeps {
+        &self.deps
+    }
+
     /// The token codec (for tests and tooling that must mint tokens).
     pub fn codec(&self) -> &TokenCodec {
         &self.codec
@@ -321,7 +326,11 @@ impl AuthService {
         Ok(LoginOutcome { user, tokens })
     }
 
-    async fn start_session(&self, user: &User, now: DateTime<Utc>) -> Result<TokenPair, AuthError> {
+    pub(crate) async fn start_session(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, AuthError> {
         let session = AuthSession {
             id: Uuid::new_v4(),
             user_id: user.id,

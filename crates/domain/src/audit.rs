@@ -29,6 +29,8 @@ pub enum AuditAction {
     CredentialLimitsChanged,
     /// An administrator revoked another user's API key.
     ApiKeyRevoked,
+    /// A user set a new password through a reset link.
+    PasswordReset,
 }
 
 impl AuditAction {
@@ -46,6 +48,7 @@ impl AuditAction {
             Self::CredentialActivated => "credential_activated",
             Self::CredentialLimitsChanged => "credential_limits_changed",
             Self::ApiKeyRevoked => "api_key_revoked",
+            Self::PasswordReset => "password_reset",
         }
     }
 
@@ -63,6 +66,7 @@ impl AuditAction {
             "credential_activated" => Some(Self::CredentialActivated),
             "credential_limits_changed" => Some(Self::CredentialLimitsChanged),
             "api_key_revoked" => Some(Self::ApiKeyRevoked),
+            "password_reset" => Some(Self::PasswordReset),
             _ => None,
         }
     }

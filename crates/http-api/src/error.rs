@@ -22,6 +22,13 @@ pub enum ApiError {
     /// Malformed JSON or wrong JSON types (400).
     #[error("{0}")]
     BadRequest(String),
+    /// A verification or reset token that cannot be used (400); one message for every
+    /// reason.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// `REQUIRE_VERIFIED_EMAIL` is on and the caller's address is not verified (403).
+    #[error("verify your e-mail address first")]
+    EmailNotVerified,
     /// Field rules failed (422).
     #[error("{0}")]
     Validation(ValidationErrors),
@@ -110,8 +117,10 @@ struct ErrorInfo<'a> {
 
 impl ApiError {
     /// Every SPEC code an error response can carry (the label values of `http_errors_total`).
-    pub const CODES: [&'static str; 15] = [
+    pub const CODES: [&'static str; 17] = [
         "BAD_REQUEST",
+        "INVALID_TOKEN",
+        "EMAIL_NOT_VERIFIED",
         "VALIDATION_ERROR",
         "UNAUTHORIZED",
         "FORBIDDEN",
@@ -132,6 +141,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "BAD_REQUEST",
+            Self::InvalidToken => "INVALID_TOKEN",
+            Self::EmailNotVerified => "EMAIL_NOT_VERIFIED",
             Self::Validation(_) => "VALIDATION_ERROR",
             Self::Unauthorized(_) => "UNAUTHORIZED",
             Self::Forbidden(_) | Self::AccountInactive => "FORBIDDEN",
@@ -205,6 +216,12 @@ impl From<AuthError> for ApiError {
                 retry_after_secs,
             },
             AuthError::Forbidden(denied) => denied.into(),
+            AuthError::InvalidAccountToken => Self::InvalidToken,
+            AuthError::EmailNotVerified => Self::EmailNotVerified,
+            AuthError::MailThrottled { retry_after_secs } => Self::RateLimited {
+                message: "too many mail requests; try again later",
+                retry_after_secs,
+            },
             AuthError::NotFound(what) => Self::not_found(what),
             AuthError::Conflict(conflict) => Self::Conflict(conflict.to_string()),
             AuthError::Unavailable(err) => Self::Unavailable(Box::new(err)),
@@ -280,7 +297,8 @@ impl From<TutoringError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::InvalidToken => StatusCode::BAD_REQUEST,
+            Self::EmailNotVerified => StatusCode::FORBIDDEN,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::AccountInactive => StatusCode::FORBIDDEN,

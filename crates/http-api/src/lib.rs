@@ -72,6 +72,7 @@ pub fn app(
         .app_data(web::Data::from(state.admin))
         .app_data(web::Data::from(state.oauth))
         .app_data(web::Data::from(state.api_keys))
+        .app_data(web::Data::from(state.accounts))
         .app_data(web::Data::from(state.tutoring.activities))
         .app_data(web::Data::from(state.tutoring.sessions))
         .app_data(web::Data::from(state.tutoring.risks))
@@ -110,6 +111,7 @@ pub fn app(
         )
         .service(openapi::swagger_ui())
         .default_service(web::to(routes::not_found))
+        .wrap(from_fn(middleware::verified::require_verified_email))
         .wrap(from_fn(middleware::rate_limit::rate_limit))
         .wrap(from_fn(middleware::auth::authenticate))
         .wrap(Condition::new(

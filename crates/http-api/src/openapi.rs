@@ -9,8 +9,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::openapi_common::CommonResponses;
 use crate::routes::{
-    activities, admin, api_keys, auth, credentials, dto, health, jobs, materials, oauth, risks,
-    sessions, stream, well_known,
+    accounts, activities, admin, api_keys, auth, credentials, dto, health, jobs, materials, oauth,
+    risks, sessions, stream, well_known,
 };
 
 struct SecurityAddon;
@@ -46,6 +46,7 @@ impl Modify for SecurityAddon {
         auth::change_password, auth::rate_limit_status, well_known::jwks,
         api_keys::create, api_keys::list, api_keys::delete, api_keys::admin_list, api_keys::admin_revoke,
         oauth::authorize, oauth::callback, oauth::exchange, oauth::link, oauth::accounts, oauth::unlink,
+        accounts::request_verification, accounts::verify_email, accounts::request_password_reset, accounts::reset_password,
         admin::list_users, admin::update_user, admin::list_audit, admin::recent_errors,
         jobs::list_jobs, jobs::retry_job,
         health::health, health::live, health::ready,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use ainative_ai_gateway::tutoring::{
     ActivityService, MaterialService, RiskService, SessionService,
 };
-use ainative_auth::{AdminService, ApiKeyService, AuthService, OAuthService};
+use ainative_auth::{AccountService, AdminService, ApiKeyService, AuthService, OAuthService};
 use ainative_ports::{DatabaseHealth, RateLimiter};
 use ipnet::IpNet;
 
@@ -106,6 +106,8 @@ pub struct ApiState {
     pub oauth: Arc<OAuthService>,
     /// API keys.
     pub api_keys: Arc<ApiKeyService>,
+    /// E-mail verification and password reset.
+    pub accounts: Arc<AccountService>,
     /// Tutoring use cases.
     pub tutoring: TutoringServices,
     /// Users' own model credentials.

@@ -6,6 +6,7 @@
 //! Features: `mocks` adds mockall mocks of every port (`MockUserRepository`, …);
 //! `testkit` adds the contract suites every implementation must pass.
 
+pub mod account_tokens;
 pub mod api_keys;
 pub mod audit;
 pub mod cache;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod jobs;
 pub mod llm;
+pub mod mail;
 pub mod material_store;
 pub mod materials;
 pub mod oauth;
@@ -31,6 +33,7 @@ pub mod users;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use account_tokens::{AccountToken, AccountTokenRepository, NewAccountToken, TokenPurpose};
 pub use api_keys::{ApiKey, ApiKeyRepository, NewApiKey};
 pub use audit::AuditLog;
 pub use cache::{FlightLock, LocalFlightLock, ResponseCache};
@@ -49,6 +52,7 @@ pub use llm::{
     ChatMessage, ChatRole, GroundingPassage, Guidance, LlmError, LlmProvider, LlmRequest,
     LlmResponse, LlmStream, StreamEvent, UpstreamKind,
 };
+pub use mail::{MailError, MailOutbox, Mailer, OutgoingMail};
 pub use material_store::{MaterialProgress, MaterialStore, StageOutput, MATERIAL_PROCESS_JOB};
 pub use materials::{
     Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
@@ -75,6 +79,7 @@ pub use users::{NewUser, UserFilter, UserRepository};
 
 #[cfg(feature = "mocks")]
 pub use {
+    account_tokens::MockAccountTokenRepository,
     api_keys::MockApiKeyRepository,
     audit::MockAuditLog,
     cache::{MockFlightLock, MockResponseCache},
@@ -83,6 +88,7 @@ pub use {
     health::{MockDatabaseHealth, MockSchemaManager},
     jobs::MockJobQueue,
     llm::MockLlmProvider,
+    mail::{MockMailOutbox, MockMailer},
     material_store::{MockMaterialProgress, MockMaterialStore},
     materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},
     oauth::{MockIdentityProvider, MockOAuthStore},

@@ -8,10 +8,10 @@ use ainative_adapters_sqlite::SqliteStore;
 use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
-    ActivityRepository, ApiKeyRepository, AuditLog, AuthSessionRepository, DatabaseHealth,
-    InteractionRepository, JobQueue, MaterialCorpus, MaterialProgress, MaterialStore, OAuthStore,
-    PortError, QueryObserver, RiskRepository, SchemaManager, ServerErrorLog,
-    StudySessionRepository, UserRepository,
+    AccountTokenRepository, ActivityRepository, ApiKeyRepository, AuditLog, AuthSessionRepository,
+    DatabaseHealth, InteractionRepository, JobQueue, MaterialCorpus, MaterialProgress,
+    MaterialStore, OAuthStore, PortError, QueryObserver, RiskRepository, SchemaManager,
+    ServerErrorLog, StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
@@ -65,6 +65,8 @@ pub struct Database {
     pub oauth: Arc<dyn OAuthStore>,
     /// Users' model credentials.
     pub credentials: Arc<dyn ainative_ports::LlmCredentialRepository>,
+    /// One-time account tokens (verification and reset links).
+    pub account_tokens: Arc<dyn AccountTokenRepository>,
     backend: Backend,
 }
 
@@ -87,6 +89,7 @@ where
         + JobQueue
         + OAuthStore
         + ainative_ports::LlmCredentialRepository
+        + AccountTokenRepository
         + Clone
         + 'static,
 {
@@ -108,7 +111,8 @@ where
         material_progress: Arc::new(store.clone()),
         job_wakeup,
         oauth: Arc::new(store.clone()),
-        credentials: Arc::new(store),
+        credentials: Arc::new(store.clone()),
+        account_tokens: Arc::new(store),
         backend,
     }
 }

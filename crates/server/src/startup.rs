@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
+use ainative_adapters_mail::{InProcessOutbox, LogMailer, OutboxConfig, SmtpMailer};
 use ainative_adapters_redis::{RedisSettings as RedisConfig, SharedState};
 use ainative_ai_gateway::credentials::{
     CredentialRouter, CredentialService, CredentialSettings as RouterSettings, Keyring, RouterParts,
@@ -18,15 +19,18 @@ use ainative_ai_gateway::llm::{
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
 use ainative_ai_gateway::GatewayFactory;
 use ainative_auth::{
-    AdminService, ApiKeyDeps, ApiKeyLimits, ApiKeyService, AuthConfig, AuthDeps, AuthService,
-    BcryptHasher, JwtSettings, Pepper, RevocationSync, UserCache,
+    AccountConfig, AccountDeps, AccountService, AdminService, ApiKeyDeps, ApiKeyLimits,
+    ApiKeyService, AuthConfig, AuthDeps, AuthService, BcryptHasher, JwtSettings, Pepper,
+    RevocationSync, UserCache,
 };
 use ainative_domain::PasswordPolicy;
 use ainative_http_api::{
     instance_name, metrics_app, ApiState, ErrorLog, ErrorLogWriter, HealthState, HttpSettings,
     Lifecycle, Metrics, RateLimits, TutoringServices,
 };
-use ainative_ports::{Clock, LoginThrottle, RevocationList, SystemClock};
+use ainative_ports::{
+    Clock, LoginThrottle, MailOutbox, Mailer, RateLimiter, RevocationList, SystemClock,
+};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
@@ -51,6 +55,9 @@ pub enum StartupError {
     /// The embeddings endpoint is misconfigured.
     #[error("EMBEDDING_BASE_URL: {0}")]
     Embedding(String),
+    /// The mail settings are unusable (`SMTP_URL`, `MAIL_FROM`).
+    #[error("mail: {0}")]
+    Mail(String),
     /// The metrics registry could not be built.
     #[error("metrics: {0}")]
     Metrics(String),
@@ -136,6 +143,54 @@ pub fn auth_services(
         user_cache,
     ));
     (auth, admin, api_keys)
+}
+
+/// The mail transport of the settings.
+pub fn mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, StartupError> {
+    let mail = &settings.mail;
+    match (mail.transport.as_str(), &mail.smtp_url) {
+        ("smtp", Some(url)) => Ok(Arc::new(
+            SmtpMailer::new(url.expose_secret(), &mail.from, mail.smtp_timeout)
+                .map_err(|e| StartupError::Mail(e.to_string()))?,
+        )),
+        _ => {
+            // Links hold one-time tokens: only development keeps them in files and logs.
+            let development = settings.env == crate::settings::AppEnv::Development;
+            let outbox = development.then(|| mail.outbox_dir.clone());
+            Ok(Arc::new(
+                LogMailer::new(&mail.from, outbox, development)
+                    .map_err(|e| StartupError::Mail(e.to_string()))?,
+            ))
+        }
+    }
+}
+
+/// E-mail verification and password reset, sending through `outbox`.
+pub fn account_service(
+    settings: &Settings,
+    db: &Database,
+    auth: Arc<AuthService>,
+    outbox: Arc<dyn MailOutbox>,
+    limiter: Arc<dyn RateLimiter>,
+) -> Arc<AccountService> {
+    let mail = &settings.mail;
+    Arc::new(AccountService::new(
+        auth,
+        AccountDeps {
+            tokens: db.account_tokens.clone(),
+            outbox,
+            limiter,
+        },
+        AccountConfig {
+            product_name: mail.product_name.clone(),
+            public_base_url: mail.public_base_url.clone(),
+            reset_ttl: mail.reset_ttl,
+            verification_ttl: mail.verification_ttl,
+            mail_per_address: mail.per_address,
+            mail_per_ip: mail.per_ip,
+            require_verified_email: mail.require_verified_email,
+        },
+    ))
 }
 
 /// Rate limits, throttling, revocations and the response cache: on Redis when configured
@@ -340,6 +395,13 @@ impl Composition {
             shared.revocations.clone(),
             shared.throttle.clone(),
         );
+        // Mail leaves through the in-process outbox (bounded, retried), never on the
+        // request path.
+        let outbox: Arc<dyn MailOutbox> = Arc::new(InProcessOutbox::spawn(
+            mailer(settings)?,
+            OutboxConfig::default(),
+        ));
+        let accounts = account_service(settings, &db, auth.clone(), outbox, shared.limiter.clone());
         let oauth = crate::oauth::oauth_service(settings, &db, auth.clone())?;
         let materials = material_parts(settings, &db, &shared, Arc::new(SystemClock))?;
         let (tutoring, gateways, llm, credentials) =
@@ -388,6 +450,7 @@ impl Composition {
             admin,
             oauth,
             api_keys,
+            accounts,
             tutoring,
             credentials,
             limiter: shared.limiter.clone(),

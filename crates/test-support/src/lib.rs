@@ -9,6 +9,7 @@
 //! | a TCP dependency to cut off | [`TcpProxy::start`] |
 //! | an external HTTP service | [`fake::http_fake`] (wiremock) |
 //! | an OAuth 2.0 / OIDC provider (Google, GitHub, Keycloak…) | [`oauth::FakeProvider`] |
+//! | an SMTP server that keeps what it receives | [`SmtpSink::start`] |
 //! | to wait for something | [`wait_until`], [`wait_for`], [`within`] — never a bare `sleep` |
 //! | load during a fault | [`Load`] |
 //! | the real server (feature `app`) | [`TestApp::spawn`], [`on_both_backends!`], [`fixtures`], [`http`] |
@@ -24,6 +25,7 @@ pub mod oauth;
 pub mod postgres;
 pub mod redis;
 pub mod resp;
+pub mod smtp;
 pub mod sqlite;
 pub mod wait;
 
@@ -39,6 +41,7 @@ pub use net::{free_port, host_port, via_port, TcpProxy};
 pub use postgres::TestDatabase;
 pub use redis::{redis_url, require_redis, RedisPrefix, RedisServer};
 pub use resp::{redis_addr, redis_command, redis_keys, Reply};
+pub use smtp::{ReceivedMail, SmtpSink};
 pub use sqlite::{TempDir, TestSqlite};
 pub use wait::{wait_for, wait_until, within};
 

@@ -80,6 +80,8 @@ fn every_code_is_listed() {
         ApiError::Validation(ValidationErrors::single("f", "m")),
         ApiError::Unauthorized(AuthFailure::MissingToken),
         ApiError::AccountInactive,
+        ApiError::InvalidToken,
+        ApiError::EmailNotVerified,
         ApiError::NotFound(String::new()),
         ApiError::Conflict(String::new()),
         ApiError::AccountExists(String::new()),

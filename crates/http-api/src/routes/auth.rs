@@ -2,7 +2,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse, Responder};
-use ainative_auth::{AuthError, AuthService, RegisterInput};
+use ainative_auth::{AccountService, AuthError, AuthService, RegisterInput};
 use ainative_domain::ValidationErrors;
 use ainative_ports::RateLimiter;
 use serde::Serialize;
@@ -46,7 +46,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/me", "GET").route(web::get().to(me)))
             .service(resource("/change-password", "POST").route(web::post().to(change_password)))
             .service(resource("/rate-limit", "GET").route(web::get().to(rate_limit_status)))
-            .configure(super::api_keys::configure_own),
+            .configure(super::api_keys::configure_own)
+            .configure(super::accounts::configure),
     );
 }
 
@@ -57,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
               (status = 422, description = "A field broke its rules")))]
 pub async fn register(
     auth: web::Data<AuthService>,
+    accounts: web::Data<AccountService>,
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -69,6 +71,8 @@ pub async fn register(
             student_id: body.student_id,
         })
         .await?;
+    // The verification mail goes out after the response; it never fails the registration.
+    accounts.into_inner().welcome(out.user.clone());
     Ok(envelope::created(&AuthResponse::new(&out.user, out.tokens)))
 }
 

@@ -248,3 +248,28 @@ impl From<AuditEntry> for AuditResponse {
         }
     }
 }
+
+/// A verification link's token.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmailRequest {
+    /// The `token` of the link.
+    pub token: String,
+}
+
+/// Asks for a password reset link.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequestBody {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+}
+
+/// Sets a new password with a reset link's token.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetBody {
+    /// The `token` of the link.
+    pub token: String,
+    pub new_password: String,
+}

@@ -1,5 +1,6 @@
 //! Routes by feature.
 
+pub mod accounts;
 pub mod activities;
 pub mod admin;
 pub mod api_keys;

@@ -14,6 +14,7 @@
 //!
 //! The cases panic (through `assert!`/`expect`) on failure, as tests do.
 
+mod account_tokens;
 mod audit;
 pub mod credentials;
 mod fixtures;
@@ -27,9 +28,11 @@ use std::any::Any;
 use std::sync::Arc;
 
 use crate::{
-    AuditLog, AuthSessionRepository, DatabaseHealth, SchemaManager, ServerErrorLog, UserRepository,
+    AccountTokenRepository, AuditLog, AuthSessionRepository, DatabaseHealth, SchemaManager,
+    ServerErrorLog, UserRepository,
 };
 
+pub use account_tokens::*;
 pub use audit::*;
 pub use fixtures::*;
 pub use health::*;
@@ -50,6 +53,8 @@ pub struct Stores {
     pub health: Arc<dyn DatabaseHealth>,
     /// Server errors of every instance.
     pub errors: Arc<dyn ServerErrorLog>,
+    /// One-time account tokens.
+    pub account_tokens: Arc<dyn AccountTokenRepository>,
     /// Whatever the fixture must keep alive until the case ends (a temporary directory, a
     /// guard that drops a test database). Declared last, so it is dropped after the stores.
     pub guard: Option<Box<dyn Any + Send + Sync>>,
@@ -64,6 +69,7 @@ impl Stores {
             + AuditLog
             + DatabaseHealth
             + ServerErrorLog
+            + AccountTokenRepository
             + 'static,
     {
         let store = Arc::new(store);
@@ -72,7 +78,8 @@ impl Stores {
             sessions: store.clone(),
             audit: store.clone(),
             health: store.clone(),
-            errors: store,
+            errors: store.clone(),
+            account_tokens: store,
             guard: None,
         }
     }
@@ -86,6 +93,7 @@ impl Stores {
             + AuditLog
             + DatabaseHealth
             + ServerErrorLog
+            + AccountTokenRepository
             + 'static,
         G: Any + Send + Sync,
     {
@@ -174,6 +182,10 @@ macro_rules! persistence_contract {
             health_ping_stats_migrations,
             server_errors_newest_first_and_bounded,
             server_errors_record_is_idempotent,
+            account_token_issue_find_and_expiry,
+            account_token_reissue_replaces_the_earlier_one,
+            account_token_redeem_verification_once,
+            account_token_redeem_reset_is_atomic,
         );
     };
 }

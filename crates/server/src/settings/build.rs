@@ -14,7 +14,8 @@ use super::values::{Origin, Raw, Values};
 use super::vars::*;
 use super::{
     CredentialSettings, DatabaseSettings, Effective, EmbeddingSettings, JobSettings, JwtConfig,
-    LlmSettings, MaterialSettings, RateLimitSettings, RedisSettings, SecretSource, Settings,
+    LlmSettings, MailSettings, MaterialSettings, RateLimitSettings, RedisSettings, SecretSource,
+    Settings,
 };
 
 /// The shortest JWT secret accepted in production, in bytes.
@@ -125,6 +126,21 @@ fn cross_rules(
             ));
         }
         _ => {}
+    }
+    if values.get(&MAIL_TRANSPORT).as_deref() == Some("smtp")
+        && matches!(values.get(&SMTP_URL), Some(None))
+    {
+        problems.push(refuse(
+            "SMTP_URL",
+            "is required when MAIL_TRANSPORT=smtp".into(),
+        ));
+    }
+    if production && values.get(&MAIL_TRANSPORT).as_deref() == Some("log") {
+        warnings.push(ConfigWarning {
+            var: "MAIL_TRANSPORT".into(),
+            message: "log in production: verification and reset mails never leave this host".into(),
+            suggestion: None,
+        });
     }
     if values.get(&LLM_PROVIDER).as_deref() == Some("openai") {
         for (var, missing) in [
@@ -337,6 +353,23 @@ pub(super) fn assemble(
         refresh_reuse_grace: v.require(&REFRESH_REUSE_GRACE_SECS)?,
         password_min_length: v.require(&PASSWORD_MIN_LENGTH)?,
         shutdown_timeout: v.require(&SHUTDOWN_TIMEOUT_SECS)?,
+        mail: MailSettings {
+            transport: v.require(&MAIL_TRANSPORT)?,
+            smtp_url: v.require(&SMTP_URL)?,
+            smtp_timeout: v.require(&SMTP_TIMEOUT_SECS)?,
+            from: v.require(&MAIL_FROM)?,
+            outbox_dir: v.require(&MAIL_OUTBOX_DIR)?.into(),
+            product_name: v.require(&PRODUCT_NAME)?,
+            public_base_url: v
+                .require(&PUBLIC_BASE_URL)?
+                .trim_end_matches('/')
+                .to_owned(),
+            reset_ttl: v.require(&EMAIL_TOKEN_TTL_MINUTES)?,
+            verification_ttl: v.require(&EMAIL_VERIFICATION_TTL_MINUTES)?,
+            per_address: v.require(&RATE_LIMIT_MAIL)?,
+            per_ip: v.require(&RATE_LIMIT_MAIL_IP)?,
+            require_verified_email: v.require(&REQUIRE_VERIFIED_EMAIL)?,
+        },
         admin_password: v.require(&ADMIN_PASSWORD)?,
         oauth: super::oauth::assemble(v)?,
         api_key_pepper,

@@ -240,6 +240,35 @@ impl std::fmt::Debug for CredentialSettings {
     }
 }
 
+/// Mail transport and account link settings.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `log` or `smtp`.
+    pub transport: String,
+    /// SMTP server URL (with `smtp`).
+    pub smtp_url: Option<SecretString>,
+    /// Bound of each SMTP step.
+    pub smtp_timeout: Duration,
+    /// Sender.
+    pub from: String,
+    /// Where the log transport writes `.eml` files in development.
+    pub outbox_dir: PathBuf,
+    /// Product name in mails.
+    pub product_name: String,
+    /// Base of the links in mails, without a trailing slash.
+    pub public_base_url: String,
+    /// Life of a reset link.
+    pub reset_ttl: Duration,
+    /// Life of a verification link.
+    pub verification_ttl: Duration,
+    /// Mails per address per hour.
+    pub per_address: u32,
+    /// Reset requests per IP per hour.
+    pub per_ip: u32,
+    /// Unverified users get 403 on tutoring endpoints.
+    pub require_verified_email: bool,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -318,6 +347,8 @@ pub struct Settings {
     pub password_min_length: usize,
     /// Graceful shutdown bound.
     pub shutdown_timeout: Duration,
+    /// Mail and account links.
+    pub mail: MailSettings,
     /// `ADMIN_PASSWORD`: read by `create-admin` only.
     pub admin_password: Option<SecretString>,
     /// Social login.

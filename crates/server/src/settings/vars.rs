@@ -75,6 +75,13 @@ const CREDENTIALS: Section = Section {
            with AES-256-GCM under CREDENTIALS_ENCRYPTION_KEY; rotate with \
            `ainative rotate-credentials-key` (docs/operations.md).",
 };
+const MAIL: Section = Section {
+    title: "Mail and account links",
+    note:
+        "Verification and password reset mails (SPEC §10.1). log: each mail is logged (recipient \
+           masked) and, in development, written to MAIL_OUTBOX_DIR as an .eml file. smtp: sent \
+           through SMTP_URL. Either way sending happens after the response, with retries.",
+};
 const OBSERVABILITY: Section = Section {
     title: "Observability",
     note: "",
@@ -357,6 +364,46 @@ declare_settings! {
     LLM_CREDENTIAL_DEFAULT_RPM: u32 = spec(&CREDENTIALS, PER_MINUTE).default("60");
     /// Concurrent requests (per instance) of a credential without its own limit.
     LLM_CREDENTIAL_DEFAULT_CONCURRENCY: u32 = spec(&CREDENTIALS, int(1, 10_000)).default("4");
+
+    /// log (the default: mails are logged and, in development, written as .eml files) or
+    /// smtp (sent through SMTP_URL).
+    MAIL_TRANSPORT: String = spec(&MAIL, Kind::Enum(&["log", "smtp"])).default("log");
+    /// SMTP server, required with MAIL_TRANSPORT=smtp: smtps://user:password@host:465
+    /// (implicit TLS), smtp://user:password@host:587?tls=starttls (STARTTLS required) or
+    /// smtp://host:25 (no TLS; a local relay only). The password is never shown.
+    SMTP_URL: Option<SecretString> = spec(&MAIL, Kind::Url(&["smtp://", "smtps://"]))
+        .example("smtps://user:password@smtp.example.com:465");
+    /// Bound of each SMTP read, write and connect; a whole send gets three times this.
+    SMTP_TIMEOUT_SECS: Duration = spec(&MAIL, secs(1, 300)).default("10");
+    /// Sender of every mail, an address or "Name <address>".
+    MAIL_FROM: String = spec(&MAIL, Kind::Text).default("ainative <no-reply@localhost>");
+    /// Where the log transport writes .eml files in development (created on first mail).
+    MAIL_OUTBOX_DIR: String = spec(&MAIL, Kind::Text).default("data/outbox");
+    /// Product name in mail subjects and bodies.
+    PRODUCT_NAME: String = spec(&MAIL, Kind::Text).default("ainative");
+    /// Base of the links in mails (/verify-email?token=…, /reset-password?token=…); the
+    /// front end serving those pages. Never taken from a request's Host header.
+    PUBLIC_BASE_URL: String = spec(&MAIL, HTTP_URL_KIND).default("http://localhost:8000");
+    /// Life of a password reset link.
+    EMAIL_TOKEN_TTL_MINUTES: Duration = spec(
+        &MAIL,
+        Kind::Duration { unit: TimeUnit::Minutes, min: 5, max: 1_440 },
+    )
+    .default("60");
+    /// Life of an e-mail verification link.
+    EMAIL_VERIFICATION_TTL_MINUTES: Duration = spec(
+        &MAIL,
+        Kind::Duration { unit: TimeUnit::Minutes, min: 5, max: 43_200 },
+    )
+    .default("1440");
+    /// Mails per address per hour (verification and reset together). Over it, a reset
+    /// request still answers 202 but sends nothing; a verification request gets 429.
+    RATE_LIMIT_MAIL: u32 = spec(&MAIL, int(1, 10_000)).default("5");
+    /// Password reset requests per client IP per hour (429 beyond).
+    RATE_LIMIT_MAIL_IP: u32 = spec(&MAIL, int(1, 100_000)).default("20");
+    /// When true, users whose address is not verified may log in but get 403
+    /// EMAIL_NOT_VERIFIED on the tutoring endpoints (activities, sessions, risks).
+    REQUIRE_VERIFIED_EMAIL: bool = spec(&MAIL, Kind::Bool).default("false");
 
     /// Log output: pretty or json.
     LOG_FORMAT: LogFormat = spec(&OBSERVABILITY, Kind::Enum(LogFormat::NAMES))

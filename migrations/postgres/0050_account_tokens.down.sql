@@ -1,0 +1,3 @@
+-- Reverts 0050_account_tokens.up.sql.
+
+DROP TABLE account_tokens;
