@@ -16,6 +16,14 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_ainative");
 const SECRET: &str = "cli-test-secret-0123456789-abcdefghijklmnop";
 const STRONG_PASSWORD: &str = "Analytical7Engine";
+/// Base64 of 32 bytes, for CREDENTIALS_ENCRYPTION_KEY.
+const CREDENTIALS_KEY: &str = "Y2xpLWNyZWRlbnRpYWxzLWtleS0wMTIzNDU2Nzg5YWI=";
+/// What production needs besides the database and the signing secret.
+const PRODUCTION_KEYS: [(&str, &str); 3] = [
+    ("JWT_ALGORITHM", "HS256"),
+    ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
+    ("API_KEY_PEPPER", SECRET),
+];
 
 /// An empty working directory, removed afterwards.
 struct Sandbox {
@@ -421,30 +429,34 @@ fn production_requires_a_strong_jwt_secret() {
     let sandbox = Sandbox::new();
     let pg = ("DATABASE_URL", "postgres://app@127.0.0.1:1/none");
     let production = ("APP_ENV", "production");
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut env = vec![production, pg];
+        env.extend(PRODUCTION_KEYS);
+        env.extend_from_slice(extra);
+        env
+    };
+    let short: &'static str = Box::leak("x".repeat(31).into_boxed_str());
     for args in [&[][..], &["check-config"][..]] {
         sandbox
-            .run(args, &[production, pg])
+            .run(args, &with(&[]))
             .assert_failed_naming("JWT_SECRET_KEY");
-        let short = "x".repeat(31);
         sandbox
-            .run(args, &[production, pg, ("JWT_SECRET_KEY", &short)])
+            .run(args, &with(&[("JWT_SECRET_KEY", short)]))
             .assert_failed_naming("JWT_SECRET_KEY");
     }
     // No development secret is generated in production.
     assert!(!sandbox.path("data/jwt_secret").exists());
     // With one it passes the configuration check.
     sandbox
-        .run(
-            &["check-config"],
-            &[production, pg, ("JWT_SECRET_KEY", SECRET)],
-        )
+        .run(&["check-config"], &with(&[("JWT_SECRET_KEY", SECRET)]))
         .assert_ok();
 }
 
 #[test]
 fn production_refuses_sqlite_unless_allowed() {
     let sandbox = Sandbox::new();
-    let env = [("APP_ENV", "production"), ("JWT_SECRET_KEY", SECRET)];
+    let mut env = vec![("APP_ENV", "production"), ("JWT_SECRET_KEY", SECRET)];
+    env.extend(PRODUCTION_KEYS);
     for args in [&[][..], &["check-config"][..]] {
         sandbox.run(args, &env).assert_failed_naming("DATABASE_URL");
         let mut explicit = env.to_vec();
@@ -476,6 +488,9 @@ fn every_problem_is_reported_at_once_with_exit_status_2() {
         ("DB_POOL_PRE_PING", "perhaps"),
         ("CORS_ORIGINS", "https://ok.example,*"),
         ("DATABASE_URL", "sqlite://data/prod.db"),
+        PRODUCTION_KEYS[0],
+        PRODUCTION_KEYS[1],
+        PRODUCTION_KEYS[2],
     ];
     for args in [&["check-config"][..], &[][..], &["migrate", "status"][..]] {
         let run = sandbox.run(args, &env);
@@ -806,9 +821,10 @@ async fn serve_runs_on_the_embedded_default_and_stops_gracefully_on_sigterm() {
     server.wait_until_live(&http).await;
 
     assert!(sandbox.path("data/ainative.db").is_file());
-    let secret_file = sandbox.path("data/jwt_secret");
-    let secret = std::fs::read_to_string(&secret_file).expect("jwt_secret created");
-    assert!(secret.trim().len() >= 32, "secret too short");
+    // The default signs with EdDSA: a development key is generated, private to its owner.
+    let secret_file = sandbox.path("data/jwt_eddsa.pem");
+    let secret = std::fs::read_to_string(&secret_file).expect("signing key created");
+    assert!(secret.contains("BEGIN PRIVATE KEY"), "a PKCS#8 PEM key");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -816,7 +832,7 @@ async fn serve_runs_on_the_embedded_default_and_stops_gracefully_on_sigterm() {
             .expect("meta")
             .permissions()
             .mode();
-        assert_eq!(mode & 0o077, 0, "jwt_secret readable by others: {mode:o}");
+        assert_eq!(mode & 0o077, 0, "signing key readable by others: {mode:o}");
     }
 
     // Working, and ready, right up to the signal.

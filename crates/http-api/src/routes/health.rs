@@ -118,15 +118,18 @@ pub async fn health(
     state: web::Data<HealthState>,
     metrics: Option<web::Data<Metrics>>,
 ) -> HttpResponse {
-    let (db_status, latency_ms) = match ping(&state, metrics.as_ref().map(|m| m.get_ref())).await {
+    // The probes run at once, so a lost database costs one probe timeout, not one per probe.
+    let (latency, shared, workers) = tokio::join!(
+        ping(&state, metrics.as_ref().map(|m| m.get_ref())),
+        state.shared_state.check(),
+        tokio::time::timeout(PROBE_TIMEOUT, state.workers.health()),
+    );
+    let (db_status, latency_ms) = match latency {
         Some(latency) => ("healthy", Some(latency.as_secs_f64() * 1000.0)),
         None => ("unhealthy", None),
     };
-    let shared = state.shared_state.check().await;
     let llm_status = (state.llm_status)();
-    let workers = tokio::time::timeout(PROBE_TIMEOUT, state.workers.health())
-        .await
-        .unwrap_or_else(|_| state.workers.unreachable());
+    let workers = workers.unwrap_or_else(|_| state.workers.unreachable());
     let status = overall(
         db_status == "healthy",
         shared.status == "degraded" || llm_status != "healthy",

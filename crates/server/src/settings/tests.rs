@@ -192,8 +192,8 @@ fn production_without_secret_on_sqlite_names_both_at_once() {
         [
             "DATABASE_URL",
             "JWT_PRIVATE_KEY_FILE",
-            "API_KEY_PEPPER",
-            "CREDENTIALS_ENCRYPTION_KEY"
+            "CREDENTIALS_ENCRYPTION_KEY",
+            "API_KEY_PEPPER"
         ],
         "{err}"
     );
@@ -207,7 +207,7 @@ fn production_without_secret_on_sqlite_names_both_at_once() {
     .unwrap_err();
     assert_eq!(named(&err), ["DATABASE_URL", "JWT_SECRET_KEY"], "{err}");
     let text = err.to_string();
-    assert!(text.starts_with("3 configuration problems:"), "{text}");
+    assert!(text.starts_with("2 configuration problems:"), "{text}");
     assert!(
         text.contains("\n  DATABASE_URL: SQLite is refused"),
         "{text}"
@@ -237,8 +237,8 @@ fn every_problem_is_reported_with_the_refusals() {
             "DB_MIN_IDLE",
             "DATABASE_URL",
             "JWT_PRIVATE_KEY_FILE",
-            "API_KEY_PEPPER",
             "CREDENTIALS_ENCRYPTION_KEY",
+            "API_KEY_PEPPER",
             "LLM_BASE_URL",
             "LLM_MODEL",
         ],
@@ -599,6 +599,7 @@ fn configured_key_files_sign_and_previous_ones_verify() {
         ("APP_ENV", "production"),
         ("ALLOW_SQLITE_IN_PRODUCTION", "true"),
         ("API_KEY_PEPPER", SECRET),
+        ("CREDENTIALS_ENCRYPTION_KEY", CREDENTIALS_KEY),
         ("JWT_ALGORITHM", "ES256"),
         ("JWT_PRIVATE_KEY_FILE", &current_file),
         ("JWT_PREVIOUS_KEY_FILES", &old_file),
