@@ -887,8 +887,8 @@ async fn serve_runs_on_the_embedded_default_and_stops_gracefully_on_sigterm() {
     let (_, stderr) = server.output();
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("WARNING") && stderr.contains("JWT_SECRET_KEY"),
-        "the development secret warning is missing: {stderr}"
+        stderr.contains("WARNING") && stderr.contains("JWT_PRIVATE_KEY_FILE"),
+        "the development key warning is missing: {stderr}"
     );
     assert!(!stderr.contains(secret.trim()), "the secret is logged");
 
