@@ -139,7 +139,13 @@ fn wrap(content: &mut Content) {
 
 /// `{success: true, data: payload, message: string | null}`; any `data` without a payload.
 fn success_envelope(payload: Option<RefOr<Schema>>) -> RefOr<Schema> {
-    let data: RefOr<Schema> = payload.unwrap_or_else(|| RefOr::T(Schema::default()));
+    let data: RefOr<Schema> = payload.unwrap_or_else(|| {
+        RefOr::T(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::AnyValue)
+                .into(),
+        )
+    });
     let message =
         ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
     RefOr::T(

@@ -16,7 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// A bare JWK set, not the API envelope: verifiers expect RFC 7517. Empty under HS256 (a
 /// shared secret is never published).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
-    responses((status = 200, description = "The JWK set {keys: [...]}; cacheable (Cache-Control: public, max-age)", body = Object),
+    responses((status = 200, description = "The JWK set {keys: [...]}; cacheable (Cache-Control: public, max-age)", body = Object, content_type = "application/jwk-set+json"),
         (status = 405, description = "Method not allowed"),
         (status = 429, description = "Too many requests from this address")))]
 pub async fn jwks(auth: web::Data<AuthService>, settings: web::Data<HttpSettings>) -> HttpResponse {
