@@ -43,6 +43,8 @@ fn settings(dir: &std::path::Path) -> Settings {
             "DATABASE_URL",
             format!("sqlite://{}/bench.db", dir.display()),
         ),
+        // Mails of the log transport go to the temporary directory, not the repository.
+        ("MAIL_OUTBOX_DIR", dir.join("outbox").display().to_string()),
         ("BCRYPT_COST", "4".to_owned()),
         (
             "JWT_SECRET_KEY",
