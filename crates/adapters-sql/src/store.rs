@@ -34,6 +34,8 @@ pub struct SqlStore<D: Dialect> {
     observer: Option<Arc<dyn QueryObserver>>,
     /// Woken when this process enqueues a job, so its idle workers start at once.
     wakeup: Arc<Notify>,
+    /// When this process last made the expired last attempts dead (see `jobs.rs`).
+    pub(crate) dead_sweep: Arc<crate::jobs::SweepClock>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -43,6 +45,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             deadline: self.deadline,
             observer: self.observer.clone(),
             wakeup: self.wakeup.clone(),
+            dead_sweep: self.dead_sweep.clone(),
         }
     }
 }
@@ -77,6 +80,7 @@ impl<D: Dialect> SqlStore<D> {
             deadline,
             observer: None,
             wakeup: Arc::new(Notify::new()),
+            dead_sweep: Arc::default(),
         }
     }
 

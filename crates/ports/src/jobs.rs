@@ -281,8 +281,9 @@ pub trait JobQueue: Send + Sync {
     /// Takes the next job of one of `kinds` that is due (`run_at <= now`, oldest `run_at`
     /// first), or whose lease expired before `now`, and leases it to `worker` until
     /// `now + lease`: state running, `attempts` + 1, a new fence. Two concurrent claims never
-    /// get the same job. A job whose lease expired on its last attempt is made dead here
-    /// rather than run again (its worker died every time).
+    /// get the same job. A job whose lease expired on its last attempt is never claimed again
+    /// (its worker died every time): a claim makes such jobs dead, at least once a second
+    /// per store, so an implementation need not pay for that in every claim.
     ///
     /// `None` when nothing is due (or `kinds` is empty).
     ///

@@ -80,6 +80,7 @@ macro_rules! jobs_contract {
             jobs_expired_lease_is_reclaimed_and_fenced,
             jobs_heartbeat_extends_the_lease,
             jobs_expired_last_attempt_goes_dead,
+            jobs_expired_last_attempt_is_never_claimed_again,
             jobs_release_gives_the_attempt_back,
             jobs_list_filters_and_pages,
             jobs_retry_dead_is_audited,
@@ -395,6 +396,22 @@ pub async fn jobs_expired_last_attempt_goes_dead(s: JobStores) {
     assert_eq!(dead.state, JobState::Dead);
     assert!(dead.last_error.is_some());
     assert_eq!(dead.finished_at, Some(plus_secs(at, 60)));
+}
+
+/// A job whose lease expired on its last attempt is not claimed again, however soon after
+/// the expiry the next claim comes (before any sweep has made it dead).
+pub async fn jobs_expired_last_attempt_is_never_claimed_again(s: JobStores) {
+    let at = now();
+    let new = job("material.process", at).max_attempts(1);
+    s.jobs.enqueue(new.clone()).await.expect("enqueue");
+    let short = Duration::from_millis(100);
+    let kind = kinds(&["material.process"]);
+    let first = s.jobs.claim("w1", &kind, at, short).await.expect("claim");
+    assert!(first.is_some(), "due");
+    let soon = at + chrono::Duration::milliseconds(300);
+    let again = s.jobs.claim("w2", &kind, soon, LEASE).await.expect("claim");
+    assert_eq!(again, None);
+    assert_eq!(s.jobs.get(new.id).await.expect("get").attempts, 1);
 }
 
 /// A released job is queued at once and its attempt is not counted.
