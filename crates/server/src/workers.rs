@@ -196,3 +196,29 @@ impl Workers {
         let _ = self.sampler.await;
     }
 }
+
+/// One line of a `diagnostics.probe` log: `start|end|fail <attempt> <pid> <micros>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeEvent {
+    pub event: String,
+    pub attempt: u32,
+    pub pid: u32,
+    pub micros: i64,
+}
+
+/// The events that probe job `job` logged under `dir` (none when it has not started);
+/// lines that are cut short (being written) are skipped.
+pub fn probe_events(dir: &Path, job: uuid::Uuid) -> Vec<ProbeEvent> {
+    let text = std::fs::read_to_string(dir.join(format!("{job}.log"))).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.split_whitespace();
+            Some(ProbeEvent {
+                event: parts.next()?.to_owned(),
+                attempt: parts.next()?.parse().ok()?,
+                pid: parts.next()?.parse().ok()?,
+                micros: parts.next()?.parse().ok()?,
+            })
+        })
+        .collect()
+}

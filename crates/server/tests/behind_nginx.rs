@@ -2,7 +2,8 @@
 //! `deploy/nginx/ainative.conf.template`, on one PostgreSQL database and one Redis: rate
 //! limits and login throttling are global, a logout on one instance is refused by the other
 //! within a second, identical concurrent turns on both make one provider call, and a
-//! streamed turn passes the proxy unbuffered.
+//! streamed turn passes the proxy unbuffered, and jobs run once on one of the instances' own
+//! workers.
 //!
 //! Needs `nginx` on PATH (`.ci/run` installs it); without it these tests are reported as
 //! ignored (see build.rs), never as passed.
@@ -11,11 +12,15 @@
 
 mod deployment;
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use ainative_adapters_postgres::{PgStore, PoolSettings};
+use ainative_ports::{Clock, JobQueue, JobState, NewJob, SystemClock};
+use ainative_server::workers::{probe_events, DIAGNOSTICS_KIND};
 use ainative_test_support::fake::as_overrides;
-use ainative_test_support::wait_until;
+use ainative_test_support::{wait_until, TempDir};
 use deployment::{Deployment, FakeProvider};
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -184,4 +189,46 @@ async fn a_streamed_turn_passes_nginx_unbuffered() {
         done["interaction"]["response"], "Hello from the stream",
         "{done}"
     );
+}
+
+/// Both instances run workers (`WORKERS`, default 2) on the shared queue: every job runs
+/// exactly once, and both instances take work.
+#[cfg_attr(not(has_nginx), ignore = "nginx is not installed")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_run_once_across_the_instances() {
+    let probes = TempDir::create("probes");
+    let dir = probes.path().to_str().expect("utf-8 path").to_owned();
+    let d = Deployment::start(&[("JOB_DIAGNOSTICS_DIR", &dir)]).await;
+    let queue = PgStore::connect(&PoolSettings::new(d.database_url().to_owned()))
+        .await
+        .expect("connect");
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        let job = NewJob::new(DIAGNOSTICS_KIND, json!({"sleep_ms": 50}), SystemClock.now());
+        ids.push(queue.enqueue(job).await.expect("enqueue").id);
+    }
+    wait_until(Duration::from_secs(60), "every job ended", || async {
+        ids.iter().all(|id| {
+            probe_events(probes.path(), *id)
+                .iter()
+                .any(|e| e.event == "end")
+        })
+    })
+    .await;
+    let instances: HashSet<u32> = d.instance_pids().into_iter().collect();
+    let mut ran_on = HashSet::new();
+    for id in &ids {
+        let log = probe_events(probes.path(), *id);
+        let runs: Vec<(&str, u32)> = log.iter().map(|e| (e.event.as_str(), e.pid)).collect();
+        assert!(
+            matches!(runs.as_slice(), [("start", a), ("end", b)] if a == b),
+            "job {id} ran once: {log:?}"
+        );
+        ran_on.insert(log[0].pid);
+        assert_eq!(
+            queue.get(*id).await.expect("get").state,
+            JobState::Succeeded
+        );
+    }
+    assert_eq!(ran_on, instances, "both instances ran jobs");
 }

@@ -15,37 +15,13 @@ use std::time::Duration;
 use ainative_adapters_postgres::{PgStore, PoolSettings};
 use ainative_adapters_sqlite::SqliteStore;
 use ainative_ports::{Clock, JobQueue, JobState, NewJob, SchemaManager, SystemClock};
-use ainative_server::workers::DIAGNOSTICS_KIND;
+use ainative_server::workers::{probe_events as events, ProbeEvent as Event, DIAGNOSTICS_KIND};
 use ainative_test_support::{wait_until, TempDir, TestDatabase};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ainative");
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// One line of a probe log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Event {
-    event: String,
-    attempt: u32,
-    pid: u32,
-    micros: i64,
-}
-
-fn events(dir: &Path, job: Uuid) -> Vec<Event> {
-    let text = std::fs::read_to_string(dir.join(format!("{job}.log"))).unwrap_or_default();
-    text.lines()
-        .filter_map(|line| {
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            Some(Event {
-                event: (*parts.first()?).to_owned(),
-                attempt: parts.get(1)?.parse().ok()?,
-                pid: parts.get(2)?.parse().ok()?,
-                micros: parts.get(3)?.parse().ok()?,
-            })
-        })
-        .collect()
-}
 
 /// A running `ainative worker`; killed when dropped.
 struct Worker {

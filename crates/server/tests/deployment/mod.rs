@@ -43,6 +43,10 @@ impl Process {
         }
     }
 
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -176,7 +180,7 @@ pub struct Deployment {
     instances: Vec<Instance>,
     env: Vec<(String, String)>,
     dir: TempDir,
-    _db: TestDatabase,
+    db: TestDatabase,
     _redis: RedisPrefix,
 }
 
@@ -227,7 +231,7 @@ impl Deployment {
             instances,
             env,
             dir,
-            _db: db,
+            db,
             _redis: redis,
         }
     }
@@ -235,6 +239,16 @@ impl Deployment {
     /// The client of nginx.
     pub fn proxy(&self) -> &Client {
         &self.proxy
+    }
+
+    /// The database both instances share.
+    pub fn database_url(&self) -> &str {
+        self.db.url()
+    }
+
+    /// The process ids of the instances.
+    pub fn instance_pids(&self) -> Vec<u32> {
+        self.instances.iter().map(|i| i.process.pid()).collect()
     }
 
     /// The client of instance `n`, reached directly.
