@@ -2,8 +2,8 @@
 //! `deploy/nginx/ainative.conf.template`, on one PostgreSQL database and one Redis: rate
 //! limits and login throttling are global, a logout on one instance is refused by the other
 //! within a second, identical concurrent turns on both make one provider call, and a
-//! streamed turn passes the proxy unbuffered, and jobs run once on one of the instances' own
-//! workers.
+//! streamed turn passes the proxy unbuffered, jobs run once on one of the instances' own
+//! workers, and a material whose instance is killed mid-stage is finished by the other.
 //!
 //! Needs `nginx` on PATH (`.ci/run` installs it); without it these tests are reported as
 //! ignored (see build.rs), never as passed.
@@ -17,9 +17,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ainative_adapters_postgres::{PgStore, PoolSettings};
-use ainative_ports::{Clock, JobQueue, JobState, NewJob, SystemClock};
+use ainative_domain::Page;
+use ainative_ports::{Clock, JobFilter, JobQueue, JobState, NewJob, SystemClock};
 use ainative_server::workers::{probe_events, DIAGNOSTICS_KIND};
-use ainative_test_support::fake::as_overrides;
+use ainative_test_support::fake::wiremock::matchers::{method, path};
+use ainative_test_support::fake::wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use ainative_test_support::fake::{as_overrides, http_fake};
 use ainative_test_support::{wait_until, TempDir};
 use deployment::{Deployment, FakeProvider};
 use futures::StreamExt;
@@ -231,4 +234,141 @@ async fn jobs_run_once_across_the_instances() {
         );
     }
     assert_eq!(ran_on, instances, "both instances ran jobs");
+}
+
+/// Embeddings endpoint of the material test: its first call never answers (the instance
+/// making it is killed meanwhile); later calls answer one vector per input.
+async fn embeddings_that_hang_once() -> MockServer {
+    let server = http_fake().await;
+    Mock::given(method("POST"))
+        .and(path("/embeddings"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(600)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let vectors = |req: &Request| {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let inputs = body["input"].as_array().map_or(0, Vec::len);
+        let data: Vec<Value> = (0..inputs)
+            .map(|i| json!({"object": "embedding", "index": i, "embedding": [1.0, i as f64, 0.5]}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "data": data, "model": body["model"],
+            "usage": {"prompt_tokens": 1, "total_tokens": 1}
+        }))
+    };
+    Mock::given(method("POST"))
+        .and(path("/embeddings"))
+        .respond_with(vectors)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The instance processing a material is SIGKILLed in the middle of its embedding stage:
+/// once the lease expires the other instance's worker takes the job over, and the material
+/// completes; no stage stays `processing`.
+#[cfg_attr(not(has_nginx), ignore = "nginx is not installed")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_material_survives_the_sigkill_of_the_instance_processing_it() {
+    let embeddings = embeddings_that_hang_once().await;
+    let mut d = Deployment::start(&[
+        ("EMBEDDING_BASE_URL", &embeddings.uri()),
+        ("JOB_LEASE_SECS", "2"),
+        ("JOB_POLL_MS", "100"),
+    ])
+    .await;
+    let activity = d.published_activity().await;
+    let teacher = d.instance(0).login("teacher").await;
+    let upload = json!({
+        "title": "Loops",
+        "content_type": "text/markdown",
+        "content": "# Loops\n\nA for loop visits every item of a list in order. \
+                    An accumulator keeps the running sum of the items.\n",
+    });
+    let (status, body) = d
+        .proxy()
+        .post(
+            &format!("/api/v1/activities/{activity}/materials"),
+            Some(&teacher),
+            &upload,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let material = body["data"]["id"].as_str().expect("material id").to_owned();
+    wait_until(
+        Duration::from_secs(60),
+        "the embedding stage started",
+        || async {
+            !embeddings
+                .received_requests()
+                .await
+                .unwrap_or_default()
+                .is_empty()
+        },
+    )
+    .await;
+
+    let queue = PgStore::connect(&PoolSettings::new(d.database_url().to_owned()))
+        .await
+        .expect("connect");
+    let running = queue
+        .list(
+            JobFilter {
+                state: Some(JobState::Running),
+                kind: None,
+            },
+            Page::default(),
+        )
+        .await
+        .expect("list");
+    assert_eq!(running.items.len(), 1, "{running:?}");
+    let job = &running.items[0];
+    // The lease owner is `<host>:<pid>:<tag>-<worker>`.
+    let owner = job.lease_owner.as_deref().expect("leased");
+    let pid: u32 = owner
+        .split(':')
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("pid in owner");
+    let killed = d.kill_instance(pid);
+    let survivor = d.instance(1 - killed);
+
+    let status_path = format!("/api/v1/materials/{material}/status");
+    wait_until(
+        Duration::from_secs(60),
+        "the material completed",
+        || async {
+            let (code, status) = survivor.get(&status_path, Some(&teacher)).await;
+            assert_eq!(code, 200, "{status}");
+            let overall = status["data"]["overall"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert_ne!(overall, "failed", "{status}");
+            overall == "completed"
+        },
+    )
+    .await;
+    let (_, status) = survivor.get(&status_path, Some(&teacher)).await;
+    let stages = status["data"]["stages"].as_array().expect("stages");
+    assert!(
+        stages.iter().all(|s| s["status"] == "completed"),
+        "{status}"
+    );
+    let finished = queue.get(job.id).await.expect("get");
+    assert_eq!(finished.state, JobState::Succeeded);
+    assert_eq!(
+        finished.attempts, 2,
+        "the killed attempt and the one that finished"
+    );
+    assert!(
+        embeddings
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .len()
+            >= 2
+    );
 }

@@ -251,6 +251,20 @@ impl Deployment {
         self.instances.iter().map(|i| i.process.pid()).collect()
     }
 
+    /// SIGKILLs the instance whose process id is `pid` (no graceful shutdown, no job given
+    /// back); its index.
+    pub fn kill_instance(&mut self, pid: u32) -> usize {
+        let n = self
+            .instances
+            .iter()
+            .position(|i| i.process.pid() == pid)
+            .expect("an instance of this deployment");
+        let child = &mut self.instances[n].process.child;
+        child.kill().expect("kill");
+        let _ = child.wait();
+        n
+    }
+
     /// The client of instance `n`, reached directly.
     pub fn instance(&self, n: usize) -> &Client {
         &self.instances[n].client
