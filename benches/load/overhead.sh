@@ -91,7 +91,7 @@ run_overhead() {
   read -r GW_COUNT GW_MEAN GW_P50 GW_P50_EST GW_P99 GW_P99_EST \
     <<<"$(histogram_quantiles "$dir/metrics-before.txt" "$dir/metrics-after.txt" gateway_overhead_seconds)"
   NOTE[$label/turns_open]+="; the provider (fixed $PROVIDER_DELAY_MS ms) was called $((calls1 - calls0)) times"
-  log "[$label] gateway_overhead_seconds over $GW_COUNT turns: mean $GW_MEAN ms, p50 ≤ $GW_P50 ms (est. $GW_P50_EST), p99 ≤ $GW_P99 ms (est. $GW_P99_EST)"
+  log "[$label] gateway_overhead_seconds over $GW_COUNT turns: mean $GW_MEAN ms, p50 $GW_P50 ms (bucket bound; est. $GW_P50_EST), p99 $GW_P99 ms (est. $GW_P99_EST)"
   stop_pid "$pid" 40
   stop_pid "$provider_pid"
 }
