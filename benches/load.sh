@@ -710,15 +710,17 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
     done
   done
   echo
-  echo "| config | ready ms | idle RSS MB | RSS after load MB | peak RSS MB | overhead µs, c1 | overhead µs, c$CONNS | DB transactions per /auth/me | Redis commands per /auth/me | DB share of CPU: /auth/me, list | login storm (c$STORM) | stop after the storm |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
-  for cfg in bare $CONFIGS; do
-    [[ -n ${READY[$cfg]:-} ]] || continue
-    share="-"
-    [[ -n ${DB_SHARE[$cfg/auth_me]:-} ]] && share="${DB_SHARE[$cfg/auth_me]}%, ${DB_SHARE[$cfg/list]:--}%"
-    echo "| $cfg | ${READY[$cfg]} | ${IDLE_RSS[$cfg]} | ${AFTER_RSS[$cfg]:--} | ${PEAK_RSS[$cfg]:--} | ${OVERHEAD_C1[$cfg]:--} | ${OVERHEAD[$cfg]:--} | ${DB_PER_REQ[$cfg]:--} | ${REDIS_PER_REQ[$cfg]:--}${REDIS_CMDS[$cfg]:+ (${REDIS_CMDS[$cfg]})} | $share | ${STORM_RESULT[$cfg]:--} | ${STOP_MS[$cfg]:--} |"
-  done
-  echo
+  if has auth || has apikey || has turns; then
+    echo "| config | ready ms | idle RSS MB | RSS after load MB | peak RSS MB | overhead µs, c1 | overhead µs, c$CONNS | DB transactions per /auth/me | Redis commands per /auth/me | DB share of CPU: /auth/me, list | login storm (c$STORM) | stop after the storm |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    for cfg in bare $CONFIGS; do
+      [[ -n ${READY[$cfg]:-} ]] || continue
+      share="-"
+      [[ -n ${DB_SHARE[$cfg/auth_me]:-} ]] && share="${DB_SHARE[$cfg/auth_me]}%, ${DB_SHARE[$cfg/list]:--}%"
+      echo "| $cfg | ${READY[$cfg]} | ${IDLE_RSS[$cfg]} | ${AFTER_RSS[$cfg]:--} | ${PEAK_RSS[$cfg]:--} | ${OVERHEAD_C1[$cfg]:--} | ${OVERHEAD[$cfg]:--} | ${DB_PER_REQ[$cfg]:--} | ${REDIS_PER_REQ[$cfg]:--}${REDIS_CMDS[$cfg]:+ (${REDIS_CMDS[$cfg]})} | $share | ${STORM_RESULT[$cfg]:--} | ${STOP_MS[$cfg]:--} |"
+    done
+    echo
+  fi
   if [[ -n $GW_COUNT ]]; then
     echo "| gateway_overhead_seconds (PostgreSQL + Redis, $OVERHEAD_RATE turns/s offered, open loop) | turns | mean ms | p50 ms | p99 ms |"
     echo "|---|---:|---:|---:|---:|"
