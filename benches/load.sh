@@ -11,6 +11,13 @@
 #   - GET /api/v1/health/live while 50 concurrent logins (bcrypt cost 12) run
 # and records per-request server CPU, the middleware overhead the server reports, database
 # transactions and Redis commands per /auth/me, and RSS before and after the load.
+# Scenarios (BENCH_SCENARIOS, default all; files under benches/load/):
+#   auth      the runs above (SPEC §8), per configuration
+#   apikey    /auth/me with an API key against the JWT figure (issue 11), per configuration
+#   turns     uncached turns at 32 connections, offline provider (issue 13), per configuration
+#   overhead  gateway_overhead_seconds at 500 turns/s, open loop, a 20 ms mock provider, on
+#             PostgreSQL + Redis (issue 13)
+#   nginx     two instances behind nginx against one reached directly, same run (issue 13)
 # The same run measures a bare actix-web JSON handler (ainative-bare, built alongside), so the
 # results are given as ratios to it as well as absolute figures. Configurations: the embedded
 # default (SQLite, everything in process), then PostgreSQL + Redis.
@@ -31,7 +38,15 @@
 #   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432   server where a fresh database is made
 #   BENCH_REDIS_URL=           unset: a private redis-server on a free port (clean command
 #                              counts), or redis://127.0.0.1:6379 when redis-server is missing
-#   BENCH_SKIP_BUILD=0         1: use the binaries already in target/release
+#   BENCH_SCENARIOS="auth apikey turns overhead nginx"
+#   BENCH_TURN_CONNECTIONS=32  connections of the turn runs
+#   BENCH_OVERHEAD_RATE=500    turns/s offered by the open-loop generator (overhead)
+#   BENCH_OVERHEAD_SESSIONS=200  sessions the open-loop turns are spread over
+#   BENCH_PROVIDER_DELAY_MS=20 latency of the mock provider (overhead)
+#   BENCH_NGINX_WORKERS=auto   worker_processes of nginx (nginx)
+#   BENCH_SKIP_BUILD=0         1: use the binaries already in BENCH_BIN_DIR
+#   BENCH_BIN_DIR=target/release  where ainative, ainative-bare, ainative-fake-provider and
+#                              ainative-openloop are (target/debug to check the harness quickly)
 #   BENCH_WAIT_QUIET=0         seconds to wait for the 1-minute load average to drop below 0.7
 #   BENCH_PROFILE=1            1: short perf profiles of /auth/me and the list (when perf is
 #                              available), kept in BENCH_OUT
@@ -54,14 +69,24 @@ CONFIGS=${BENCH_CONFIGS:-"embedded postgres"}
 PG_BASE=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 REDIS_URL_GIVEN=${BENCH_REDIS_URL:-}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+SCENARIOS=${BENCH_SCENARIOS:-"auth apikey turns overhead nginx"}
+TURN_CONNS=${BENCH_TURN_CONNECTIONS:-32}
+OVERHEAD_RATE=${BENCH_OVERHEAD_RATE:-500}
+OVERHEAD_SESSIONS=${BENCH_OVERHEAD_SESSIONS:-200}
+PROVIDER_DELAY_MS=${BENCH_PROVIDER_DELAY_MS:-20}
+NGINX_WORKERS=${BENCH_NGINX_WORKERS:-auto}
 WAIT_QUIET=${BENCH_WAIT_QUIET:-0}
 PROFILE=${BENCH_PROFILE:-1}
 LOG_LEVEL_BENCH=${BENCH_LOG_LEVEL:-info}
 read -r -a SERVER_ENV_EXTRA <<<"${BENCH_SERVER_ENV:-}"
 OUT=${BENCH_OUT:-$ROOT/target/bench}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-SERVER_BIN=$TARGET_DIR/release/ainative
-BARE_BIN=$TARGET_DIR/release/ainative-bare
+BIN_DIR=${BENCH_BIN_DIR:-$TARGET_DIR/release}
+[[ $BIN_DIR == /* ]] || BIN_DIR=$PWD/$BIN_DIR # servers run in directories of their own
+SERVER_BIN=$BIN_DIR/ainative
+BARE_BIN=$BIN_DIR/ainative-bare
+FAKE_PROVIDER_BIN=$BIN_DIR/ainative-fake-provider
+OPENLOOP_BIN=$BIN_DIR/ainative-openloop
 PASSWORD='Bench-Pass-2026x'
 ADMIN_PASSWORD_BENCH='Bench-Admin-2026x'
 UNLIMITED=100000000 # a limit no run reaches: the limiter still checks and counts every request
@@ -72,8 +97,11 @@ STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 RESULTS=$OUT/load-$STAMP.md
 PIDS=()
 PORTS_TAKEN=" "
-PG_DB=""
+PG_DBS=()
 PG_ADMIN_URL=""
+PG_URL=""
+REDIS_PORT=""
+REDIS_RUN_URL=""
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -102,9 +130,9 @@ cleanup() {
   for pid in "${PIDS[@]}"; do
     stop_pid "$pid"
   done
-  if [[ -n $PG_DB ]]; then
-    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-  fi
+  for db in "${PG_DBS[@]}"; do
+    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  done
   if [[ $status -eq 0 && ${BENCH_KEEP:-0} != 1 ]]; then
     rm -rf "$WORK"
   else
@@ -154,12 +182,21 @@ rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 hwm_mb() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 # CPU time (user + system) of a process, in clock ticks.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# The same, summed over several processes.
+cpu_ticks_of() {
+  local pid sum=0
+  for pid in "$@"; do sum=$((sum + $(cpu_ticks "$pid"))); done
+  echo "$sum"
+}
+# Whether a scenario was selected (BENCH_SCENARIOS).
+has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 CLK_TCK=$(getconf CLK_TCK)
 # Busy and total CPU ticks of the whole machine (all CPUs).
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 # CPU ticks of the reaped children of this shell (wrk, curl, ...).
 children_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{print $14 + $15}'; }
 REDIS_PID=""
+WRK_SCRIPT=""
 
 ensure_wrk() {
   command -v wrk >/dev/null 2>&1 && return 0
@@ -202,8 +239,9 @@ LUA
 
 declare -A RPS P50 P99 ERR CPU_US NOTE DB_SHARE OTHER
 
-# wrk_run NAME PID DURATION CONNECTIONS URL [wrk options...]: one measured run; PID is the
-# server, whose CPU time per request is recorded.
+# wrk_run NAME "PIDS" DURATION CONNECTIONS URL [wrk options...]: one measured run; PIDS are
+# the server's processes, whose CPU time per request is recorded. WRK_SCRIPT replaces
+# report.lua (a script that includes it).
 wrk_run() {
   local name=$1 pid=$2 duration=$3 conns=$4 url=$5
   shift 5
@@ -211,9 +249,9 @@ wrk_run() {
   read -r -a m0 <<<"$(machine_ticks)"
   c0=$(children_ticks)
   [[ -n $REDIS_PID ]] && r0=$(cpu_ticks "$REDIS_PID")
-  before=$(cpu_ticks "$pid")
-  out=$(wrk -t"$THREADS" -c"$conns" -d"${duration}s" --timeout 10s -s "$WORK/report.lua" "$@" "$url")
-  after=$(cpu_ticks "$pid")
+  before=$(cpu_ticks_of $pid)
+  out=$(wrk -t"$THREADS" -c"$conns" -d"${duration}s" --timeout 10s -s "${WRK_SCRIPT:-$WORK/report.lua}" "$@" "$url")
+  after=$(cpu_ticks_of $pid)
   [[ -n $REDIS_PID ]] && r1=$(cpu_ticks "$REDIS_PID")
   c1=$(children_ticks)
   read -r -a m1 <<<"$(machine_ticks)"
@@ -313,58 +351,52 @@ cached_stats() {
   CPU_US[$key]="-"
 }
 
-# run_config LABEL ENV...: starts the server with ENV (besides the defaults), measures, stops.
+# run_config LABEL ENV...: starts the server with ENV (besides the defaults), runs the selected
+# scenarios of a configuration (auth, apikey, turns), stops it.
 run_config() {
   local label=$1
   shift
-  local dir=$WORK/$label port mport
-  mkdir -p "$dir"
-  port=$(free_port)
-  mport=$(free_port)
-  BASE=http://127.0.0.1:$port
-  METRICS=http://127.0.0.1:$mport
-  local env_args=(env -i "PATH=$PATH" "HOME=${HOME:-/root}" "APP_HOST=127.0.0.1" "APP_PORT=$port"
-    "METRICS_ADDR=127.0.0.1:$mport" "LOG_LEVEL=$LOG_LEVEL_BENCH"
-    "RATE_LIMIT_ANONYMOUS=$UNLIMITED" "RATE_LIMIT_FREE_TIER=$UNLIMITED" "RATE_LIMIT_LOGIN=10000" "$@" "${SERVER_ENV_EXTRA[@]}")
-  LOAD[$label]=$(cut -d' ' -f1-3 /proc/loadavg)
+  local dir=$WORK/$label pid
+  start_server "$label" "$dir" "$@"
+  pid=$SERVER_PID
+  prepare_data "$label" "$dir" "$CACHED"
+  local student=$STUDENT
+  local auth=(-H "Authorization: Bearer $student")
+  if has auth; then
+    auth_runs "$label" "$dir" "$pid" "$student"
+  elif has apikey; then
+    # The API-key figure is compared with the JWT one of the same run.
+    warm "$BASE/api/v1/auth/me" "${auth[@]}"
+    wrk_run "$label/auth_me" "$pid" "$DURATION" "$CONNS" "$BASE/api/v1/auth/me" "${auth[@]}"
+  fi
+  if has apikey; then
+    apikey_runs "$label" "$dir" "$pid" "$student"
+  fi
+  if has auth; then
+    auth_later_runs "$label" "$dir" "$pid" "$student"
+  fi
+  if has turns; then
+    scenario_turns "$label/turns" "$pid" "$BASE" "$student" "$dir/sessions.txt" "$METRICS"
+  fi
+  if has auth; then
+    storm_runs "$label" "$dir" "$pid"
+  fi
+  AFTER_RSS[$label]=$(rss_mb "$pid")
+  PEAK_RSS[$label]=$(hwm_mb "$pid")
+  local t0
+  t0=$(now_ms)
+  stop_pid "$pid" 40 # SHUTDOWN_TIMEOUT_SECS is 30 by default
+  STOP_MS[$label]="$(($(now_ms) - t0)) ms"
+  ((KILLED)) && STOP_MS[$label]+=" (killed)"
+  log "[$label] RSS after load ${AFTER_RSS[$label]} MB (peak ${PEAK_RSS[$label]} MB); SIGTERM${STORM_RESULT[$label]:+ after the storm}: stopped in ${STOP_MS[$label]}"
+}
 
-  log "[$label] starting ainative on $BASE"
-  local start pid
-  start=$(now_ms)
-  (cd "$dir" && exec "${env_args[@]}" "$SERVER_BIN" serve >"$dir/server.log" 2>&1) &
-  pid=$!
-  PIDS+=("$pid")
-  READY[$label]=$(wait_ready "$BASE/api/v1/health/ready" "$pid" "$start") || {
-    tail -20 "$dir/server.log" >&2
-    return 1
-  }
-  sleep 1
-  IDLE_RSS[$label]=$(rss_mb "$pid")
-  log "[$label] ready in ${READY[$label]} ms; idle RSS ${IDLE_RSS[$label]} MB"
-
-  # Data: a student, an administrator (also an instructor), N identical published
-  # activities and one session of the student on each.
-  local student admin_token activity session i
-  student=$(api POST /auth/register "" \
-    "{\"email\":\"bench.student@example.com\",\"username\":\"bench_student\",\"password\":\"$PASSWORD\",\"full_name\":\"Bench Student\"}" |
-    jq -r '.data.access_token')
-  (cd "$dir" && "${env_args[@]}" "ADMIN_PASSWORD=$ADMIN_PASSWORD_BENCH" "$SERVER_BIN" create-admin \
-    --email bench.admin@example.com --username bench_admin >>"$dir/admin.log" 2>&1)
-  admin_token=$(api POST /auth/login "" "{\"username\":\"bench_admin\",\"password\":\"$ADMIN_PASSWORD_BENCH\"}" |
-    jq -r '.data.access_token')
-  local activity_body='{"title":"Loops in Python","subject":"python","difficulty":"beginner","instructions":"Write total(xs) that sums a list of numbers with a for loop.","tags":["loops"],"policies":{"max_help_level":"high"}}'
-  : >"$dir/sessions.txt"
-  log "[$label] preparing $CACHED activities and sessions"
-  for i in $(seq 1 "$CACHED"); do
-    activity=$(api POST /activities "$admin_token" "$activity_body" | jq -r '.data.id')
-    api POST "/activities/$activity/publish" "$admin_token" >/dev/null
-    session=$(api POST /sessions "$student" "{\"activity_id\":\"$activity\"}" | jq -r '.data.id')
-    echo "$session" >>"$dir/sessions.txt"
-  done
-
+# auth_runs LABEL DIR PID TOKEN: /auth/me at 1 and CONNS connections (SPEC §8).
+auth_runs() {
+  local label=$1 dir=$2 pid=$3 student=$4
+  local auth=(-H "Authorization: Bearer $student")
   # /auth/me at one connection: the latency the middleware adds (the server's own
   # http_request_overhead_seconds: time outside the handler), without queueing.
-  local auth=(-H "Authorization: Bearer $student")
   warm "$BASE/api/v1/auth/me" "${auth[@]}"
   local ov_sum0 ov_cnt0 ov_sum1 ov_cnt1 xact0="" xact1=""
   ov_sum0=$(metric_sum http_request_overhead_seconds_sum)
@@ -396,9 +428,12 @@ run_config() {
       'BEGIN { if (r > 0) printf "%.2f", (b - a - 1) / r; else print "-" }')
     log "[$label] PostgreSQL transactions per /auth/me: ${DB_PER_REQ[$label]}"
   fi
+}
 
-  # /auth/me with an API key of the same student (SPEC §10.3: within 20 % of the JWT figure,
-  # and no more database work per request than the JWT).
+# apikey_runs LABEL DIR PID TOKEN: /auth/me with an API key of the same student (SPEC §10.3:
+# within 20 % of the JWT figure, and no more database work per request than the JWT).
+apikey_runs() {
+  local label=$1 dir=$2 pid=$3 student=$4 xact0 xact1 req
   local api_key key_auth
   api_key=$(api POST /auth/api-keys "$student" '{"name":"bench","scopes":["sessions:read"]}' | jq -r '.data.key')
   key_auth=(-H "Authorization: Bearer $api_key")
@@ -416,13 +451,19 @@ run_config() {
       'BEGIN { if (r > 0) printf "%.2f", (b - a - 1) / r; else print "-" }')
     log "[$label] PostgreSQL transactions per /auth/me with an API key: ${DB_PER_REQ_KEY[$label]}"
   fi
+}
 
+# auth_later_runs LABEL DIR PID TOKEN: Redis commands per /auth/me, profiles, the list, liveness
+# and the cached interaction (SPEC §8).
+auth_later_runs() {
+  local label=$1 dir=$2 pid=$3 student=$4
+  local auth=(-H "Authorization: Bearer $student")
   # Redis commands per authenticated request: MONITOR over sequential requests on one
   # keep-alive connection (script-internal commands excluded).
-  if [[ -n ${REDIS_PORT:-} ]]; then
+  if [[ -n ${REDIS_MONITOR_PORT:-} ]]; then
     local n=200 urls=() k monitor_pid total
     for k in $(seq 1 "$n"); do urls+=("$BASE/api/v1/auth/me"); done
-    redis-cli -p "$REDIS_PORT" monitor >"$dir/monitor.txt" 2>&1 &
+    redis-cli -p "$REDIS_MONITOR_PORT" monitor >"$dir/monitor.txt" 2>&1 &
     monitor_pid=$!
     PIDS+=("$monitor_pid")
     sleep 0.5
@@ -518,6 +559,11 @@ run_config() {
     log "[$label] cached interaction, new connections: p50 ${P50[$label/cached_new]} ms, p99 ${P99[$label/cached_new]} ms"
   fi
 
+}
+
+# storm_runs LABEL DIR PID: the login storm (SPEC §8), last: it leaves the server busy.
+storm_runs() {
+  local label=$1 dir=$2 pid=$3
   # The login storm: STORM concurrent logins (bcrypt at the configured cost) while a probe
   # measures /health/live; then the probe alone for comparison.
   cat "$WORK/report.lua" >"$WORK/login.lua"
@@ -542,15 +588,6 @@ LUA
       'BEGIN { printf "%.1f logins/s, login p50 %.0f ms, %d errors", r / (d / 1e6), p / 1000, e }')
     log "[$label] storm: ${STORM_RESULT[$label]}"
   fi
-
-  AFTER_RSS[$label]=$(rss_mb "$pid")
-  PEAK_RSS[$label]=$(hwm_mb "$pid")
-  local t0
-  t0=$(now_ms)
-  stop_pid "$pid" 40 # SHUTDOWN_TIMEOUT_SECS is 30 by default
-  STOP_MS[$label]="$(($(now_ms) - t0)) ms"
-  ((KILLED)) && STOP_MS[$label]+=" (killed)"
-  log "[$label] RSS after load ${AFTER_RSS[$label]} MB (peak ${PEAK_RSS[$label]} MB); SIGTERM after the storm: stopped in ${STOP_MS[$label]}"
 }
 
 run_bare() {
@@ -572,9 +609,21 @@ run_bare() {
   stop_pid "$pid"
 }
 
+# --- scenarios in files of their own ---------------------------------------------------------------
+
+# shellcheck source=load/server.sh
+source "$ROOT/benches/load/server.sh"
+# shellcheck source=load/turns.sh
+source "$ROOT/benches/load/turns.sh"
+# shellcheck source=load/overhead.sh
+source "$ROOT/benches/load/overhead.sh"
+# shellcheck source=load/nginx.sh
+source "$ROOT/benches/load/nginx.sh"
+
 # --- main ----------------------------------------------------------------------------------------
 
-declare -A READY IDLE_RSS AFTER_RSS PEAK_RSS STOP_MS LOAD OVERHEAD OVERHEAD_C1 DB_PER_REQ DB_PER_REQ_KEY REDIS_PER_REQ REDIS_CMDS STORM_RESULT
+declare -A READY IDLE_RSS AFTER_RSS PEAK_RSS STOP_MS LOAD OVERHEAD OVERHEAD_C1 DB_PER_REQ DB_PER_REQ_KEY REDIS_PER_REQ REDIS_CMDS STORM_RESULT NGINX_CPU
+GW_COUNT="" GW_MEAN="" GW_P50="" GW_P50_EST="" GW_P99="" GW_P99_EST=""
 
 ensure_wrk
 command -v jq >/dev/null 2>&1 || { log "jq is needed (Debian: apt-get install -y jq)"; exit 1; }
@@ -582,56 +631,49 @@ if [[ $SKIP_BUILD != 1 ]]; then
   log "building the release binaries"
   (cd "$ROOT" && cargo build --release -p ainative-server -p ainative-benches)
 fi
-[[ -x $SERVER_BIN && -x $BARE_BIN ]] || { log "missing $SERVER_BIN or $BARE_BIN"; exit 1; }
+for bin in "$SERVER_BIN" "$BARE_BIN" "$FAKE_PROVIDER_BIN" "$OPENLOOP_BIN"; do
+  [[ -x $bin ]] || { log "missing $bin"; exit 1; }
+done
+for scenario in $SCENARIOS; do
+  [[ " auth apikey turns overhead nginx " == *" $scenario "* ]] || { log "unknown scenario $scenario"; exit 1; }
+done
 ((WAIT_QUIET > 0)) && wait_quiet "$WAIT_QUIET"
 
 run_bare
 
-for config in $CONFIGS; do
-  case $config in
-    embedded)
-      PG_URL="" REDIS_PORT=""
-      run_config embedded
-      ;;
-    postgres)
-      PG_ADMIN_URL=$PG_BASE/postgres
-      if ! psql -Atq "$PG_ADMIN_URL" -c 'SELECT 1' >/dev/null 2>&1; then
-        log "PostgreSQL does not answer at $PG_BASE: skipping the postgres configuration"
-        continue
-      fi
-      PG_DB=ainative_bench_$$_$RANDOM
-      psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
-      PG_URL=$PG_BASE/$PG_DB
-      REDIS_PORT=""
-      if [[ -n $REDIS_URL_GIVEN ]]; then
-        redis_url=$REDIS_URL_GIVEN
-      elif command -v redis-server >/dev/null 2>&1; then
-        REDIS_PORT=$(free_port)
-        redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-          --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-        REDIS_PID=$!
-        PIDS+=("$REDIS_PID")
-        for i in $(seq 1 100); do
-          redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
-          sleep 0.05
-        done
-        redis_url=redis://127.0.0.1:$REDIS_PORT
-      else
-        redis_url=redis://127.0.0.1:6379
-      fi
-      run_config postgres "DATABASE_URL=$PG_URL" "REDIS_URL=$redis_url" \
-        "REDIS_KEY_PREFIX=ainative-bench-$$-$RANDOM:"
-      ;;
-    *)
-      log "unknown configuration $config"
-      exit 1
-      ;;
-  esac
-done
+if has auth || has apikey || has turns; then
+  for config in $CONFIGS; do
+    case $config in
+      embedded)
+        PG_URL="" REDIS_MONITOR_PORT=""
+        run_config embedded
+        ;;
+      postgres)
+        if ! fresh_pg_db; then
+          log "skipping the postgres configuration"
+          continue
+        fi
+        ensure_redis
+        REDIS_MONITOR_PORT=$REDIS_PORT
+        run_config postgres "DATABASE_URL=$PG_URL" "REDIS_URL=$REDIS_RUN_URL" \
+          "REDIS_KEY_PREFIX=ainative-bench-$$-$RANDOM:"
+        ;;
+      *)
+        log "unknown configuration $config"
+        exit 1
+        ;;
+    esac
+  done
+fi
+PG_URL="" REDIS_MONITOR_PORT=""
+if has overhead; then run_overhead; fi
+if has nginx; then run_nginx; fi
 
 # --- report ------------------------------------------------------------------------------------
 
 bare_rps=${RPS[bare/json]}
+# A quantile's bucket bound: "≤ 5", or "> 1000" past the last finite bucket.
+at_most() { if [[ $1 == '>'* ]]; then echo "> ${1#>}"; else echo "≤ $1"; fi; }
 ratio() { awk -v a="${RPS[$1]:-0}" -v b="$bare_rps" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }'; }
 # CPU the server spends per request beyond the bare handler's.
 extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN { if (a != "-" && b != "-") printf "%+.1f", a - b; else print "-" }'; }
@@ -644,41 +686,58 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
   echo
   echo "| config | scenario | req/s | p50 ms | p99 ms | errors | ratio to bare | server CPU µs/req | vs bare µs/req | other processes' CPU | load avg at start |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-  for cfg in bare $CONFIGS; do
-    for scenario in json_c1 json auth_me_c1 auth_me auth_me_key list live cached cached_new live_idle_probe live_storm; do
+  for cfg in bare $CONFIGS overhead nginx; do
+    for scenario in json_c1 json auth_me_c1 auth_me auth_me_key list live cached cached_new turns turns_open \
+      direct_auth_me_c1 proxy_auth_me_c1 direct_auth_me proxy_auth_me direct_turns proxy_turns live_idle_probe live_storm; do
       key=$cfg/$scenario
       [[ -n ${P50[$key]:-} ]] || continue
+      via=""
+      case $scenario in
+        direct_*) via=", direct" scenario=${scenario#direct_} ;;
+        proxy_*) via=", through nginx" scenario=${scenario#proxy_} ;;
+      esac
       case $scenario in
         *_c1) conns=1 label=${scenario%_c1} ;;
+        turns) conns=$TURN_CONNS label="uncached turns" ;;
+        turns_open) conns="$OVERHEAD_RATE turns/s offered" label="uncached turns, open loop, $PROVIDER_DELAY_MS ms provider" ;;
         live_idle_probe | live_storm) conns=$PROBE_CONNS label=$scenario ;;
         cached) conns=1 label="cached interaction (sequential, keep-alive)" ;;
         cached_new) conns=1 label="cached interaction (sequential, new connections)" ;;
         *) conns=$CONNS label=$scenario ;;
       esac
-      echo "| $cfg | $label (c$conns) | ${RPS[$key]} | ${P50[$key]} | ${P99[$key]} | ${ERR[$key]} | $(ratio "$key") | ${CPU_US[$key]} | $(extra_cpu "$key") | ${OTHER[$key]:--} | ${LOAD[$cfg]} |"
+      [[ $conns == [0-9]* && $conns != *" "* ]] && conns=c$conns
+      echo "| $cfg | $label$via ($conns) | ${RPS[$key]} | ${P50[$key]} | ${P99[$key]} | ${ERR[$key]} | $(ratio "$key") | ${CPU_US[$key]} | $(extra_cpu "$key") | ${OTHER[$key]:--} | ${LOAD[$cfg]} |"
     done
   done
   echo
-  echo "| config | ready ms | idle RSS MB | RSS after load MB | peak RSS MB | overhead µs, c1 | overhead µs, c$CONNS | DB transactions per /auth/me | Redis commands per /auth/me | DB share of CPU: /auth/me, list | login storm (c$STORM) | stop after the storm |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
-  for cfg in bare $CONFIGS; do
-    [[ -n ${READY[$cfg]:-} ]] || continue
-    share="-"
-    [[ -n ${DB_SHARE[$cfg/auth_me]:-} ]] && share="${DB_SHARE[$cfg/auth_me]}%, ${DB_SHARE[$cfg/list]:--}%"
-    echo "| $cfg | ${READY[$cfg]} | ${IDLE_RSS[$cfg]} | ${AFTER_RSS[$cfg]:--} | ${PEAK_RSS[$cfg]:--} | ${OVERHEAD_C1[$cfg]:--} | ${OVERHEAD[$cfg]:--} | ${DB_PER_REQ[$cfg]:--} | ${REDIS_PER_REQ[$cfg]:--}${REDIS_CMDS[$cfg]:+ (${REDIS_CMDS[$cfg]})} | $share | ${STORM_RESULT[$cfg]:--} | ${STOP_MS[$cfg]:--} |"
-  done
-  echo
+  if has auth || has apikey || has turns; then
+    echo "| config | ready ms | idle RSS MB | RSS after load MB | peak RSS MB | overhead µs, c1 | overhead µs, c$CONNS | DB transactions per /auth/me | Redis commands per /auth/me | DB share of CPU: /auth/me, list | login storm (c$STORM) | stop after the storm |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    for cfg in bare $CONFIGS; do
+      [[ -n ${READY[$cfg]:-} ]] || continue
+      share="-"
+      [[ -n ${DB_SHARE[$cfg/auth_me]:-} ]] && share="${DB_SHARE[$cfg/auth_me]}%, ${DB_SHARE[$cfg/list]:--}%"
+      echo "| $cfg | ${READY[$cfg]} | ${IDLE_RSS[$cfg]} | ${AFTER_RSS[$cfg]:--} | ${PEAK_RSS[$cfg]:--} | ${OVERHEAD_C1[$cfg]:--} | ${OVERHEAD[$cfg]:--} | ${DB_PER_REQ[$cfg]:--} | ${REDIS_PER_REQ[$cfg]:--}${REDIS_CMDS[$cfg]:+ (${REDIS_CMDS[$cfg]})} | $share | ${STORM_RESULT[$cfg]:--} | ${STOP_MS[$cfg]:--} |"
+    done
+    echo
+  fi
+  if [[ -n $GW_COUNT ]]; then
+    echo "| gateway_overhead_seconds (PostgreSQL + Redis, $OVERHEAD_RATE turns/s offered, open loop) | turns | mean ms | p50 ms | p99 ms |"
+    echo "|---|---:|---:|---:|---:|"
+    echo "| from the bucket deltas of the measured run (≤: the bucket's upper edge; est.: interpolated) | $GW_COUNT | $GW_MEAN | $(at_most "$GW_P50") (est. $GW_P50_EST) | $(at_most "$GW_P99") (est. $GW_P99_EST) |"
+    echo
+  fi
   echo "Overhead: the server's own http_request_overhead_seconds (time outside the handler), mean over the run."
   echo "Other processes' CPU: the share of the machine busy outside the server, wrk and the private Redis during the run (PostgreSQL counts here)."
   for key in "${!NOTE[@]}"; do echo "- $key: ${NOTE[$key]}"; done
   echo
-  echo "Targets (SPEC §8):"
+  has auth && echo "Targets (SPEC §8):"
   check() { # check DESCRIPTION OK
     if [[ $2 == 1 ]]; then echo "- met: $1"; else echo "- MISS: $1"; fi
   }
   ge() { awk -v a="${1:-0}" -v b="$2" 'BEGIN { print (a + 0 >= b) ? 1 : 0 }'; }
   le() { awk -v a="${1:--}" -v b="$2" 'BEGIN { print (a != "-" && a + 0 <= b) ? 1 : 0 }'; }
-  if [[ -n ${RPS[embedded/auth_me]:-} ]]; then
+  if has auth && [[ -n ${RPS[embedded/auth_me]:-} ]]; then
     check "embedded /auth/me ≥ 25000 req/s at c$CONNS (${RPS[embedded/auth_me]})" "$(ge "${RPS[embedded/auth_me]}" 25000)"
     check "embedded /auth/me p99 ≤ 10 ms at c$CONNS (${P99[embedded/auth_me]})" "$(le "${P99[embedded/auth_me]}" 10)"
     check "middleware adds ≤ 25 µs per request in process (${OVERHEAD_C1[embedded]} µs at c1; $(extra_cpu embedded/auth_me) µs of server CPU per /auth/me over the bare handler)" \
@@ -688,7 +747,7 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
     check "idle RSS ≤ 50 MB (${IDLE_RSS[embedded]})" "$(le "${IDLE_RSS[embedded]}" 50)"
     check "ready ≤ 1 s on the embedded default (${READY[embedded]} ms)" "$(le "${READY[embedded]}" 1000)"
   fi
-  if [[ -n ${RPS[postgres/auth_me]:-} ]]; then
+  if has auth && [[ -n ${RPS[postgres/auth_me]:-} ]]; then
     check "PostgreSQL + Redis /auth/me ≥ 15000 req/s at c$CONNS (${RPS[postgres/auth_me]})" "$(ge "${RPS[postgres/auth_me]}" 15000)"
     check "PostgreSQL + Redis /auth/me p99 ≤ 10 ms at c$CONNS (${P99[postgres/auth_me]})" "$(le "${P99[postgres/auth_me]}" 10)"
     if [[ -n ${REDIS_PER_REQ[postgres]:-} ]]; then
@@ -701,6 +760,30 @@ extra_cpu() { awk -v a="${CPU_US[$1]:--}" -v b="${CPU_US[bare/json]:--}" 'BEGIN 
       check "no database query on every /auth/me with an API key (${DB_PER_REQ_KEY[postgres]} transactions per request)" "$(le "${DB_PER_REQ_KEY[postgres]}" 0.05)"
     fi
   fi
+  echo
+  echo "Targets (issue 13, issue 11):"
+  if [[ -n ${RPS[embedded/turns]:-} ]]; then
+    check "embedded uncached turns ≥ 1500 turns/s at c$TURN_CONNS (${RPS[embedded/turns]})" "$(ge "${RPS[embedded/turns]}" 1500)"
+  fi
+  if [[ -n ${RPS[postgres/turns]:-} ]]; then
+    check "PostgreSQL + Redis uncached turns ≥ 1500 turns/s at c$TURN_CONNS (${RPS[postgres/turns]})" "$(ge "${RPS[postgres/turns]}" 1500)"
+    check "PostgreSQL + Redis uncached turn p99 ≤ 50 ms at c$TURN_CONNS (${P99[postgres/turns]})" "$(le "${P99[postgres/turns]}" 50)"
+  fi
+  if [[ -n ${RPS[overhead/turns_open]:-} ]]; then
+    # The figure only means something at the rate asked for: the generator and the server kept up.
+    check "the open-loop run sustained $OVERHEAD_RATE turns/s without errors (${RPS[overhead/turns_open]} answered/s, ${ERR[overhead/turns_open]} errors)" \
+      "$(awk -v r="${RPS[overhead/turns_open]}" -v t="$OVERHEAD_RATE" -v e="${ERR[overhead/turns_open]}" 'BEGIN { print (r >= 0.98 * t && e == 0) ? 1 : 0 }')"
+  fi
+  if [[ -n $GW_COUNT && $GW_P50 != - ]]; then
+    check "gateway overhead p50 ≤ 1 ms at $OVERHEAD_RATE turns/s on PostgreSQL ($(at_most "$GW_P50") ms, est. $GW_P50_EST)" "$(le "${GW_P50#>}" 1)"
+    check "gateway overhead p99 ≤ 5 ms at $OVERHEAD_RATE turns/s on PostgreSQL ($(at_most "$GW_P99") ms, est. $GW_P99_EST)" "$(le "${GW_P99#>}" 5)"
+  fi
+  for pair in auth_me_c1 auth_me turns; do
+    if [[ -n ${P50[nginx/direct_$pair]:-} && -n ${P50[nginx/proxy_$pair]:-} ]]; then
+      added=$(awk -v p="${P50[nginx/proxy_$pair]}" -v d="${P50[nginx/direct_$pair]}" 'BEGIN { printf "%.2f", p - d }')
+      check "nginx adds ≤ 1 ms p50, ${pair//_/ } (${P50[nginx/proxy_$pair]} through nginx vs ${P50[nginx/direct_$pair]} direct: $added ms)" "$(le "$added" 1)"
+    fi
+  done
   for cfg in $CONFIGS; do
     if [[ -n ${RPS[$cfg/auth_me_key]:-} && -n ${RPS[$cfg/auth_me]:-} ]]; then
       check "$cfg /auth/me with an API key within 20 % of the JWT figure (${RPS[$cfg/auth_me_key]} vs ${RPS[$cfg/auth_me]} req/s)" \

@@ -24,7 +24,7 @@ use ainative_test_support::fake::wiremock::matchers::{method, path};
 use ainative_test_support::fake::wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use ainative_test_support::fake::{as_overrides, http_fake};
 use ainative_test_support::{wait_until, TempDir};
-use deployment::{Deployment, FakeProvider};
+use deployment::{Deployment, FakeLlmProvider};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -97,7 +97,7 @@ async fn a_logout_on_one_instance_is_refused_by_the_other_within_a_second() {
 #[cfg_attr(not(has_nginx), ignore = "nginx is not installed")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identical_turns_on_both_instances_make_one_provider_call() {
-    let provider = FakeProvider::start(Duration::from_millis(500)).await;
+    let provider = FakeLlmProvider::start(Duration::from_millis(500)).await;
     let deployment = Deployment::start(&as_overrides(&provider.env())).await;
     let (a, b) = (deployment.instance(0), deployment.instance(1));
     let activity = deployment.published_activity().await;
@@ -143,7 +143,7 @@ async fn identical_turns_on_both_instances_make_one_provider_call() {
 #[cfg_attr(not(has_nginx), ignore = "nginx is not installed")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streamed_turn_passes_nginx_unbuffered() {
-    let provider = FakeProvider::start(Duration::ZERO).await;
+    let provider = FakeLlmProvider::start(Duration::ZERO).await;
     let deployment = Deployment::start(&as_overrides(&provider.env())).await;
     let proxy = deployment.proxy();
     let activity = deployment.published_activity().await;

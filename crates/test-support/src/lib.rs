@@ -8,6 +8,7 @@
 //! | a Redis to kill or freeze | [`RedisServer::start`] |
 //! | a TCP dependency to cut off | [`TcpProxy::start`] |
 //! | an external HTTP service | [`fake::http_fake`] (wiremock) |
+//! | an OpenAI-compatible model with a fixed latency, shared by processes | [`FakeLlmProvider::start`] |
 //! | an OAuth 2.0 / OIDC provider (Google, GitHub, Keycloak…) | [`oauth::FakeProvider`] |
 //! | an SMTP server that keeps what it receives | [`SmtpSink::start`] |
 //! | to wait for something | [`wait_until`], [`wait_for`], [`within`] — never a bare `sleep` |
@@ -19,6 +20,7 @@
 
 pub mod aside;
 pub mod fake;
+pub mod llm_provider;
 pub mod load;
 pub mod net;
 pub mod oauth;
@@ -36,6 +38,7 @@ pub mod fixtures;
 #[cfg(feature = "app")]
 pub mod http;
 
+pub use llm_provider::FakeLlmProvider;
 pub use load::{Load, Shot, Tally, PHASES};
 pub use net::{free_port, host_port, via_port, TcpProxy};
 pub use postgres::TestDatabase;

@@ -1,9 +1,7 @@
 //! A deployment of two `ainative serve` processes behind nginx, for the tests of
-//! `behind_nginx.rs`, and a fake OpenAI-compatible provider they can share.
+//! `behind_nginx.rs`; they share test-support's fake OpenAI-compatible provider.
 
 #![allow(dead_code)] // Without nginx the tests that use these are compiled but ignored.
-
-mod fake_provider;
 
 use std::fs::File;
 use std::io::Write;
@@ -14,7 +12,7 @@ use std::time::Duration;
 use ainative_test_support::{free_port, wait_until, RedisPrefix, TempDir, TestDatabase};
 use serde_json::{json, Value};
 
-pub use fake_provider::FakeProvider;
+pub use ainative_test_support::FakeLlmProvider;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ainative");
 const TEMPLATE: &str = include_str!("../../../../deploy/nginx/ainative.conf.template");

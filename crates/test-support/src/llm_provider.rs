@@ -1,6 +1,7 @@
-//! A fake OpenAI-compatible provider on a loopback port, shared by both instances: it counts
-//! `/chat/completions` calls, answers them after a fixed delay, and holds the end of every
-//! streamed answer until the test lets it go.
+//! A fake OpenAI-compatible provider on a loopback port: it counts `/chat/completions` calls,
+//! answers them after a fixed delay, and holds the end of every streamed answer until it is let
+//! go. Used by the tests of several instances behind nginx and, as `ainative-fake-provider`, by
+//! the load harness (`benches/load.sh`), where the fixed delay stands in for a model.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub struct FakeProvider {
+pub struct FakeLlmProvider {
     port: u16,
     /// Non-streamed completions answered so far.
     pub completions: Arc<AtomicUsize>,
@@ -20,7 +21,7 @@ pub struct FakeProvider {
     task: JoinHandle<()>,
 }
 
-impl FakeProvider {
+impl FakeLlmProvider {
     /// Starts the fake; non-streamed answers come after `delay`.
     pub async fn start(delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -44,6 +45,11 @@ impl FakeProvider {
         }
     }
 
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The instances' settings for this provider.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -62,7 +68,7 @@ impl FakeProvider {
     }
 }
 
-impl Drop for FakeProvider {
+impl Drop for FakeLlmProvider {
     fn drop(&mut self) {
         self.task.abort();
     }
