@@ -14,8 +14,9 @@
 //! The middleware overhead is `auth_me_full_stack` minus `bare_json` (it includes the
 //! `/auth/me` handler's own work, so it overstates the middleware slightly).
 
+mod common;
+
 use std::hint::black_box;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Service, ServiceResponse};
@@ -23,10 +24,12 @@ use actix_web::http::header;
 use actix_web::test::{self, TestRequest};
 use actix_web::{web, App, HttpResponse};
 use ainative_server::startup::Composition;
-use ainative_server::{telemetry, Settings};
+use ainative_server::telemetry;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde::Serialize;
 use serde_json::{json, Value};
+
+use common::{embedded_settings, peer};
 
 const PASSWORD: &str = "Bench-Pass-2026x";
 
@@ -39,36 +42,6 @@ async fn bare_json() -> HttpResponse {
     HttpResponse::Ok().json(Message {
         message: "Hello, World!",
     })
-}
-
-fn peer() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 40_000))
-}
-
-/// The embedded default in a fresh directory, with limits high enough that nothing is refused
-/// (every request is still checked and counted) and the cheapest bcrypt cost.
-fn settings(dir: &std::path::Path) -> Settings {
-    let env = [
-        (
-            "DATABASE_URL",
-            format!("sqlite://{}/bench.db", dir.display()),
-        ),
-        // Mails of the log transport go to the temporary directory, not the repository.
-        ("MAIL_OUTBOX_DIR", dir.join("outbox").display().to_string()),
-        ("BCRYPT_COST", "4".to_owned()),
-        (
-            "JWT_SECRET_KEY",
-            "in-process-benchmark-secret-of-forty-bytes".to_owned(),
-        ),
-        ("RATE_LIMIT_ANONYMOUS", "100000000".to_owned()),
-        ("RATE_LIMIT_FREE_TIER", "100000000".to_owned()),
-        ("LOG_LEVEL", "info".to_owned()),
-        ("LOG_FORMAT", "pretty".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    Settings::from_layers(env, &dir.join("config"), &dir.join("data")).expect("settings")
 }
 
 /// Sends `req` and returns the JSON body.
@@ -85,7 +58,7 @@ where
 fn middleware(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("ainative-bench-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("bench directory");
-    let settings = settings(&dir);
+    let settings = embedded_settings(&dir, &[]);
     let system = actix_web::rt::System::new();
     let telemetry = telemetry::init_with_writer(&settings, std::io::sink(), false);
 

@@ -14,15 +14,18 @@
 //! Prints its figures; asserts nothing about speed. `cargo bench -p ainative-benches --bench
 //! turns` (release), or `cargo test -p ainative-benches --bench turns --release`.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header;
 use actix_web::test::{self, TestRequest};
 use ainative_server::startup::Composition;
-use ainative_server::{telemetry, Settings};
+use ainative_server::telemetry;
 use serde_json::{json, Value};
+
+use common::{embedded_settings, peer};
 
 const PASSWORD: &str = "Bench-Pass-2026x";
 
@@ -31,35 +34,6 @@ fn env_or(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn peer() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 40_000))
-}
-
-fn settings(dir: &std::path::Path) -> Settings {
-    let env = [
-        (
-            "DATABASE_URL",
-            format!("sqlite://{}/bench.db", dir.display()),
-        ),
-        // Mails of the log transport go to the temporary directory, not the repository.
-        ("MAIL_OUTBOX_DIR", dir.join("outbox").display().to_string()),
-        ("BCRYPT_COST", "4".to_owned()),
-        (
-            "JWT_SECRET_KEY",
-            "in-process-benchmark-secret-of-forty-bytes".to_owned(),
-        ),
-        ("RATE_LIMIT_ANONYMOUS", "100000000".to_owned()),
-        ("RATE_LIMIT_FREE_TIER", "100000000".to_owned()),
-        ("RATE_LIMIT_ADMIN_TIER", "0".to_owned()),
-        ("LOG_LEVEL", "warn".to_owned()),
-        ("LOG_FORMAT", "pretty".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    Settings::from_layers(env, &dir.join("config"), &dir.join("data")).expect("settings")
 }
 
 /// Sends a JSON request; returns the `data` of the success envelope.
@@ -142,7 +116,10 @@ fn main() {
     let secs = env_or("BENCH_TURN_SECS", 5);
     let dir = std::env::temp_dir().join(format!("ainative-turns-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("bench directory");
-    let settings = settings(&dir);
+    let settings = embedded_settings(
+        &dir,
+        &[("RATE_LIMIT_ADMIN_TIER", "0"), ("LOG_LEVEL", "warn")],
+    );
     let system = actix_web::rt::System::new();
     let telemetry = telemetry::init_with_writer(&settings, std::io::sink(), false);
     let composition = system
