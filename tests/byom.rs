@@ -1,5 +1,5 @@
 //! Bring your own model (SPEC §10.4) end to end: each activity's turns reach its owner's
-//! endpoint with its owner's key; suspension (also under load), limits, verification,
+//! endpoint with its owner's key, a student's session (where allowed) reaches the student's; suspension (also under load), limits, verification,
 //! rotation; the owner and admin endpoints with their RBAC; SSRF refusals; and no secret in
 //! logs, error bodies, audit rows or `check-config`.
 
@@ -9,6 +9,8 @@ mod api;
 mod rotation;
 #[path = "byom/routing.rs"]
 mod routing;
+#[path = "byom/student.rs"]
+mod student;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{captured_logs, cast, endpoint, register, spawn, spawn_with};
 
-/// Who may do what: students cannot register, nobody sees or changes another's credential
+/// Who may do what: students register too, nobody sees or changes another's credential
 /// (404), admins list all; the key is never returned; an activity cannot name another
 /// user's credential.
 async fn rbac_matrix_and_masking(backend: Backend) {
@@ -22,13 +22,14 @@ async fn rbac_matrix_and_masking(backend: Backend) {
         "api_key": key,
         "label": "student try",
     });
-    expect_error(
+    // Registering spends nothing; only activities that allow it let a session use it.
+    let students = data(
         app.post("/api/v1/me/llm-credentials", Some(&c.student), &body)
             .await,
-        403,
-        "FORBIDDEN",
+        201,
     )
     .await;
+    assert_eq!(students["owner_id"].as_str().map(str::len), Some(36));
     let cred = register(&app, &c.alice, &fake, key).await;
     let id = cred["id"].as_str().unwrap();
     assert_eq!(cred["key_hint"], "sk-…WXYZ");
@@ -37,13 +38,14 @@ async fn rbac_matrix_and_masking(backend: Backend) {
     assert!(cred.get("api_key").is_none() && !cred.to_string().contains(key));
     let one = format!("/api/v1/me/llm-credentials/{id}");
 
-    let empty = data(
+    let own = data(
         app.get("/api/v1/me/llm-credentials", Some(&c.student))
             .await,
         200,
     )
     .await;
-    assert_eq!(empty["total"], 0);
+    assert_eq!(own["total"], 1);
+    assert_eq!(own["items"][0]["id"], students["id"]);
     for token in [&c.student, &c.bob, &c.admin] {
         expect_error(app.get(&one, Some(token)).await, 404, "NOT_FOUND").await;
         expect_error(

@@ -1,7 +1,7 @@
 //! [`ApiKeyRepository`]: API keys, each bound to the session of the same id.
 
 use ainative_domain::{NewAuditEntry, Scope, Scopes};
-use ainative_ports::{ApiKey, ApiKeyRepository, NewApiKey, PortError, PortResult};
+use ainative_ports::{ApiKey, ApiKeyRepository, Conflict, NewApiKey, PortError, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -71,7 +71,14 @@ impl<D: Dialect> ApiKeyRepository for SqlStore<D> {
             .bind(key.created_at)
             .bind(new.session_expires_at)
             .execute(&mut tx)
-            .await?;
+            .await
+            // The key's id is its session's: a taken id is a duplicate key to the caller.
+            .map_err(|e| match e {
+                PortError::Conflict(Conflict::Duplicate("session")) => {
+                    PortError::Conflict(Conflict::Duplicate("api_key"))
+                }
+                e => e,
+            })?;
             Stmt::<D>::new(
                 "INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes, \
                  created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
@@ -143,7 +150,8 @@ impl<D: Dialect> ApiKeyRepository for SqlStore<D> {
             .bind(at)
             .execute(&mut tx)
             .await?;
-            if let Some(entry) = &audit {
+            // Only a revocation that happened is audited (an admin racing the owner).
+            if let (1, Some(entry)) = (changed, &audit) {
                 insert_audit::<D>(&mut tx, entry).await?;
             }
             tx.commit().await.map_err(map_err::<D>)?;

@@ -70,8 +70,8 @@ impl<D: Dialect> StudySessionRepository for SqlStore<D> {
         self.call("study_sessions.create", async {
             let row = Stmt::<D>::new(concat!(
                 "INSERT INTO study_sessions (id, student_id, activity_id, mode, simulator_type, \
-                 status, interaction_count, started_at, ended_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+                 status, interaction_count, started_at, ended_at, llm_credential_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
                 study_session_columns!()
             ))
             .bind(session.id)
@@ -83,6 +83,7 @@ impl<D: Dialect> StudySessionRepository for SqlStore<D> {
             .bind(i64::from(session.interaction_count))
             .bind(session.started_at)
             .bind(session.ended_at)
+            .bind(session.llm_credential_id)
             .fetch_one(&mut *self.conn().await?)
             .await?;
             read_one(&row, "study session", study_session::<D>)

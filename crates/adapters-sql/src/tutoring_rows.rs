@@ -43,7 +43,7 @@ pub(crate) fn activity<D: Dialect>(c: &mut Columns<'_, D>) -> PortResult<Activit
 macro_rules! study_session_columns {
     () => {
         "id, student_id, activity_id, mode, simulator_type, status, interaction_count, \
-         started_at, ended_at"
+         started_at, ended_at, llm_credential_id"
     };
 }
 pub(crate) use study_session_columns;
@@ -64,6 +64,7 @@ pub(crate) fn study_session<D: Dialect>(c: &mut Columns<'_, D>) -> PortResult<St
         interaction_count: c.small("interaction count")?,
         started_at: c.get()?,
         ended_at: c.get()?,
+        llm_credential_id: c.opt_uuid()?,
     })
 }
 

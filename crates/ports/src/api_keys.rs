@@ -64,7 +64,7 @@ pub trait ApiKeyRepository: Send + Sync {
     async fn list(&self, user_id: Option<Uuid>, include_revoked: bool) -> PortResult<Vec<ApiKey>>;
 
     /// Revokes the key (its session), with the audit row when given, in one transaction.
-    /// Returns false when it was already revoked.
+    /// Returns false when it was already revoked; then nothing is written, audit included.
     ///
     /// Errors: `NotFound` when there is no such key.
     async fn revoke(

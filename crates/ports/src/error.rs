@@ -70,8 +70,8 @@ pub enum Conflict {
     ActivityNotPublished,
     /// A published or archived activity cannot return to draft.
     BackToDraft,
-    /// The activity's own model credential is suspended or gone and the activity requires
-    /// it (`policies.require_own_credential`).
+    /// No model credential named for the turn (the session's or the activity's) is usable
+    /// and the activity requires one (`policies.require_own_credential`).
     OwnCredentialUnavailable,
     /// A record with this id exists already (a replayed insert); names the record kind.
     Duplicate(&'static str),
@@ -131,8 +131,8 @@ impl fmt::Display for Conflict {
                 f.write_str("this provider account is already linked to a user")
             }
             Self::OwnCredentialUnavailable => f.write_str(
-                "the activity's own model credential is suspended or deleted, and the activity \
-                 requires it",
+                "the model credential of this session or activity is suspended or deleted, and \
+                 the activity requires its own credential",
             ),
             Self::Duplicate(kind) => write!(f, "this {kind} exists already"),
             Self::SessionTransition { status, action } => {

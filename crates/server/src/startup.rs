@@ -322,14 +322,17 @@ pub fn tutoring_services(
             ActivityService::new(db.activities.clone(), clock.clone())
                 .with_credentials(db.credentials.clone()),
         ),
-        sessions: Arc::new(SessionService::new(
-            db.study_sessions.clone(),
-            db.activities.clone(),
-            db.interactions.clone(),
-            db.risks.clone(),
-            gateways.clone(),
-            clock.clone(),
-        )),
+        sessions: Arc::new(
+            SessionService::new(
+                db.study_sessions.clone(),
+                db.activities.clone(),
+                db.interactions.clone(),
+                db.risks.clone(),
+                gateways.clone(),
+                clock.clone(),
+            )
+            .with_credentials(db.credentials.clone()),
+        ),
         risks: Arc::new(RiskService::new(
             db.risks.clone(),
             db.study_sessions.clone(),

@@ -1,5 +1,6 @@
-//! Which language model answers a turn: the platform's, or the activity owner's own
-//! credential (`policies.llm_credential_id`, SPEC §10.4).
+//! Which language model answers a turn: the platform's, the student's own credential chosen
+//! for the session (where `policies.allow_student_credentials`), or the activity owner's
+//! (`policies.llm_credential_id`, SPEC §10.4).
 //!
 //! The credential row is read on every routed turn, so a suspension, a deletion or a limit
 //! change applies to the next turn on every instance (no cache to expire). Each credential
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ainative_domain::{Activity, CredentialStatus, LlmCredential};
+use ainative_domain::{Activity, CredentialStatus, LlmCredential, StudySession};
 use ainative_ports::{
     Clock, LlmCredentialRepository, LlmError, RateLimiter, ResponseCache, SealedSecret,
     StoredCredential, UpstreamKind,
@@ -166,42 +167,65 @@ impl CredentialRouter {
         })
     }
 
-    /// The model of `activity`'s turn: `None` for the platform's, or the owner's credential.
+    /// The model of a turn of `session` on `activity`: `None` for the platform's, else the
+    /// student's own credential chosen for the session (where the activity allows student
+    /// credentials), else the activity owner's (`policies.llm_credential_id`).
     ///
-    /// Errors: [`GatewayError::OwnCredentialUnavailable`] when the credential is suspended,
-    /// gone or not the owner's and the activity requires it;
-    /// [`GatewayError::CredentialLimited`] over its rpm or concurrency.
-    pub async fn route(&self, activity: &Activity) -> Result<Option<Routed>, GatewayError> {
+    /// A named credential that is suspended, gone or not its owner's is skipped; when none
+    /// is usable the platform answers, unless the activity requires its own credential.
+    ///
+    /// Errors: [`GatewayError::OwnCredentialUnavailable`] when no named credential is usable
+    /// and the activity requires one; [`GatewayError::CredentialLimited`] over its rpm or
+    /// concurrency.
+    pub async fn route(
+        &self,
+        activity: &Activity,
+        session: &StudySession,
+    ) -> Result<Option<Routed>, GatewayError> {
         let policies = &activity.content.policies;
-        let Some(id) = policies.llm_credential_id else {
-            return Ok(None);
-        };
-        let usable = self
+        let student = session
+            .llm_credential_id
+            .filter(|_| policies.allow_student_credentials)
+            .map(|id| (id, session.student_id));
+        let owner = policies.llm_credential_id.map(|id| (id, activity.owner_id));
+        let named = student.is_some() || owner.is_some();
+        for (id, owner_id) in student.into_iter().chain(owner) {
+            if let Some(stored) = self.usable(id, owner_id).await? {
+                let permit = self.admit(&stored.credential).await?;
+                if let Err(e) = self.repo.record_use(id, self.clock.now()).await {
+                    tracing::warn!(credential = %id, error = %e, "credential use not counted");
+                }
+                return Ok(Some(Routed {
+                    llm: self.client(&stored),
+                    permit,
+                    credential_id: id,
+                }));
+            }
+            tracing::info!(credential = %id, activity = %activity.id, session = %session.id,
+                "own credential not usable; the next choice answers");
+        }
+        if named && policies.require_own_credential {
+            return Err(GatewayError::OwnCredentialUnavailable);
+        }
+        Ok(None)
+    }
+
+    /// Credential `id` when it exists, belongs to `owner_id`, is active and its endpoint is
+    /// still allowed.
+    async fn usable(
+        &self,
+        id: Uuid,
+        owner_id: Uuid,
+    ) -> Result<Option<StoredCredential>, GatewayError> {
+        Ok(self
             .repo
             .find(id)
             .await?
-            .filter(|s| s.credential.owner_id == activity.owner_id)
+            .filter(|s| s.credential.owner_id == owner_id)
             .filter(|s| s.credential.status == CredentialStatus::Active)
             .filter(|s| {
                 check_base_url(&s.credential.base_url, self.settings.allow_private).is_ok()
-            });
-        let Some(stored) = usable else {
-            if policies.require_own_credential {
-                return Err(GatewayError::OwnCredentialUnavailable);
-            }
-            tracing::info!(credential = %id, activity = %activity.id,
-                "own credential not usable; the platform's model answers");
-            return Ok(None);
-        };
-        let permit = self.admit(&stored.credential).await?;
-        if let Err(e) = self.repo.record_use(id, self.clock.now()).await {
-            tracing::warn!(credential = %id, error = %e, "credential use not counted");
-        }
-        Ok(Some(Routed {
-            llm: self.client(&stored),
-            permit,
-            credential_id: id,
-        }))
+            }))
     }
 
     /// Applies the credential's limits: rpm on the shared limiter, then a concurrency slot.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ainative_domain::{
     key_hint, AccessDenied, Agent, AuditAction, CredentialStatus, HelpLevel, Intent, LlmCredential,
-    NewAuditEntry, Page, Paginated, RequestContext, Role, ValidationErrors, OPENAI_COMPATIBLE,
+    NewAuditEntry, Page, Paginated, RequestContext, ValidationErrors, OPENAI_COMPATIBLE,
 };
 use ainative_ports::{
     AdminCredentialChange, ChatMessage, ChatRole, Clock, CredentialEdit, CredentialFilter,
@@ -180,16 +180,13 @@ impl CredentialService {
         Some(checked)
     }
 
-    /// Registers a credential of the caller (instructors and admins).
+    /// Registers a credential of the caller. Students may too: registering spends nothing,
+    /// and only activities with `policies.allow_student_credentials` let a session use it.
     pub async fn create(
         &self,
         ctx: &RequestContext,
         input: CredentialInput,
     ) -> Result<LlmCredential, CredentialError> {
-        ctx.require_any_role(
-            &[Role::Instructor, Role::Admin],
-            "only instructors and admins register model credentials",
-        )?;
         let mut errors = ValidationErrors::new();
         if input.provider != OPENAI_COMPATIBLE {
             errors.push("provider", format!("must be {OPENAI_COMPATIBLE}"));

@@ -21,8 +21,9 @@ pub enum GatewayError {
     /// A repository failed (`Unavailable` maps to 503).
     #[error("storage failed")]
     Storage(#[from] PortError),
-    /// The activity requires its own model credential, which is suspended or gone (409).
-    #[error("the activity's own model credential is not usable")]
+    /// The activity requires an own model credential, and none named for the turn (the
+    /// session's or the activity's) is usable (409).
+    #[error("the own model credential is not usable")]
     OwnCredentialUnavailable,
     /// The activity's credential is over its requests per minute or concurrency (429).
     #[error("the model credential is over its limits")]

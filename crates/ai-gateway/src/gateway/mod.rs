@@ -102,8 +102,8 @@ impl GatewayFactory {
         }
     }
 
-    /// The same factory routing activities with `policies.llm_credential_id` through
-    /// `router`.
+    /// The same factory routing turns of sessions and activities that name a credential
+    /// through `router`.
     pub fn with_credentials(self, router: Arc<CredentialRouter>) -> Self {
         let mut shared = (*self.shared).clone();
         shared.credentials = Some(router);
@@ -202,7 +202,7 @@ impl AIGateway {
         let mut waited = Duration::ZERO;
         let mut turn =
             turn::PreparedTurn::prepare(&self.shared, &self.ctx, session, activity, input).await?;
-        self.route(&mut turn, activity).await?;
+        self.route(&mut turn, session, activity).await?;
         let llm = Arc::clone(turn.shared_llm());
         let answer = match turn.plan() {
             turn::Plan::Blocked(text) => turn::Answer::governance(text.clone()),
@@ -235,7 +235,7 @@ impl AIGateway {
     ) -> Result<InteractionStream, GatewayError> {
         let mut turn =
             turn::PreparedTurn::prepare(&self.shared, &self.ctx, session, activity, input).await?;
-        self.route(&mut turn, activity).await?;
+        self.route(&mut turn, session, activity).await?;
         let llm = Arc::clone(turn.shared_llm());
         let upstream = match turn.plan() {
             turn::Plan::Blocked(_) => return Ok(InteractionStream::for_blocked(turn)),
@@ -249,10 +249,11 @@ impl AIGateway {
     async fn route(
         &self,
         turn: &mut turn::PreparedTurn,
+        session: &StudySession,
         activity: &Activity,
     ) -> Result<(), GatewayError> {
         if let (Some(router), turn::Plan::Ask(_)) = (&self.shared.credentials, turn.plan()) {
-            let routed = router.route(activity).await?;
+            let routed = router.route(activity, session).await?;
             turn.route_to(routed);
         }
         Ok(())

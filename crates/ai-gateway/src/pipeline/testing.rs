@@ -55,6 +55,7 @@ pub fn session(activity: &Activity, mode: SessionMode) -> StudySession {
         interaction_count: 0,
         started_at: t0(),
         ended_at: None,
+        llm_credential_id: None,
     }
 }
 

@@ -1,13 +1,14 @@
 use std::sync::Arc;
 
 use ainative_domain::{
-    AccessDenied, Activity, ActivityStatus, CognitiveTrace, Evaluation, Interaction,
-    InteractionInput, Page, Paginated, RequestContext, Risk, Scope, SessionAction, SessionMode,
-    SessionStatus, SimulatorType, StudySession, TraceLevel,
+    AccessDenied, Activity, ActivityStatus, CognitiveTrace, CredentialStatus, Evaluation,
+    Interaction, InteractionInput, Page, Paginated, RequestContext, Risk, Scope, SessionAction,
+    SessionMode, SessionStatus, SimulatorType, StudySession, TraceLevel, ValidationErrors,
 };
 use ainative_ports::{
-    ActivityRepository, Clock, Conflict, InteractionRecord, InteractionRepository, RiskFilter,
-    RiskRepository, RiskScope, SessionFilter, StudySessionRepository,
+    ActivityRepository, Clock, Conflict, InteractionRecord, InteractionRepository,
+    LlmCredentialRepository, RiskFilter, RiskRepository, RiskScope, SessionFilter,
+    StudySessionRepository,
 };
 use uuid::Uuid;
 
@@ -25,6 +26,8 @@ pub struct StartSession {
     pub mode: SessionMode,
     /// Role of the simulator (simulator mode only).
     pub simulator_type: Option<SimulatorType>,
+    /// A model credential of the student's own, where the activity allows it.
+    pub llm_credential_id: Option<Uuid>,
 }
 
 /// Sessions and everything read from them; interactions go through the AI gateway.
@@ -35,6 +38,7 @@ pub struct SessionService {
     risks: Arc<dyn RiskRepository>,
     gateways: Arc<GatewayFactory>,
     clock: Arc<dyn Clock>,
+    credentials: Option<Arc<dyn LlmCredentialRepository>>,
 }
 
 impl SessionService {
@@ -54,6 +58,53 @@ impl SessionService {
             risks,
             gateways,
             clock,
+            credentials: None,
+        }
+    }
+
+    /// The same service checking the student's `llm_credential_id` against `credentials`
+    /// (without it, a session cannot name a credential).
+    pub fn with_credentials(mut self, credentials: Arc<dyn LlmCredentialRepository>) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// A credential named at start must be allowed by the activity, the caller's own and
+    /// active (422 on `llm_credential_id` otherwise; another user's credential gets the
+    /// message of an absent one, so its existence cannot be probed).
+    async fn check_credential(
+        &self,
+        ctx: &RequestContext,
+        activity: &Activity,
+        id: Option<Uuid>,
+    ) -> Result<(), TutoringError> {
+        let Some(id) = id else {
+            return Ok(());
+        };
+        let refuse = |message: &str| -> TutoringError {
+            ValidationErrors::single("llm_credential_id", message).into()
+        };
+        if !activity.content.policies.allow_student_credentials {
+            return Err(refuse(
+                "the activity does not allow students' own model credentials",
+            ));
+        }
+        let found = match &self.credentials {
+            Some(repo) => repo
+                .find(id)
+                .await
+                .map_err(|e| TutoringError::from_port(e, "credential"))?,
+            None => None,
+        };
+        match found {
+            Some(s) if s.credential.owner_id == ctx.user_id => {
+                if s.credential.status == CredentialStatus::Active {
+                    Ok(())
+                } else {
+                    Err(refuse("is suspended"))
+                }
+            }
+            _ => Err(refuse("is not a model credential of yours")),
         }
     }
 
@@ -74,6 +125,8 @@ impl SessionService {
         if activity.status != ActivityStatus::Published {
             return Err(TutoringError::Conflict(Conflict::ActivityNotPublished));
         }
+        self.check_credential(ctx, &activity, request.llm_credential_id)
+            .await?;
         let session = StudySession {
             id: Uuid::new_v4(),
             student_id: ctx.user_id,
@@ -84,6 +137,7 @@ impl SessionService {
             interaction_count: 0,
             started_at: self.clock.now(),
             ended_at: None,
+            llm_credential_id: request.llm_credential_id,
         };
         self.sessions
             .create(session)

@@ -47,6 +47,7 @@ fn session(student: Uuid, activity: &Activity) -> StudySession {
         interaction_count: 0,
         started_at: Utc::now(),
         ended_at: None,
+        llm_credential_id: None,
     }
 }
 

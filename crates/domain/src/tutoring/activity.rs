@@ -55,6 +55,10 @@ pub struct ActivityPolicies {
     /// the platform's model.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub require_own_credential: bool,
+    /// Students may start sessions of this activity with a model credential of their own
+    /// (SPEC §10.4); checked again at every turn, so turning it off stops their use.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_student_credentials: bool,
 }
 
 impl Default for ActivityPolicies {
@@ -68,6 +72,7 @@ impl Default for ActivityPolicies {
             risk_thresholds: BTreeMap::new(),
             llm_credential_id: None,
             require_own_credential: false,
+            allow_student_credentials: false,
         }
     }
 }

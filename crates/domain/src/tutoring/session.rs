@@ -133,6 +133,9 @@ pub struct StudySession {
     pub started_at: DateTime<Utc>,
     /// End, once ended.
     pub ended_at: Option<DateTime<Utc>>,
+    /// The student's own model credential chosen at start, used where the activity allows
+    /// student credentials (SPEC §10.4).
+    pub llm_credential_id: Option<Uuid>,
 }
 
 /// Why a session takes no further interaction.
@@ -195,6 +198,7 @@ mod tests {
             interaction_count: 2,
             started_at: chrono::Utc::now(),
             ended_at: None,
+            llm_credential_id: None,
         };
         assert_eq!(s.accepts_turn(None), Ok(()));
         assert_eq!(s.accepts_turn(Some(3)), Ok(()));

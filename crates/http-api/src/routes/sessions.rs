@@ -50,7 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Start a session on a published activity (one active session per student and activity).
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])), request_body = StartSessionRequest,
     responses((status = 201, description = "The session", body = SessionResponse),
-              (status = 404, description = "Activity absent or not visible"), (status = 409, description = "Already active or not published")))]
+              (status = 404, description = "Activity absent or not visible"), (status = 409, description = "Already active or not published"),
+              (status = 422, description = "Bad mode, or an `llm_credential_id` the activity does not allow or that is not an active credential of the caller")))]
 pub async fn start(
     svc: web::Data<SessionService>,
     caller: Caller,
@@ -71,6 +72,7 @@ pub async fn start(
         activity_id: body.activity_id,
         mode: mode.unwrap_or_default(),
         simulator_type,
+        llm_credential_id: body.llm_credential_id,
     };
     let session = svc.start(&caller, request).await?;
     Ok(envelope::created(&SessionResponse::from(session)))

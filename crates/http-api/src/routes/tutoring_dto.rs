@@ -104,6 +104,9 @@ pub struct StartSessionRequest {
     pub mode: Option<String>,
     /// Required in simulator mode.
     pub simulator_type: Option<String>,
+    /// A model credential of the caller's own, when the activity has
+    /// `policies.allow_student_credentials`: the session's turns go to that endpoint.
+    pub llm_credential_id: Option<Uuid>,
 }
 
 /// A session.
@@ -118,6 +121,8 @@ pub struct SessionResponse {
     pub interaction_count: u32,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The student's own model credential chosen at start, if any.
+    pub llm_credential_id: Option<Uuid>,
 }
 
 impl From<StudySession> for SessionResponse {
@@ -132,6 +137,7 @@ impl From<StudySession> for SessionResponse {
             interaction_count: s.interaction_count,
             started_at: s.started_at,
             ended_at: s.ended_at,
+            llm_credential_id: s.llm_credential_id,
         }
     }
 }

@@ -15,6 +15,7 @@
 //! The cases panic (through `assert!`/`expect`) on failure, as tests do.
 
 mod account_tokens;
+pub mod api_keys;
 mod audit;
 pub mod credentials;
 mod fixtures;

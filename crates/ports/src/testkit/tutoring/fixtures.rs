@@ -57,6 +57,7 @@ pub fn policies() -> ActivityPolicies {
         ]),
         llm_credential_id: Some(uuid::Uuid::from_u128(0x0b10)),
         require_own_credential: true,
+        allow_student_credentials: true,
     }
 }
 
@@ -100,6 +101,7 @@ pub fn study_session(student_id: Uuid, activity_id: Uuid, at: DateTime<Utc>) -> 
         interaction_count: 0,
         started_at: at,
         ended_at: None,
+        llm_credential_id: None,
     }
 }
 

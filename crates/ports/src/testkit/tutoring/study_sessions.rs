@@ -45,7 +45,7 @@ async fn published(
     item.id
 }
 
-/// `create` stores a session that `find` returns exactly; an unknown student or activity is
+/// `create` stores a session (with its credential, if any) that `find` returns exactly; an unknown student or activity is
 /// `NotFound`; there is no evaluation before the session ends.
 pub async fn study_session_create_and_find(s: TutoringStores) {
     let at = now();
@@ -65,6 +65,8 @@ pub async fn study_session_create_and_find(s: TutoringStores) {
     let mut simulated = study_session(learner, agile, plus_secs(at, 1));
     simulated.mode = SessionMode::Simulator;
     simulated.simulator_type = Some(SimulatorType::TechInterviewer);
+    // The student's own credential is kept as given (the service checked it).
+    simulated.llm_credential_id = Some(Uuid::new_v4());
     assert_eq!(
         s.sessions.create(simulated.clone()).await,
         Ok(simulated.clone())
