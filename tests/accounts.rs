@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use ainative_domain::Page;
-use ainative_ports::{Job, JobFilter, JobState};
+use ainative_ports::{Clock, Job, JobFilter, JobState};
+use chrono::{DateTime, Utc};
 use ainative_server::database::Database;
+use ainative_server::sweep::SweepTargets;
 use ainative_server::workers::run_worker;
 use ainative_test_support::fixtures::{data, login};
 use ainative_test_support::{
@@ -489,6 +491,38 @@ async fn mail_jobs_hold_no_token_and_wait_for_a_worker(backend: Backend) {
     db.close().await;
 }
 
+/// A clock stopped at one instant.
+struct At(DateTime<Utc>);
+
+impl Clock for At {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+async fn expired_account_tokens_are_swept(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = app_with_sink(backend, &sink, &[]).await;
+    app.register("lea").await;
+    mail_about(&sink, "lea@example.com", "Confirm your e-mail").await;
+    request_reset(&app, "lea@example.com").await;
+    mail_about(&sink, "lea@example.com", "Reset your").await;
+    let db = Database::connect(&app.settings.database, None)
+        .await
+        .expect("connect");
+    let sweep_at = |hours: i64| SweepTargets {
+        oauth: db.oauth.clone(),
+        account_tokens: db.account_tokens.clone(),
+        clock: std::sync::Arc::new(At(Utc::now() + chrono::Duration::hours(hours))),
+    };
+    assert_eq!(sweep_at(0).sweep_once().await, 0, "nothing expired yet");
+    // The reset link (60 min) has expired after 2 h; the verification link (24 h) has not.
+    assert_eq!(sweep_at(2).sweep_once().await, 1);
+    assert_eq!(sweep_at(2).sweep_once().await, 0);
+    assert_eq!(sweep_at(25).sweep_once().await, 1);
+    db.close().await;
+}
+
 async fn a_refused_mail_is_dead_at_once_and_listed(backend: Backend) {
     let sink = SmtpSink::start().await;
     let app = app_with_sink(backend, &sink, &[]).await;
@@ -514,7 +548,8 @@ async fn a_refused_mail_is_dead_at_once_and_listed(backend: Backend) {
     let error = dead["last_error"].as_str().expect("an error");
     assert!(error.contains("550"), "{error}");
     // Other mail still flows.
-    sink.wait_for_nth("postmaster@example.com", 1, MAIL_WAIT).await;
+    app.register("carl").await;
+    sink.wait_for_nth("carl@example.com", 1, MAIL_WAIT).await;
 }
 
 async fn unverified_users_are_kept_from_tutoring_when_required(backend: Backend) {
@@ -577,6 +612,7 @@ on_both!(
     mail_requests_are_limited_per_address_and_per_ip,
     mail_jobs_hold_no_token_and_wait_for_a_worker,
     a_refused_mail_is_dead_at_once_and_listed,
+    expired_account_tokens_are_swept,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -552,7 +552,8 @@ async fn sign_in_steps_are_limited_per_ip(backend: Backend) {
     start(&app, "acme").await;
     let res = callback(&app, "/api/v1/auth/oauth/acme/callback?code=x&state=y", None).await;
     assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    let exchange = || app.post("/api/v1/auth/oauth/exchange", None, &json!({"code": "x"}));
+    let body = json!({"code": "x"});
+    let exchange = || app.post("/api/v1/auth/oauth/exchange", None, &body);
     assert_ne!(exchange().await.status(), StatusCode::TOO_MANY_REQUESTS);
     let res = exchange().await;
     let retry_after: u64 = res
