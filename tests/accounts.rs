@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use ainative_domain::Page;
 use ainative_ports::{Clock, Job, JobFilter, JobState};
-use chrono::{DateTime, Utc};
 use ainative_server::database::Database;
 use ainative_server::sweep::SweepTargets;
 use ainative_server::workers::run_worker;
@@ -15,6 +14,7 @@ use ainative_test_support::{
     expect_error, free_port, json_of, wait_for, wait_until, Backend, ReceivedMail, SmtpSink,
     TestApp, PASSWORD,
 };
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 const MAIL_WAIT: Duration = Duration::from_secs(20);
@@ -433,7 +433,11 @@ async fn mail_jobs_hold_no_token_and_wait_for_a_worker(backend: Backend) {
         .await
         .expect("connect");
     let queued = mail_jobs(&db).await;
-    assert_eq!(queued.len(), 3, "one job per request, known or not: {queued:?}");
+    assert_eq!(
+        queued.len(),
+        3,
+        "one job per request, known or not: {queued:?}"
+    );
     for job in &queued {
         assert_eq!(job.state, JobState::Queued);
         let mut keys: Vec<&str> = job
@@ -449,7 +453,11 @@ async fn mail_jobs_hold_no_token_and_wait_for_a_worker(backend: Backend) {
             Some("reset_password") => assert_eq!(keys, ["email", "purpose"]),
             other => panic!("unexpected purpose {other:?}"),
         }
-        assert!(!job.payload.to_string().contains("token"), "{}", job.payload);
+        assert!(
+            !job.payload.to_string().contains("token"),
+            "{}",
+            job.payload
+        );
     }
     assert!(sink.messages().is_empty());
 
@@ -481,13 +489,19 @@ async fn mail_jobs_hold_no_token_and_wait_for_a_worker(backend: Backend) {
     // The links work, and the tokens they carry appear nowhere in the jobs table.
     for job in mail_jobs(&db).await {
         let row = serde_json::to_string(&job).expect("json");
-        assert!(!row.contains(&verify_token) && !row.contains(&reset_token), "{row}");
+        assert!(
+            !row.contains(&verify_token) && !row.contains(&reset_token),
+            "{row}"
+        );
     }
     data(verify(&app, &verify_token).await, 200).await;
     data(reset(&app, &reset_token, NEW_PASSWORD).await, 200).await;
     assert!(sink.messages_to("nobody@example.com").is_empty());
     stop.send(()).expect("worker running");
-    worker.await.expect("worker task").expect("worker stops cleanly");
+    worker
+        .await
+        .expect("worker task")
+        .expect("worker stops cleanly");
     db.close().await;
 }
 

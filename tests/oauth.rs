@@ -550,7 +550,12 @@ async fn sign_in_steps_are_limited_per_ip(backend: Backend) {
     let app = TestApp::spawn_with(backend, &overrides).await;
     // Authorize, callback and exchange share one budget per client IP.
     start(&app, "acme").await;
-    let res = callback(&app, "/api/v1/auth/oauth/acme/callback?code=x&state=y", None).await;
+    let res = callback(
+        &app,
+        "/api/v1/auth/oauth/acme/callback?code=x&state=y",
+        None,
+    )
+    .await;
     assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let body = json!({"code": "x"});
     let exchange = || app.post("/api/v1/auth/oauth/exchange", None, &body);

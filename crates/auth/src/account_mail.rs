@@ -128,7 +128,11 @@ impl AccountMailer {
                     return Ok(Delivery::Skipped);
                 }
                 let token = self
-                    .issue(&user, TokenPurpose::VerifyEmail, self.config.verification_ttl)
+                    .issue(
+                        &user,
+                        TokenPurpose::VerifyEmail,
+                        self.config.verification_ttl,
+                    )
                     .await?;
                 let mail = mail_templates::verification(&self.config, user.email.as_str(), &token);
                 self.deps.mailer.send(&mail).await?;

@@ -178,7 +178,10 @@ async fn nothing_is_sent_for_unknown_inactive_or_verified_accounts() {
 async fn a_refusal_is_permanent_and_an_outage_is_retried() {
     for (error, permanent) in [
         (MailError::Rejected(Cause::new("550 no such user")), true),
-        (MailError::Unavailable(Cause::new("connection refused")), false),
+        (
+            MailError::Unavailable(Cause::new("connection refused")),
+            false,
+        ),
     ] {
         let ada = user(false);
         let mut mocks = Mocks::default();

@@ -87,7 +87,11 @@ impl AccountService {
     pub async fn welcome(&self, user: &User) {
         let outcome = async {
             let key = format!("mail:address:{}", user.email.as_str());
-            if self.within_budget(key, self.config.mail_per_address).await?.0 {
+            if self
+                .within_budget(key, self.config.mail_per_address)
+                .await?
+                .0
+            {
                 self.enqueue(MailJob::VerifyEmail { user_id: user.id })
                     .await?;
             }

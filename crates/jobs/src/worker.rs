@@ -292,8 +292,7 @@ impl Worker {
         };
         let error = truncate(&error);
         let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
-        let retry_at =
-            (!permanent).then(|| after(now, self.config.backoff.delay(attempt, jitter)));
+        let retry_at = (!permanent).then(|| after(now, self.config.backoff.delay(attempt, jitter)));
         match self.deps.queue.fail(lease, &error, now, retry_at).await {
             Ok(FailOutcome::Retry(at)) => {
                 tracing::warn!(job.id = %lease.job_id, attempt, retry_at = %at, error = %error, "job failed; will retry");

@@ -48,7 +48,10 @@ pub fn account_config(settings: &Settings) -> AccountConfig {
 }
 
 /// What a `mail.send` job runs: issues the token, renders and sends through the transport.
-pub fn account_mailer(settings: &Settings, db: &Database) -> Result<Arc<AccountMailer>, StartupError> {
+pub fn account_mailer(
+    settings: &Settings,
+    db: &Database,
+) -> Result<Arc<AccountMailer>, StartupError> {
     Ok(Arc::new(AccountMailer::new(
         AccountMailerDeps {
             users: db.users.clone(),

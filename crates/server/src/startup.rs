@@ -18,9 +18,8 @@ use ainative_ai_gateway::llm::{
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
 use ainative_ai_gateway::GatewayFactory;
 use ainative_auth::{
-    AccountDeps, AccountService, AdminService, ApiKeyDeps, ApiKeyLimits,
-    ApiKeyService, AuthConfig, AuthDeps, AuthService, BcryptHasher, JwtSettings, Pepper,
-    RevocationSync, UserCache,
+    AccountDeps, AccountService, AdminService, ApiKeyDeps, ApiKeyLimits, ApiKeyService, AuthConfig,
+    AuthDeps, AuthService, BcryptHasher, JwtSettings, Pepper, RevocationSync, UserCache,
 };
 use ainative_domain::PasswordPolicy;
 use ainative_http_api::{

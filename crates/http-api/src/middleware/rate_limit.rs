@@ -171,22 +171,34 @@ pub async fn oauth_limit(
         req.app_data::<web::Data<HttpSettings>>().cloned(),
         req.app_data::<web::Data<dyn RateLimiter>>().cloned(),
     ) else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     };
     let limit = settings.rate_limits.oauth;
     if limit == 0 || !is_oauth_flow(req.path()) {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
     let ip = req
         .extensions()
         .get::<ClientIp>()
         .map(|ip| ip.0.to_string())
         .unwrap_or_else(|| "unknown".into());
-    let decision = match limiter.check(&format!("rl:oauth:{ip}"), limit, WINDOW).await {
+    let decision = match limiter
+        .check(&format!("rl:oauth:{ip}"), limit, WINDOW)
+        .await
+    {
         Ok(decision) => decision,
         Err(err) => {
             tracing::warn!(error = %err, "rate limiter unavailable; letting the request through");
-            return next.call(req).await.map(ServiceResponse::map_into_left_body);
+            return next
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body);
         }
     };
     if !decision.allowed {
@@ -199,7 +211,9 @@ pub async fn oauth_limit(
         write_headers(response.headers_mut(), &decision, "oauth");
         return Ok(req.into_response(response).map_into_right_body());
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 #[cfg(test)]
