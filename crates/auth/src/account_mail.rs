@@ -119,6 +119,14 @@ impl AccountMailer {
 
     /// Sends what `job` asks for, issuing a fresh token.
     pub async fn run(&self, job: MailJob) -> Result<Delivery, MailJobError> {
+        match self.send(job).await {
+            // The user was deleted between the look-up and the token: nothing to send.
+            Err(MailJobError::Port(PortError::NotFound)) => Ok(Delivery::Skipped),
+            other => other,
+        }
+    }
+
+    async fn send(&self, job: MailJob) -> Result<Delivery, MailJobError> {
         match job {
             MailJob::VerifyEmail { user_id } => {
                 let Some(user) = self.deps.users.find_by_id(user_id).await? else {

@@ -204,3 +204,21 @@ async fn a_refusal_is_permanent_and_an_outage_is_retried() {
         .unwrap_err();
     assert!(err.is_permanent());
 }
+
+#[tokio::test]
+async fn a_user_deleted_before_the_token_gets_nothing_and_no_retry() {
+    let ada = user(false);
+    let id = ada.id;
+    let mut mocks = Mocks::default();
+    mocks
+        .users
+        .expect_find_by_id()
+        .return_once(move |_| Ok(Some(ada)));
+    mocks
+        .tokens
+        .expect_issue()
+        .return_once(|_| Err(ainative_ports::PortError::NotFound));
+    // No mailer expectation: sending would panic.
+    let job = MailJob::VerifyEmail { user_id: id };
+    assert_eq!(mocks.handler().run(job).await.unwrap(), Delivery::Skipped);
+}
