@@ -1,13 +1,20 @@
-//! End-to-end tests of the mail flows (SPEC §10.1) on SQLite and PostgreSQL: the server sends
-//! real SMTP to a sink on loopback, and the tests follow the links in what it received.
+//! End-to-end tests of the mail flows (SPEC §10.1) on SQLite and PostgreSQL: the server
+//! queues `mail.send` jobs, its workers send real SMTP to a sink on loopback, and the tests
+//! follow the links in what it received.
 
 use std::time::Duration;
 
+use ainative_domain::Page;
+use ainative_ports::{Clock, Job, JobFilter, JobState};
+use ainative_server::database::Database;
+use ainative_server::sweep::SweepTargets;
+use ainative_server::workers::run_worker;
 use ainative_test_support::fixtures::{data, login};
 use ainative_test_support::{
-    expect_error, free_port, json_of, wait_until, Backend, ReceivedMail, SmtpSink, TestApp,
-    PASSWORD,
+    expect_error, free_port, json_of, wait_for, wait_until, Backend, ReceivedMail, SmtpSink,
+    TestApp, PASSWORD,
 };
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 const MAIL_WAIT: Duration = Duration::from_secs(20);
@@ -38,6 +45,10 @@ async fn app_with_sink(backend: Backend, sink: &SmtpSink, extra: &[(&str, &str)]
         ("SMTP_URL", url.as_str()),
         ("PUBLIC_BASE_URL", "https://tutor.example.com/"),
         ("PRODUCT_NAME", "Tutor Test"),
+        // Quick retries and polls: mail goes through the job queue.
+        ("JOB_POLL_MS", "100"),
+        ("JOB_BACKOFF_BASE_SECS", "1"),
+        ("JOB_BACKOFF_MAX_SECS", "2"),
     ];
     overrides.extend_from_slice(extra);
     TestApp::spawn_with(backend, &overrides).await
@@ -353,11 +364,30 @@ async fn mail_survives_an_smtp_outage(backend: Backend) {
     // Nothing listens on the port yet: the server cannot deliver.
     let port = free_port();
     let url = format!("smtp://127.0.0.1:{port}");
-    let app = TestApp::spawn_with(backend, &[("MAIL_TRANSPORT", "smtp"), ("SMTP_URL", &url)]).await;
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("MAIL_TRANSPORT", "smtp"),
+            ("SMTP_URL", &url),
+            ("JOB_POLL_MS", "100"),
+            ("JOB_BACKOFF_BASE_SECS", "1"),
+            ("JOB_BACKOFF_MAX_SECS", "2"),
+        ],
+    )
+    .await;
     // The requests succeed regardless.
     app.register("gus").await;
     let (status, _) = request_reset(&app, "gus@example.com").await;
     assert_eq!(status, 202);
+    // Both jobs fail at least once while nothing listens.
+    let db = Database::connect(&app.settings.database, None)
+        .await
+        .expect("connect");
+    wait_until(MAIL_WAIT, "both mail jobs failed once", || async {
+        let jobs = mail_jobs(&db).await;
+        jobs.len() == 2 && jobs.iter().all(|j| j.last_error.is_some())
+    })
+    .await;
     // The sink comes up; the retries deliver both mails.
     let sink = SmtpSink::start_on(port).await;
     let first = sink
@@ -369,6 +399,171 @@ async fn mail_survives_an_smtp_outage(backend: Backend) {
     let subjects = [first.decoded(), second.decoded()];
     assert!(subjects.iter().any(|m| m.contains("Confirm your e-mail")));
     assert!(subjects.iter().any(|m| m.contains("Reset your")));
+    wait_until(MAIL_WAIT, "both mail jobs succeeded", || async {
+        mail_jobs(&db)
+            .await
+            .iter()
+            .all(|j| j.state == JobState::Succeeded && j.attempts >= 2)
+    })
+    .await;
+    db.close().await;
+}
+
+/// The `mail.send` jobs in the server's database.
+async fn mail_jobs(db: &Database) -> Vec<Job> {
+    let filter = JobFilter {
+        state: None,
+        kind: Some("mail.send".into()),
+    };
+    db.jobs
+        .list(filter, Page::default())
+        .await
+        .expect("list jobs")
+        .items
+}
+
+async fn mail_jobs_hold_no_token_and_wait_for_a_worker(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    // No workers in the server: its jobs wait in the database, as while every worker is down.
+    let app = app_with_sink(backend, &sink, &[("WORKERS", "0")]).await;
+    app.register("kim").await;
+    assert_eq!(request_reset(&app, "kim@example.com").await.0, 202);
+    assert_eq!(request_reset(&app, "nobody@example.com").await.0, 202);
+    let db = Database::connect(&app.settings.database, None)
+        .await
+        .expect("connect");
+    let queued = mail_jobs(&db).await;
+    assert_eq!(
+        queued.len(),
+        3,
+        "one job per request, known or not: {queued:?}"
+    );
+    for job in &queued {
+        assert_eq!(job.state, JobState::Queued);
+        let mut keys: Vec<&str> = job
+            .payload
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        match job.payload["purpose"].as_str() {
+            Some("verify_email") => assert_eq!(keys, ["purpose", "user_id"]),
+            Some("reset_password") => assert_eq!(keys, ["email", "purpose"]),
+            other => panic!("unexpected purpose {other:?}"),
+        }
+        assert!(
+            !job.payload.to_string().contains("token"),
+            "{}",
+            job.payload
+        );
+    }
+    assert!(sink.messages().is_empty());
+
+    // A worker process starts on the same database: the queued mail goes out.
+    let mut settings = app.settings.clone();
+    settings.jobs.workers = 1;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(async move {
+        run_worker(&settings, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let verify_token = token_in(
+        &mail_about(&sink, "kim@example.com", "Confirm your e-mail").await,
+        "verify-email",
+    );
+    let reset_token = token_in(
+        &mail_about(&sink, "kim@example.com", "Reset your").await,
+        "reset-password",
+    );
+    wait_until(MAIL_WAIT, "every mail job succeeded", || async {
+        mail_jobs(&db)
+            .await
+            .iter()
+            .all(|j| j.state == JobState::Succeeded)
+    })
+    .await;
+    // The links work, and the tokens they carry appear nowhere in the jobs table.
+    for job in mail_jobs(&db).await {
+        let row = serde_json::to_string(&job).expect("json");
+        assert!(
+            !row.contains(&verify_token) && !row.contains(&reset_token),
+            "{row}"
+        );
+    }
+    data(verify(&app, &verify_token).await, 200).await;
+    data(reset(&app, &reset_token, NEW_PASSWORD).await, 200).await;
+    assert!(sink.messages_to("nobody@example.com").is_empty());
+    stop.send(()).expect("worker running");
+    worker
+        .await
+        .expect("worker task")
+        .expect("worker stops cleanly");
+    db.close().await;
+}
+
+/// A clock stopped at one instant.
+struct At(DateTime<Utc>);
+
+impl Clock for At {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+async fn expired_account_tokens_are_swept(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = app_with_sink(backend, &sink, &[]).await;
+    app.register("lea").await;
+    mail_about(&sink, "lea@example.com", "Confirm your e-mail").await;
+    request_reset(&app, "lea@example.com").await;
+    mail_about(&sink, "lea@example.com", "Reset your").await;
+    let db = Database::connect(&app.settings.database, None)
+        .await
+        .expect("connect");
+    let sweep_at = |hours: i64| SweepTargets {
+        oauth: db.oauth.clone(),
+        account_tokens: db.account_tokens.clone(),
+        clock: std::sync::Arc::new(At(Utc::now() + chrono::Duration::hours(hours))),
+    };
+    assert_eq!(sweep_at(0).sweep_once().await, 0, "nothing expired yet");
+    // The reset link (60 min) has expired after 2 h; the verification link (24 h) has not.
+    assert_eq!(sweep_at(2).sweep_once().await, 1);
+    assert_eq!(sweep_at(2).sweep_once().await, 0);
+    assert_eq!(sweep_at(25).sweep_once().await, 1);
+    db.close().await;
+}
+
+async fn a_refused_mail_is_dead_at_once_and_listed(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = app_with_sink(backend, &sink, &[]).await;
+    // The sink refuses this mailbox for good (550).
+    app.register("bounce").await;
+    let admin = app.admin("postmaster").await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let dead = wait_for(MAIL_WAIT, "the refused mail job listed as dead", || async {
+        let (status, body) =
+            json_of(app.get("/api/v1/admin/jobs?state=dead", Some(&admin)).await).await;
+        assert_eq!(status, 200, "{body}");
+        body["data"]["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|job| job["kind"] == "mail.send")
+            .cloned()
+    })
+    .await;
+    assert_eq!(dead["attempts"], 1, "a refusal is not retried: {dead}");
+    let error = dead["last_error"].as_str().expect("an error");
+    assert!(error.contains("550"), "{error}");
+    // Other mail still flows.
+    app.register("carl").await;
+    sink.wait_for_nth("carl@example.com", 1, MAIL_WAIT).await;
 }
 
 async fn unverified_users_are_kept_from_tutoring_when_required(backend: Backend) {
@@ -429,6 +624,9 @@ on_both!(
     mail_survives_an_smtp_outage,
     unverified_users_are_kept_from_tutoring_when_required,
     mail_requests_are_limited_per_address_and_per_ip,
+    mail_jobs_hold_no_token_and_wait_for_a_worker,
+    a_refused_mail_is_dead_at_once_and_listed,
+    expired_account_tokens_are_swept,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

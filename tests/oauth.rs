@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 /// The application URL the flows return to (the only allowed one).
 const APP_RETURN: &str = "https://app.example/auth/done";
-/// `OAUTH_PUBLIC_BASE_URL` of the test servers: the callback URLs the provider redirects to.
+/// `PUBLIC_BASE_URL` of the test servers: the callback URLs the provider redirects to.
 const PUBLIC_BASE: &str = "https://api.example";
 const COOKIE: &str = "__Host-ainative-oauth";
 
@@ -18,7 +18,7 @@ async fn spawn(backend: Backend, idp: &FakeProvider) -> TestApp {
     let mut env = idp.oidc_env("ACME");
     env.extend(idp.github_env());
     env.push(("OAUTH_REDIRECT_ALLOWLIST".into(), APP_RETURN.into()));
-    env.push(("OAUTH_PUBLIC_BASE_URL".into(), PUBLIC_BASE.into()));
+    env.push(("PUBLIC_BASE_URL".into(), PUBLIC_BASE.into()));
     let overrides: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     TestApp::spawn_with(backend, &overrides).await
 }
@@ -104,7 +104,7 @@ async fn at_provider(app: &TestApp, provider_url: &str) -> String {
     assert_eq!(res.status(), StatusCode::FOUND, "{provider_url}");
     let back = location(&res);
     back.strip_prefix(PUBLIC_BASE)
-        .unwrap_or_else(|| panic!("the callback is built from OAUTH_PUBLIC_BASE_URL: {back}"))
+        .unwrap_or_else(|| panic!("the callback is built from PUBLIC_BASE_URL: {back}"))
         .to_owned()
 }
 
@@ -541,6 +541,45 @@ async fn the_last_way_to_sign_in_cannot_be_unlinked(backend: Backend) {
     .await;
 }
 
+async fn sign_in_steps_are_limited_per_ip(backend: Backend) {
+    let idp = FakeProvider::start().await;
+    let mut env = idp.oidc_env("ACME");
+    env.push(("OAUTH_REDIRECT_ALLOWLIST".into(), APP_RETURN.into()));
+    env.push(("RATE_LIMIT_OAUTH".into(), "3".into()));
+    let overrides: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let app = TestApp::spawn_with(backend, &overrides).await;
+    // Authorize, callback and exchange share one budget per client IP.
+    start(&app, "acme").await;
+    let res = callback(
+        &app,
+        "/api/v1/auth/oauth/acme/callback?code=x&state=y",
+        None,
+    )
+    .await;
+    assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body = json!({"code": "x"});
+    let exchange = || app.post("/api/v1/auth/oauth/exchange", None, &body);
+    assert_ne!(exchange().await.status(), StatusCode::TOO_MANY_REQUESTS);
+    let res = exchange().await;
+    let retry_after: u64 = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After header");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    expect_error(res, 429, "RATE_LIMITED").await;
+    // The other endpoints keep the general limit.
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "nobody", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
 async fn unknown_providers_and_bad_redirects_are_refused(backend: Backend) {
     let idp = FakeProvider::start().await;
     let app = spawn(backend, &idp).await;
@@ -626,4 +665,5 @@ both!(
     an_existing_address_is_not_linked_silently,
     the_last_way_to_sign_in_cannot_be_unlinked,
     unknown_providers_and_bad_redirects_are_refused,
+    sign_in_steps_are_limited_per_ip,
 );

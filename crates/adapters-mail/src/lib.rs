@@ -6,15 +6,14 @@
 //! - [`LogMailer`]: the default; logs one line per message (recipient masked) and, when
 //!   given a directory, writes the whole message there as an `.eml` file a developer can
 //!   open to click the link.
-//! - [`InProcessOutbox`]: the [`ainative_ports::MailOutbox`] that takes mail off the request
-//!   path: a bounded queue, a few concurrent sends, retries with exponential back-off.
+//!
+//! Mail leaves the request path as a `mail.send` job on the durable queue (crate `auth`,
+//! `AccountMailer`); the job's handler calls one of these transports.
 
 mod log;
 mod message;
-mod outbox;
 mod smtp;
 
 pub use log::LogMailer;
 pub use message::{build_message, mask_address, MessageError};
-pub use outbox::{InProcessOutbox, OutboxConfig};
 pub use smtp::{MailConfigError, SmtpMailer};

@@ -45,6 +45,17 @@ async fn consume<D: Dialect>(conn: &mut Conn<D>, id: Uuid, at: DateTime<Utc>) ->
 
 #[async_trait]
 impl<D: Dialect> AccountTokenRepository for SqlStore<D> {
+    async fn purge_expired(&self, now: DateTime<Utc>) -> PortResult<u64> {
+        self.call("account_tokens.purge_expired", async {
+            let mut conn = self.conn().await?;
+            Stmt::<D>::new("DELETE FROM account_tokens WHERE expires_at < $1")
+                .bind(now)
+                .execute(&mut conn)
+                .await
+        })
+        .await
+    }
+
     async fn issue(&self, token: NewAccountToken) -> PortResult<()> {
         self.call("account_tokens.issue", async {
             let mut tx = self.begin_write().await?;

@@ -333,15 +333,19 @@ impl<D: Dialect> JobQueue for SqlStore<D> {
         lease: &Lease,
         error: &str,
         now: DateTime<Utc>,
-        retry_at: DateTime<Utc>,
+        retry_at: Option<DateTime<Utc>>,
     ) -> PortResult<FailOutcome> {
         // Every CASE reads the row as it was: `attempts` counts the failed attempt already.
+        // No retry time ($1 NULL) is a permanent failure: dead now.
         let stmt = with_lease(
             Stmt::<D>::new(
                 "UPDATE jobs SET \
-                 state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-                 run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE $1 END, \
-                 finished_at = CASE WHEN attempts >= max_attempts THEN $2 ELSE NULL END, \
+                 state = CASE WHEN attempts >= max_attempts OR $1 IS NULL \
+                 THEN 'dead' ELSE 'queued' END, \
+                 run_at = CASE WHEN attempts >= max_attempts OR $1 IS NULL \
+                 THEN run_at ELSE $1 END, \
+                 finished_at = CASE WHEN attempts >= max_attempts OR $1 IS NULL \
+                 THEN $2 ELSE NULL END, \
                  last_error = $3, failed_at = $2, updated_at = $2, lease_expires_at = NULL \
                  WHERE id = $4 AND fence = $5 AND lease_owner = $6 AND state = 'running' \
                  RETURNING state",
@@ -357,9 +361,9 @@ impl<D: Dialect> JobQueue for SqlStore<D> {
                 return Err(PortError::Conflict(Conflict::LeaseLost));
             };
             let state: JobState = Columns::<D>::new(&row, "job").parsed("state")?;
-            Ok(match state {
-                JobState::Dead => FailOutcome::Dead,
-                _ => FailOutcome::Retry(retry_at),
+            Ok(match (state, retry_at) {
+                (JobState::Queued, Some(at)) => FailOutcome::Retry(at),
+                _ => FailOutcome::Dead,
             })
         })
         .await

@@ -72,6 +72,23 @@ async fn insert_account<D: Dialect>(conn: &mut Conn<D>, account: &OAuthAccount) 
 
 #[async_trait]
 impl<D: Dialect> OAuthStore for SqlStore<D> {
+    async fn purge_expired(&self, now: DateTime<Utc>) -> PortResult<u64> {
+        self.call("oauth.purge_expired", async {
+            let mut tx = self.begin_write().await?;
+            let flows = Stmt::<D>::new("DELETE FROM oauth_flows WHERE expires_at < $1")
+                .bind(now)
+                .execute(&mut tx)
+                .await?;
+            let codes = Stmt::<D>::new("DELETE FROM oauth_login_codes WHERE expires_at < $1")
+                .bind(now)
+                .execute(&mut tx)
+                .await?;
+            tx.commit().await.map_err(map_err::<D>)?;
+            Ok(flows + codes)
+        })
+        .await
+    }
+
     async fn save_flow(&self, flow: OAuthFlow) -> PortResult<()> {
         self.call("oauth.save_flow", async {
             let mut conn = self.conn().await?;

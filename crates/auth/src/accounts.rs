@@ -6,21 +6,16 @@ use std::time::Duration;
 
 use ainative_domain::{AuditAction, Email, NewAuditEntry, RequestContext, User, ValidationErrors};
 use ainative_ports::{
-    AccountToken, AccountTokenRepository, MailOutbox, NewAccountToken, OutgoingMail, PortError,
-    RateLimiter, TokenPurpose,
+    AccountToken, AccountTokenRepository, JobQueue, PortError, RateLimiter, TokenPurpose,
 };
-use tokio::sync::Semaphore;
-use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::account_mail::MailJob;
 use crate::account_token::{self, password_fingerprint};
-use crate::{mail_templates, AuthError, AuthService, TokenPair, TokenRejection};
+use crate::{AuthError, AuthService, TokenPair, TokenRejection};
 
 /// The window of the mail limits.
 pub const MAIL_WINDOW: Duration = Duration::from_secs(3600);
-
-/// Reset requests handled in the background at once; beyond, requests are dropped (logged).
-const BACKGROUND_SLOTS: usize = 64;
 
 /// Settings of the account mails.
 #[derive(Debug, Clone)]
@@ -46,8 +41,8 @@ pub struct AccountConfig {
 pub struct AccountDeps {
     /// Token storage.
     pub tokens: Arc<dyn AccountTokenRepository>,
-    /// Where mails go (delivered off the request path).
-    pub outbox: Arc<dyn MailOutbox>,
+    /// The durable queue mail jobs go to (`mail.send`, delivered by the workers).
+    pub jobs: Arc<dyn JobQueue>,
     /// Per-address and per-IP budgets.
     pub limiter: Arc<dyn RateLimiter>,
 }
@@ -57,44 +52,17 @@ pub struct AccountService {
     auth: Arc<AuthService>,
     deps: AccountDeps,
     config: AccountConfig,
-    background: Arc<Semaphore>,
 }
 
 impl AccountService {
     /// Builds the service on top of the identity core.
     pub fn new(auth: Arc<AuthService>, deps: AccountDeps, config: AccountConfig) -> Self {
-        Self {
-            auth,
-            deps,
-            config,
-            background: Arc::new(Semaphore::new(BACKGROUND_SLOTS)),
-        }
+        Self { auth, deps, config }
     }
 
     /// The configuration in force.
     pub fn config(&self) -> &AccountConfig {
         &self.config
-    }
-
-    /// Runs `work` after the response, within the background budget; failures are logged.
-    fn spawn_bounded(
-        &self,
-        what: &'static str,
-        work: impl std::future::Future<Output = Result<(), AuthError>> + Send + 'static,
-    ) {
-        let Ok(permit) = self.background.clone().try_acquire_owned() else {
-            tracing::warn!(what, "too many account mails in progress; request dropped");
-            return;
-        };
-        tokio::spawn(
-            async move {
-                if let Err(err) = work.await {
-                    tracing::error!(what, error = %ainative_ports::error_chain(&err), "account mail not sent");
-                }
-                drop(permit);
-            }
-            .instrument(tracing::Span::current()),
-        );
     }
 
     /// Counts one mail against a key; `false` when its budget is spent.
@@ -106,71 +74,33 @@ impl AccountService {
         Ok((decision.allowed, decision.reset_secs))
     }
 
-    async fn issue(
-        &self,
-        user: &User,
-        purpose: TokenPurpose,
-        ttl: Duration,
-    ) -> Result<String, AuthError> {
-        let token = account_token::generate();
+    /// Puts a `mail.send` job on the durable queue; the workers issue the token and send.
+    async fn enqueue(&self, mail: MailJob) -> Result<(), AuthError> {
         let now = self.auth.deps().clock.now();
-        self.deps
-            .tokens
-            .issue(NewAccountToken {
-                id: Uuid::new_v4(),
-                user_id: user.id,
-                purpose,
-                token_hash: token.hash,
-                password_fingerprint: password_fingerprint(&user.password_hash),
-                sent_to: user.email.as_str().to_owned(),
-                created_at: now,
-                expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX),
-            })
-            .await?;
-        Ok(token.value)
-    }
-
-    /// Queues a mail. A full or stopped queue loses it (logged): the request that caused it
-    /// still succeeds, and the user can ask again.
-    async fn enqueue(&self, mail: OutgoingMail) {
-        let template = mail.template.clone();
-        if let Err(err) = self.deps.outbox.enqueue(mail).await {
-            tracing::error!(%template, error = %ainative_ports::error_chain(&err), "account mail not queued");
-        }
-    }
-
-    async fn send_verification(&self, user: &User) -> Result<(), AuthError> {
-        let token = self
-            .issue(
-                user,
-                TokenPurpose::VerifyEmail,
-                self.config.verification_ttl,
-            )
-            .await?;
-        self.enqueue(mail_templates::verification(
-            &self.config,
-            user.email.as_str(),
-            &token,
-        ))
-        .await;
+        self.deps.jobs.enqueue(mail.to_job(now)).await?;
         Ok(())
     }
 
-    /// Sends the verification mail of a newly registered user, after the response: the
-    /// registration never waits for it nor fails because of it.
-    pub fn welcome(self: &Arc<Self>, user: User) {
-        let this = self.clone();
-        self.spawn_bounded("verification mail", async move {
+    /// Queues the verification mail of a newly registered user. The user row is committed
+    /// already: a failure here is logged, never fails the registration (the user can ask
+    /// for a link again).
+    pub async fn welcome(&self, user: &User) {
+        let outcome = async {
             let key = format!("mail:address:{}", user.email.as_str());
-            if this
-                .within_budget(key, this.config.mail_per_address)
+            if self
+                .within_budget(key, self.config.mail_per_address)
                 .await?
                 .0
             {
-                this.send_verification(&user).await?;
+                self.enqueue(MailJob::VerifyEmail { user_id: user.id })
+                    .await?;
             }
-            Ok(())
-        });
+            Ok::<_, AuthError>(())
+        }
+        .await;
+        if let Err(err) = outcome {
+            tracing::error!(error = %ainative_ports::error_chain(&err), "verification mail not queued");
+        }
     }
 
     /// Sends the caller a new verification link. Nothing is sent when the address is
@@ -188,7 +118,8 @@ impl AccountService {
         if !allowed {
             return Err(AuthError::MailThrottled { retry_after_secs });
         }
-        self.send_verification(&user).await?;
+        self.enqueue(MailJob::VerifyEmail { user_id: user.id })
+            .await?;
         Ok(true)
     }
 
@@ -250,12 +181,12 @@ impl AccountService {
         })
     }
 
-    /// Starts a password reset for an address. Answers the same, after the same work on
-    /// the request path, whether or not an account has the address: the look-up, the
-    /// per-address budget, the token and the mail all happen after the response. Only the
-    /// per-IP budget (which says nothing about accounts) is enforced here (429).
+    /// Starts a password reset for an address. Does the same work, and answers the same,
+    /// whether or not an account has the address: the per-IP budget (429), the per-address
+    /// budget (over it, nothing is queued, silently) and one `mail.send` job. The account
+    /// is looked up by the job, off the request path.
     pub async fn request_password_reset(
-        self: &Arc<Self>,
+        &self,
         email: &str,
         client_ip: Option<IpAddr>,
     ) -> Result<(), AuthError> {
@@ -269,16 +200,6 @@ impl AccountService {
                 return Err(AuthError::MailThrottled { retry_after_secs });
             }
         }
-        let this = self.clone();
-        self.spawn_bounded("password reset mail", async move {
-            this.send_reset(email).await
-        });
-        Ok(())
-    }
-
-    async fn send_reset(&self, email: Email) -> Result<(), AuthError> {
-        // Counted for unknown addresses too; over budget the request is dropped silently,
-        // so the answer never depends on whether the account exists.
         let key = format!("mail:address:{}", email.as_str());
         if !self
             .within_budget(key, self.config.mail_per_address)
@@ -288,22 +209,10 @@ impl AccountService {
             tracing::info!("password reset dropped: address over its mail budget");
             return Ok(());
         }
-        let Some(user) = self.auth.deps().users.find_by_login(email.as_str()).await? else {
-            return Ok(());
-        };
-        if !user.is_active || user.email != email {
-            return Ok(());
-        }
-        let token = self
-            .issue(&user, TokenPurpose::ResetPassword, self.config.reset_ttl)
-            .await?;
-        self.enqueue(mail_templates::password_reset(
-            &self.config,
-            user.email.as_str(),
-            &token,
-        ))
-        .await;
-        Ok(())
+        self.enqueue(MailJob::ResetPassword {
+            email: email.as_str().to_owned(),
+        })
+        .await
     }
 
     /// Sets a new password with a reset link: the token is consumed, every session of the

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use ainative_domain::{Email, PasswordPolicy, RoleSet, Tier, User, Username};
 use ainative_ports::{
-    AccountToken, MockAccountTokenRepository, MockAuthSessionRepository, MockClock,
-    MockLoginThrottle, MockMailOutbox, MockRateLimiter, MockRevocationList, MockUserRepository,
+    AccountToken, Enqueued, MockAccountTokenRepository, MockAuthSessionRepository, MockClock,
+    MockJobQueue, MockLoginThrottle, MockRateLimiter, MockRevocationList, MockUserRepository,
     PortError, RateDecision, TokenPurpose,
 };
 use async_trait::async_trait;
@@ -62,7 +62,7 @@ struct Mocks {
     sessions: MockAuthSessionRepository,
     revocations: MockRevocationList,
     tokens: MockAccountTokenRepository,
-    outbox: MockMailOutbox,
+    jobs: MockJobQueue,
     limiter: MockRateLimiter,
     require_verified: bool,
 }
@@ -102,7 +102,7 @@ impl Mocks {
             auth,
             AccountDeps {
                 tokens: Arc::new(self.tokens),
-                outbox: Arc::new(self.outbox),
+                jobs: Arc::new(self.jobs),
                 limiter: Arc::new(self.limiter),
             },
             AccountConfig {
@@ -344,4 +344,98 @@ async fn verification_is_required_only_when_configured() {
         mocks.service().ensure_verified(&ctx(id)).await,
         Err(AuthError::EmailNotVerified)
     ));
+}
+
+fn allow_all(limiter: &mut MockRateLimiter) {
+    limiter.expect_check().returning(|_, limit, _| {
+        Ok(RateDecision {
+            allowed: true,
+            limit,
+            remaining: limit,
+            reset_secs: 3600,
+        })
+    });
+}
+
+/// The payloads of the jobs a service queued.
+fn record_jobs(jobs: &mut MockJobQueue) -> Arc<std::sync::Mutex<Vec<ainative_ports::NewJob>>> {
+    let seen: Arc<std::sync::Mutex<Vec<ainative_ports::NewJob>>> = Arc::default();
+    let store = seen.clone();
+    jobs.expect_enqueue().returning(move |job| {
+        let id = job.id;
+        store.lock().unwrap().push(job);
+        Ok(Enqueued { id, created: true })
+    });
+    seen
+}
+
+#[tokio::test]
+async fn a_reset_request_queues_the_same_tokenless_job_for_any_address() {
+    // No user look-up on the request path: the users mock has no expectation.
+    let mut mocks = Mocks::default();
+    allow_all(&mut mocks.limiter);
+    let jobs = record_jobs(&mut mocks.jobs);
+    let service = mocks.service();
+    for address in ["Ada@Example.com", "nobody@example.com"] {
+        service
+            .request_password_reset(address, Some([10, 0, 0, 1].into()))
+            .await
+            .unwrap();
+    }
+    let jobs = jobs.lock().unwrap();
+    assert_eq!(jobs.len(), 2);
+    for job in jobs.iter() {
+        assert_eq!(job.kind, "mail.send");
+        assert_eq!(job.max_attempts, crate::MAIL_MAX_ATTEMPTS);
+    }
+    assert_eq!(
+        jobs[0].payload,
+        serde_json::json!({"purpose": "reset_password", "email": "ada@example.com"})
+    );
+    assert_eq!(
+        jobs[1].payload,
+        serde_json::json!({"purpose": "reset_password", "email": "nobody@example.com"})
+    );
+}
+
+#[tokio::test]
+async fn registration_queues_a_verification_job_and_survives_a_queue_failure() {
+    let ada = user(false);
+    let mut mocks = Mocks::default();
+    allow_all(&mut mocks.limiter);
+    let jobs = record_jobs(&mut mocks.jobs);
+    mocks.service().welcome(&ada).await;
+    assert_eq!(
+        jobs.lock().unwrap()[0].payload,
+        serde_json::json!({"purpose": "verify_email", "user_id": ada.id})
+    );
+
+    let mut mocks = Mocks::default();
+    allow_all(&mut mocks.limiter);
+    mocks
+        .jobs
+        .expect_enqueue()
+        .times(1)
+        .returning(|_| Err(PortError::Unavailable(ainative_ports::Cause::new("down"))));
+    // Logged, not raised: the registration stands.
+    mocks.service().welcome(&ada).await;
+}
+
+#[tokio::test]
+async fn an_address_over_its_budget_queues_nothing_and_answers_the_same() {
+    let mut mocks = Mocks::default();
+    mocks.limiter.expect_check().returning(|key, limit, _| {
+        Ok(RateDecision {
+            allowed: key.starts_with("mail:ip:"),
+            limit,
+            remaining: 0,
+            reset_secs: 600,
+        })
+    });
+    // No enqueue expectation: queueing would panic.
+    mocks
+        .service()
+        .request_password_reset("ada@example.com", Some([10, 0, 0, 1].into()))
+        .await
+        .unwrap();
 }

@@ -4,6 +4,7 @@
 //! The crate depends only on `domain` and `ports`: storage, throttling and revocation come in
 //! as `Arc<dyn Port>` through [`AuthDeps`].
 
+pub mod account_mail;
 mod account_token;
 mod accounts;
 mod admin;
@@ -19,6 +20,10 @@ mod revocation_sync;
 mod service;
 mod user_cache;
 
+pub use account_mail::{
+    AccountMailer, AccountMailerDeps, Delivery, MailJob, MailJobError, MAIL_JOB_KIND,
+    MAIL_MAX_ATTEMPTS,
+};
 pub use accounts::{AccountConfig, AccountDeps, AccountService, MAIL_WINDOW};
 pub use admin::AdminService;
 pub use api_keys::{

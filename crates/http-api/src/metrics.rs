@@ -87,8 +87,9 @@ const JOB_BUCKETS: &[f64] = &[
     0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
 ];
 
-/// `rate_limit_rejections_total{scope}`: per IP, per user, failed-login throttling.
-pub const RATE_LIMIT_SCOPES: [&str; 3] = ["ip", "user", "login"];
+/// `rate_limit_rejections_total{scope}`: per IP, per user, failed-login throttling, social
+/// sign-in steps per IP.
+pub const RATE_LIMIT_SCOPES: [&str; 4] = ["ip", "user", "login", "oauth"];
 /// `cache_requests_total{cache="llm",result}`: answered from the cache, called the provider,
 /// shared an identical call in flight.
 pub const CACHE_RESULTS: [&str; 3] = ["hit", "miss", "coalesced"];

@@ -24,6 +24,8 @@ pub struct RateLimits {
     pub premium: u32,
     /// Per user of the admin tier.
     pub admin: u32,
+    /// Per client IP, on the social sign-in steps (authorize, callback, exchange, link).
+    pub oauth: u32,
 }
 
 /// HTTP behaviour settings.

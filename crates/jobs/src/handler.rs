@@ -21,12 +21,25 @@ pub enum JobError {
     /// The payload is not what the handler expects.
     #[error("invalid payload: {0}")]
     Payload(#[from] serde_json::Error),
+    /// A failure no retry can fix (a mail server's 5xx): the job is dead at once.
+    #[error("{0}")]
+    Permanent(String),
 }
 
 impl JobError {
     /// A failure described by `message`.
     pub fn msg(message: impl fmt::Display) -> Self {
         Self::Failed(message.to_string())
+    }
+
+    /// A permanent failure described by `message`: not retried.
+    pub fn permanent(message: impl fmt::Display) -> Self {
+        Self::Permanent(message.to_string())
+    }
+
+    /// True when retrying cannot help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::Permanent(_))
     }
 }
 

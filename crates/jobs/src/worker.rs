@@ -279,20 +279,20 @@ impl Worker {
         result: Result<Result<(), JobError>, JoinError>,
     ) -> Option<Outcome> {
         let now = self.deps.clock.now();
-        let error = match result {
+        let (error, permanent) = match result {
             Ok(Ok(())) => {
                 return match self.deps.queue.complete(lease, now).await {
                     Ok(()) => Some(Outcome::Succeeded),
                     Err(err) => self.unrecorded(lease, err),
                 };
             }
-            Ok(Err(err)) => err.to_string(),
-            Err(join) if join.is_panic() => "the handler panicked".to_owned(),
-            Err(_) => "the handler was cancelled".to_owned(),
+            Ok(Err(err)) => (err.to_string(), err.is_permanent()),
+            Err(join) if join.is_panic() => ("the handler panicked".to_owned(), false),
+            Err(_) => ("the handler was cancelled".to_owned(), false),
         };
         let error = truncate(&error);
         let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
-        let retry_at = after(now, self.config.backoff.delay(attempt, jitter));
+        let retry_at = (!permanent).then(|| after(now, self.config.backoff.delay(attempt, jitter)));
         match self.deps.queue.fail(lease, &error, now, retry_at).await {
             Ok(FailOutcome::Retry(at)) => {
                 tracing::warn!(job.id = %lease.job_id, attempt, retry_at = %at, error = %error, "job failed; will retry");

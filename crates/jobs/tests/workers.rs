@@ -145,6 +145,7 @@ macro_rules! on_both {
 on_both!(
     every_job_runs_once,
     a_failing_job_retries_then_dies,
+    a_permanent_failure_dies_without_retries,
     shutdown_gives_back_a_job_that_outlives_the_grace,
     shutdown_lets_a_short_job_finish,
     a_lost_lease_stops_the_handler,
@@ -220,6 +221,35 @@ async fn a_failing_job_retries_then_dies(q: Queue) {
     assert_eq!(job.last_error.as_deref(), Some("attempt 3 failed"));
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
     assert_eq!(recorder.count(Outcome::Retried), 2);
+    assert_eq!(recorder.count(Outcome::Dead), 1);
+}
+
+async fn a_permanent_failure_dies_without_retries(q: Queue) {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let mut registry = Registry::new();
+    let counter = attempts.clone();
+    registry.register_fn("test.reject", move |_job| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { Err(JobError::permanent("550 mailbox unavailable")) }
+    });
+    let recorder = Arc::new(Recorder::default());
+    let pool = start(&q, registry, &recorder, config(1));
+    let id = q
+        .jobs
+        .enqueue(new_job("test.reject").max_attempts(5))
+        .await
+        .expect("enqueue")
+        .id;
+    wait_until(LIMIT, "the job is dead", || async {
+        state_of(&q, id).await == JobState::Dead
+    })
+    .await;
+    pool.shutdown().await;
+    let job = q.jobs.get(id).await.expect("get");
+    assert_eq!(job.attempts, 1);
+    assert_eq!(job.last_error.as_deref(), Some("550 mailbox unavailable"));
+    assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    assert_eq!(recorder.count(Outcome::Retried), 0);
     assert_eq!(recorder.count(Outcome::Dead), 1);
 }
 

@@ -95,6 +95,10 @@ pub trait AccountTokenRepository: Send + Sync {
     /// Errors: `NotFound` when the user does not exist.
     async fn issue(&self, token: NewAccountToken) -> PortResult<()>;
 
+    /// Deletes the tokens that expired before `now`, consumed or not (they can never be
+    /// redeemed again). Answers how many went.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> PortResult<u64>;
+
     /// The token with this hash and purpose, if it is neither consumed nor expired at `now`.
     async fn find_valid(
         &self,

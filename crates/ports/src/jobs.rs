@@ -313,7 +313,8 @@ pub trait JobQueue: Send + Sync {
     async fn complete(&self, lease: &Lease, now: DateTime<Utc>) -> PortResult<()>;
 
     /// Records a failed attempt with `error` (for people): queued again to run at `retry_at`
-    /// while attempts remain, else dead.
+    /// while attempts remain, else dead. `retry_at: None` is a permanent failure (a retry
+    /// cannot help, say a mail server's 5xx): dead at once, whatever attempts remain.
     ///
     /// Errors: `Conflict(LeaseLost)`; `Unavailable`.
     async fn fail(
@@ -321,7 +322,7 @@ pub trait JobQueue: Send + Sync {
         lease: &Lease,
         error: &str,
         now: DateTime<Utc>,
-        retry_at: DateTime<Utc>,
+        retry_at: Option<DateTime<Utc>>,
     ) -> PortResult<FailOutcome>;
 
     /// Gives the job back unfinished (a worker shutting down): queued, runnable at `now`,

@@ -52,7 +52,7 @@ pub use llm::{
     ChatMessage, ChatRole, GroundingPassage, Guidance, LlmError, LlmProvider, LlmRequest,
     LlmResponse, LlmStream, StreamEvent, UpstreamKind,
 };
-pub use mail::{MailError, MailOutbox, Mailer, OutgoingMail};
+pub use mail::{MailError, Mailer, OutgoingMail};
 pub use material_store::{MaterialProgress, MaterialStore, StageOutput, MATERIAL_PROCESS_JOB};
 pub use materials::{
     Corpus, CorpusChunk, Embedder, MaterialCorpus, MaterialRetriever, RetrievalBudget,
@@ -88,7 +88,7 @@ pub use {
     health::{MockDatabaseHealth, MockSchemaManager},
     jobs::MockJobQueue,
     llm::MockLlmProvider,
-    mail::{MockMailOutbox, MockMailer},
+    mail::MockMailer,
     material_store::{MockMaterialProgress, MockMaterialStore},
     materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},
     oauth::{MockIdentityProvider, MockOAuthStore},

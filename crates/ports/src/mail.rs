@@ -1,10 +1,10 @@
-//! Outgoing mail: the transport ([`Mailer`]) and the queue that takes mail off the request
-//! path ([`MailOutbox`]).
+//! Outgoing mail: the transport ([`Mailer`]). Mail leaves the request path as a `mail.send`
+//! job on the durable queue ([`crate::JobQueue`]); its handler calls the transport.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Cause, PortResult};
+use crate::Cause;
 
 /// A message to send: one recipient, a plain-text body and the same content as HTML.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,15 +47,4 @@ pub trait Mailer: Send + Sync {
     /// Delivers one message to the transport. Implementations bound the whole exchange in
     /// time and report a stall as `Unavailable`.
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
-}
-
-/// Takes mail off the request path: delivery, with retries, happens later elsewhere.
-#[cfg_attr(feature = "mocks", mockall::automock)]
-#[async_trait]
-pub trait MailOutbox: Send + Sync {
-    /// Queues a message for delivery and returns without waiting for the transport.
-    ///
-    /// Errors: `Unavailable` when the queue cannot take it (full or stopped); the message is
-    /// then lost and the caller decides whether that matters.
-    async fn enqueue(&self, mail: OutgoingMail) -> PortResult<()>;
 }

@@ -137,6 +137,10 @@ pub trait OAuthStore: Send + Sync {
         code_hash: &str,
         now: DateTime<Utc>,
     ) -> PortResult<Option<Uuid>>;
+
+    /// Deletes the flows and login codes that expired before `now` (saves also sweep their
+    /// own table; this is the periodic sweep for quiet times). Answers how many went.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> PortResult<u64>;
 }
 
 /// What the provider says about the person who signed in.

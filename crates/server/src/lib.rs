@@ -6,11 +6,13 @@ pub mod commands;
 pub mod database;
 mod dev_secret;
 pub mod keys;
+pub mod mail;
 pub mod materials;
 pub mod oauth;
 pub mod observability;
 pub mod settings;
 pub mod startup;
+pub mod sweep;
 pub mod telemetry;
 pub mod workers;
 

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::HttpServer;
-use ainative_adapters_mail::{InProcessOutbox, LogMailer, OutboxConfig, SmtpMailer};
 use ainative_adapters_redis::{RedisSettings as RedisConfig, SharedState};
 use ainative_ai_gateway::credentials::{
     CredentialRouter, CredentialService, CredentialSettings as RouterSettings, Keyring, RouterParts,
@@ -19,18 +18,15 @@ use ainative_ai_gateway::llm::{
 use ainative_ai_gateway::tutoring::{ActivityService, RiskService, SessionService};
 use ainative_ai_gateway::GatewayFactory;
 use ainative_auth::{
-    AccountConfig, AccountDeps, AccountService, AdminService, ApiKeyDeps, ApiKeyLimits,
-    ApiKeyService, AuthConfig, AuthDeps, AuthService, BcryptHasher, JwtSettings, Pepper,
-    RevocationSync, UserCache,
+    AccountDeps, AccountService, AdminService, ApiKeyDeps, ApiKeyLimits, ApiKeyService, AuthConfig,
+    AuthDeps, AuthService, BcryptHasher, JwtSettings, Pepper, RevocationSync, UserCache,
 };
 use ainative_domain::PasswordPolicy;
 use ainative_http_api::{
     instance_name, metrics_app, ApiState, ErrorLog, ErrorLogWriter, HealthState, HttpSettings,
     Lifecycle, Metrics, RateLimits, TutoringServices,
 };
-use ainative_ports::{
-    Clock, LoginThrottle, MailOutbox, Mailer, RateLimiter, RevocationList, SystemClock,
-};
+use ainative_ports::{Clock, LoginThrottle, RateLimiter, RevocationList, SystemClock};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
@@ -145,51 +141,21 @@ pub fn auth_services(
     (auth, admin, api_keys)
 }
 
-/// The mail transport of the settings.
-pub fn mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, StartupError> {
-    let mail = &settings.mail;
-    match (mail.transport.as_str(), &mail.smtp_url) {
-        ("smtp", Some(url)) => Ok(Arc::new(
-            SmtpMailer::new(url.expose_secret(), &mail.from, mail.smtp_timeout)
-                .map_err(|e| StartupError::Mail(e.to_string()))?,
-        )),
-        _ => {
-            // Links hold one-time tokens: only development keeps them in files and logs.
-            let development = settings.env == crate::settings::AppEnv::Development;
-            let outbox = development.then(|| mail.outbox_dir.clone());
-            Ok(Arc::new(
-                LogMailer::new(&mail.from, outbox, development)
-                    .map_err(|e| StartupError::Mail(e.to_string()))?,
-            ))
-        }
-    }
-}
-
-/// E-mail verification and password reset, sending through `outbox`.
+/// E-mail verification and password reset, queueing `mail.send` jobs.
 pub fn account_service(
     settings: &Settings,
     db: &Database,
     auth: Arc<AuthService>,
-    outbox: Arc<dyn MailOutbox>,
     limiter: Arc<dyn RateLimiter>,
 ) -> Arc<AccountService> {
-    let mail = &settings.mail;
     Arc::new(AccountService::new(
         auth,
         AccountDeps {
             tokens: db.account_tokens.clone(),
-            outbox,
+            jobs: db.jobs.clone(),
             limiter,
         },
-        AccountConfig {
-            product_name: mail.product_name.clone(),
-            public_base_url: mail.public_base_url.clone(),
-            reset_ttl: mail.reset_ttl,
-            verification_ttl: mail.verification_ttl,
-            mail_per_address: mail.per_address,
-            mail_per_ip: mail.per_ip,
-            require_verified_email: mail.require_verified_email,
-        },
+        crate::mail::account_config(settings),
     ))
 }
 
@@ -398,13 +364,9 @@ impl Composition {
             shared.revocations.clone(),
             shared.throttle.clone(),
         );
-        // Mail leaves through the in-process outbox (bounded, retried), never on the
-        // request path.
-        let outbox: Arc<dyn MailOutbox> = Arc::new(InProcessOutbox::spawn(
-            mailer(settings)?,
-            OutboxConfig::default(),
-        ));
-        let accounts = account_service(settings, &db, auth.clone(), outbox, shared.limiter.clone());
+        // Mail leaves as `mail.send` jobs on the durable queue, never on the request path.
+        let accounts = account_service(settings, &db, auth.clone(), shared.limiter.clone());
+        let account_mailer = crate::mail::account_mailer(settings, &db)?;
         let oauth = crate::oauth::oauth_service(settings, &db, auth.clone())?;
         let materials = material_parts(settings, &db, &shared, Arc::new(SystemClock))?;
         let (tutoring, gateways, llm, credentials) =
@@ -438,6 +400,7 @@ impl Composition {
             &metrics,
             settings.jobs.workers,
             &materials,
+            &account_mailer,
         )
         .await?;
         let jobs = Arc::new(ainative_jobs::JobAdmin::new(
@@ -484,6 +447,7 @@ impl Composition {
                     free: settings.rate_limits.free,
                     premium: settings.rate_limits.premium,
                     admin: settings.rate_limits.admin,
+                    oauth: settings.rate_limits.oauth,
                 },
             }),
         };

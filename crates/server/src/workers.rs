@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ainative_adapters_postgres::JobListener;
+use ainative_auth::AccountMailer;
 use ainative_http_api::Metrics;
 use ainative_jobs::{sample_stats, JobError, Registry, WorkerConfig, WorkerDeps, WorkerPool};
 use ainative_ports::{Backoff, Clock, Job, SystemClock};
@@ -19,6 +20,7 @@ use crate::materials::{material_parts, MaterialParts};
 use crate::observability::JobMetrics;
 use crate::settings::{DatabaseSettings, JobSettings, Settings};
 use crate::startup::StartupError;
+use crate::sweep::{SweepTargets, SWEEP_EVERY};
 
 /// How often the queue's counts are sampled into `jobs_queued`.
 const STATS_EVERY: Duration = Duration::from_secs(10);
@@ -28,9 +30,14 @@ pub const DIAGNOSTICS_KIND: &str = "diagnostics.probe";
 
 /// Every handler this binary runs. Features register their kinds here (`mail.send`,
 /// `material.process`, `report.build`…).
-pub fn registry(settings: &JobSettings, materials: &MaterialParts) -> Registry {
+pub fn registry(
+    settings: &JobSettings,
+    materials: &MaterialParts,
+    mailer: &Arc<AccountMailer>,
+) -> Registry {
     let mut registry = Registry::new();
     crate::materials::register_jobs(&mut registry, materials);
+    crate::mail::register_jobs(&mut registry, mailer);
     if let Some(dir) = &settings.diagnostics_dir {
         let dir = Arc::new(dir.clone());
         registry.register_fn(DIAGNOSTICS_KIND, move |job| probe(dir.clone(), job));
@@ -101,6 +108,7 @@ pub async fn run_worker(
     // The material pipeline, embeddings client and progress store, loaded once.
     let shared = crate::startup::shared_state(settings).await?;
     let materials = material_parts(settings, &db, &shared, Arc::new(SystemClock))?;
+    let account_mailer = crate::mail::account_mailer(settings, &db)?;
     let workers = Workers::start(
         &settings.jobs,
         &settings.database,
@@ -108,6 +116,7 @@ pub async fn run_worker(
         &metrics,
         settings.jobs.workers.max(1),
         &materials,
+        &account_mailer,
     )
     .await?;
     tracing::info!(workers = workers.workers(), "job worker process running");
@@ -119,11 +128,13 @@ pub async fn run_worker(
     Ok(())
 }
 
-/// Running workers, the stats sampler and the PostgreSQL listener.
+/// Running workers, the stats sampler, the sweep of expired secrets and the PostgreSQL
+/// listener.
 pub struct Workers {
     pool: WorkerPool,
     stop: watch::Sender<bool>,
     sampler: JoinHandle<()>,
+    sweeper: Option<JoinHandle<()>>,
     _listener: Option<JobListener>,
 }
 
@@ -137,6 +148,7 @@ impl Workers {
         metrics: &Arc<Metrics>,
         concurrency: usize,
         materials: &MaterialParts,
+        mailer: &Arc<AccountMailer>,
     ) -> Result<Self, StartupError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let observer = Arc::new(JobMetrics::new(metrics.clone()));
@@ -160,7 +172,7 @@ impl Workers {
         let pool = WorkerPool::start(
             WorkerDeps {
                 queue: db.jobs.clone(),
-                registry: Arc::new(registry(settings, materials)),
+                registry: Arc::new(registry(settings, materials, mailer)),
                 clock: clock.clone(),
                 wakeup: db.job_wakeup.clone(),
                 observer: observer.clone(),
@@ -168,6 +180,15 @@ impl Workers {
             config,
         );
         let (stop, stopped) = watch::channel(false);
+        // Instances that run jobs also sweep expired one-time secrets.
+        let sweeper = (concurrency > 0).then(|| {
+            let targets = SweepTargets {
+                oauth: db.oauth.clone(),
+                account_tokens: db.account_tokens.clone(),
+                clock: clock.clone(),
+            };
+            tokio::spawn(targets.run(SWEEP_EVERY, stopped.clone()))
+        });
         let sampler = tokio::spawn(sample_stats(
             db.jobs.clone(),
             clock,
@@ -179,6 +200,7 @@ impl Workers {
             pool,
             stop,
             sampler,
+            sweeper,
             _listener: listener,
         })
     }
@@ -194,6 +216,9 @@ impl Workers {
         self.pool.shutdown().await;
         let _ = self.stop.send(true);
         let _ = self.sampler.await;
+        if let Some(sweeper) = self.sweeper {
+            let _ = sweeper.await;
+        }
     }
 }
 

@@ -72,6 +72,7 @@ fn base_env(database_url: &str) -> HashMap<String, String> {
         ("RATE_LIMIT_ANONYMOUS", "100000".to_owned()),
         ("RATE_LIMIT_FREE_TIER", "100000".to_owned()),
         ("RATE_LIMIT_PREMIUM_TIER", "100000".to_owned()),
+        ("RATE_LIMIT_OAUTH", "100000".to_owned()),
         ("LOG_LEVEL", "warn".to_owned()),
         ("SHUTDOWN_TIMEOUT_SECS", "2".to_owned()),
         ("METRICS_ADDR", "127.0.0.1:0".to_owned()),

@@ -1,5 +1,7 @@
 //! A tiny SMTP sink on loopback: speaks enough real SMTP (EHLO/HELO, MAIL, RCPT, DATA, RSET,
 //! NOOP, QUIT) for a client such as lettre to deliver to it, and keeps what it received.
+//! Recipients whose address starts with [`BOUNCING`] are refused for good (550), as a
+//! real server refuses an unknown mailbox.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,6 +11,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::wait::wait_for;
+
+/// Recipients starting with this are refused with `550 5.1.1` at `RCPT TO`.
+pub const BOUNCING: &str = "bounce";
 
 /// One message as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,8 +148,13 @@ async fn session(stream: TcpStream, store: Arc<Mutex<Vec<ReceivedMail>>>) -> std
             to.clear();
             b"250 OK\r\n"
         } else if upper.starts_with("RCPT TO:") {
-            to.push(address(&command[8..]));
-            b"250 OK\r\n"
+            let rcpt = address(&command[8..]);
+            if rcpt.to_ascii_lowercase().starts_with(BOUNCING) {
+                b"550 5.1.1 no such mailbox\r\n"
+            } else {
+                to.push(rcpt);
+                b"250 OK\r\n"
+            }
         } else if upper == "DATA" {
             write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
             let mut data = String::new();

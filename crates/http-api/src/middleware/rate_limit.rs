@@ -152,3 +152,90 @@ pub async fn rate_limit(
     write_headers(res.headers_mut(), &decision, policy);
     Ok(res.map_into_left_body())
 }
+
+/// True for the sign-in steps anyone can call: authorize, callback, exchange (and link,
+/// which starts a flow too). Listing and unlinking accounts fall under the user's limit.
+fn is_oauth_flow(path: &str) -> bool {
+    path.strip_prefix("/api/v1/auth/oauth/")
+        .is_some_and(|rest| !rest.starts_with("accounts"))
+}
+
+/// A dedicated per-IP limit on the social sign-in steps (`RATE_LIMIT_OAUTH` per minute, 0 =
+/// off), on top of the general one: each step costs provider calls and stored flows, and
+/// codes and states must not be guessed at speed. 429 in the envelope with `Retry-After`.
+pub async fn oauth_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let (Some(settings), Some(limiter)) = (
+        req.app_data::<web::Data<HttpSettings>>().cloned(),
+        req.app_data::<web::Data<dyn RateLimiter>>().cloned(),
+    ) else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let limit = settings.rate_limits.oauth;
+    if limit == 0 || !is_oauth_flow(req.path()) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    }
+    let ip = req
+        .extensions()
+        .get::<ClientIp>()
+        .map(|ip| ip.0.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let decision = match limiter
+        .check(&format!("rl:oauth:{ip}"), limit, WINDOW)
+        .await
+    {
+        Ok(decision) => decision,
+        Err(err) => {
+            tracing::warn!(error = %err, "rate limiter unavailable; letting the request through");
+            return next
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body);
+        }
+    };
+    if !decision.allowed {
+        let error = ApiError::RateLimited {
+            message: "too many sign-in requests from this address; slow down",
+            retry_after_secs: decision.reset_secs.max(1),
+        };
+        let mut response = error.error_response();
+        response.extensions_mut().insert(RejectionScope("oauth"));
+        write_headers(response.headers_mut(), &decision, "oauth");
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+#[cfg(test)]
+mod oauth_tests {
+    use super::is_oauth_flow;
+
+    #[test]
+    fn only_the_flow_steps_get_the_oauth_limit() {
+        for path in [
+            "/api/v1/auth/oauth/google/authorize",
+            "/api/v1/auth/oauth/github/callback",
+            "/api/v1/auth/oauth/exchange",
+            "/api/v1/auth/oauth/acme/link",
+        ] {
+            assert!(is_oauth_flow(path), "{path}");
+        }
+        for path in [
+            "/api/v1/auth/oauth/accounts",
+            "/api/v1/auth/oauth/accounts/5",
+            "/api/v1/auth/login",
+        ] {
+            assert!(!is_oauth_flow(path), "{path}");
+        }
+    }
+}

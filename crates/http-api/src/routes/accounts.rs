@@ -78,8 +78,6 @@ pub async fn request_password_reset(
     body: Json<PasswordResetRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     accounts
-        .clone()
-        .into_inner()
         .request_password_reset(&body.email, Some(client.0))
         .await?;
     Ok(envelope::with_status(

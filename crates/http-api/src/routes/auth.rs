@@ -71,8 +71,8 @@ pub async fn register(
             student_id: body.student_id,
         })
         .await?;
-    // The verification mail goes out after the response; it never fails the registration.
-    accounts.into_inner().welcome(out.user.clone());
+    // Queues the verification mail (a job); a queueing failure never fails the registration.
+    accounts.welcome(&out.user).await;
     Ok(envelope::created(&AuthResponse::new(&out.user, out.tokens)))
 }
 

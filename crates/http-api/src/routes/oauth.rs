@@ -24,6 +24,9 @@ pub const FLOW_COOKIE: &str = "__Host-ainative-oauth";
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/auth/oauth")
+            .wrap(actix_web::middleware::from_fn(
+                crate::middleware::rate_limit::oauth_limit,
+            ))
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()
                     .add((header::CACHE_CONTROL, "no-store")),

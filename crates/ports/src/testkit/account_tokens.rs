@@ -233,3 +233,25 @@ pub async fn account_token_redeem_reset_is_atomic(s: Stores) {
     assert_eq!(stored.password_hash, "$2b$04$reset-hash", "nothing written");
     assert_eq!(s.audit.list(Page::default()).await.expect("audit").total, 1);
 }
+
+/// The sweep deletes expired tokens only.
+pub async fn account_token_purge_expired(s: Stores) {
+    let at = now();
+    let user = new_user("purged", at);
+    s.users.create(user.clone(), None).await.expect("create");
+    let reset = account_token(user.id, TokenPurpose::ResetPassword, at);
+    let mut verify = account_token(user.id, TokenPurpose::VerifyEmail, at);
+    verify.expires_at = plus_secs(at, 86_400);
+    s.account_tokens.issue(reset.clone()).await.expect("issue");
+    s.account_tokens.issue(verify.clone()).await.expect("issue");
+    assert_eq!(s.account_tokens.purge_expired(at).await, Ok(0));
+    let later = plus_secs(at, 3601);
+    assert_eq!(s.account_tokens.purge_expired(later).await, Ok(1));
+    assert_eq!(s.account_tokens.purge_expired(later).await, Ok(0));
+    assert!(s
+        .account_tokens
+        .find_valid(TokenPurpose::VerifyEmail, &verify.token_hash, later)
+        .await
+        .expect("find")
+        .is_some());
+}

@@ -77,6 +77,7 @@ macro_rules! jobs_contract {
             jobs_unique_key_enqueues_once,
             jobs_duplicate_id_conflicts,
             jobs_fail_retries_then_dead,
+            jobs_permanent_failure_is_dead_at_once,
             jobs_expired_lease_is_reclaimed_and_fenced,
             jobs_heartbeat_extends_the_lease,
             jobs_expired_last_attempt_goes_dead,
@@ -271,7 +272,7 @@ pub async fn jobs_fail_retries_then_dead(s: JobStores) {
             &first.lease,
             "parse error",
             plus_secs(at, 1),
-            plus_secs(at, 10),
+            Some(plus_secs(at, 10)),
         )
         .await
         .expect("fail");
@@ -303,7 +304,7 @@ pub async fn jobs_fail_retries_then_dead(s: JobStores) {
             &second.lease,
             "still broken",
             plus_secs(at, 11),
-            plus_secs(at, 99),
+            Some(plus_secs(at, 99)),
         )
         .await
         .expect("fail");
@@ -316,6 +317,26 @@ pub async fn jobs_fail_retries_then_dead(s: JobStores) {
         claim(&s, "w", "material.process", plus_secs(at, 1000)).await,
         None
     );
+}
+
+/// A failure without a retry time is permanent: dead at once, attempts left or not.
+pub async fn jobs_permanent_failure_is_dead_at_once(s: JobStores) {
+    let at = now();
+    let new = job("mail.send", at).max_attempts(5);
+    s.jobs.enqueue(new.clone()).await.expect("enqueue");
+    let first = claim(&s, "w", "mail.send", at).await.expect("due");
+    let outcome = s
+        .jobs
+        .fail(&first.lease, "550 no such user", plus_secs(at, 1), None)
+        .await
+        .expect("fail");
+    assert_eq!(outcome, FailOutcome::Dead);
+    let dead = s.jobs.get(new.id).await.expect("get");
+    assert_eq!(dead.state, JobState::Dead);
+    assert_eq!(dead.attempts, 1);
+    assert_eq!(dead.last_error.as_deref(), Some("550 no such user"));
+    assert_eq!(dead.finished_at, Some(plus_secs(at, 1)));
+    assert_eq!(claim(&s, "w", "mail.send", plus_secs(at, 1000)).await, None);
 }
 
 /// A job whose lease expired is claimed by another worker with a larger fence; the first
@@ -341,7 +362,7 @@ pub async fn jobs_expired_lease_is_reclaimed_and_fenced(s: JobStores) {
     let late = plus_secs(at, 32);
     lease_lost(s.jobs.heartbeat(&first.lease, late, LEASE).await);
     lease_lost(s.jobs.complete(&first.lease, late).await);
-    lease_lost(s.jobs.fail(&first.lease, "x", late, late).await);
+    lease_lost(s.jobs.fail(&first.lease, "x", late, Some(late)).await);
     lease_lost(s.jobs.release(&first.lease, late).await);
     // A forged lease with the right fence but another owner is refused too.
     let mut forged = second.lease.clone();
@@ -552,7 +573,7 @@ pub async fn jobs_retry_dead_is_audited(s: JobStores) {
     let claimed = claim(&s, "w", "mail.send", at).await.expect("due");
     let outcome = s
         .jobs
-        .fail(&claimed.lease, "smtp refused", at, plus_secs(at, 5))
+        .fail(&claimed.lease, "smtp refused", at, Some(plus_secs(at, 5)))
         .await
         .expect("fail");
     assert_eq!(outcome, FailOutcome::Dead);
@@ -604,7 +625,7 @@ pub async fn jobs_stats_count_queued_running_failed(s: JobStores) {
             &failing.lease,
             "boom",
             plus_secs(at, 1),
-            plus_secs(at, 7200),
+            Some(plus_secs(at, 7200)),
         )
         .await
         .expect("fail");

@@ -187,6 +187,7 @@ macro_rules! persistence_contract {
             account_token_reissue_replaces_the_earlier_one,
             account_token_redeem_verification_once,
             account_token_redeem_reset_is_atomic,
+            account_token_purge_expired,
         );
     };
 }

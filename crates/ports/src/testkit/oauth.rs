@@ -335,6 +335,43 @@ pub async fn oauth_unlink_keeps_the_last_way_to_sign_in(s: OAuthStores) {
     assert_eq!(unlinks, 2, "refused unlinks are not audited: {actions:?}");
 }
 
+/// The sweep deletes expired flows and login codes only.
+pub async fn oauth_purge_expired_sweeps_flows_and_codes(s: OAuthStores) {
+    let at = now();
+    let user = s
+        .users
+        .create(new_user("swept", at), None)
+        .await
+        .expect("user");
+    s.oauth.save_flow(flow("old", at, 60)).await.expect("save");
+    s.oauth.save_flow(flow("new", at, 600)).await.expect("save");
+    for (hash, ttl) in [("old-code", 60), ("new-code", 600)] {
+        s.oauth
+            .save_login_code(NewLoginCode {
+                code_hash: hash.to_owned(),
+                user_id: user.id,
+                created_at: at,
+                expires_at: plus_secs(at, ttl),
+            })
+            .await
+            .expect("save");
+    }
+    assert_eq!(s.oauth.purge_expired(at).await, Ok(0));
+    assert_eq!(s.oauth.purge_expired(plus_secs(at, 61)).await, Ok(2));
+    assert_eq!(s.oauth.purge_expired(plus_secs(at, 61)).await, Ok(0));
+    // What had not expired is still usable.
+    assert!(s
+        .oauth
+        .take_flow("new", plus_secs(at, 61))
+        .await
+        .expect("take")
+        .is_some());
+    assert_eq!(
+        s.oauth.take_login_code("new-code", plus_secs(at, 61)).await,
+        Ok(Some(user.id))
+    );
+}
+
 /// Expands to one `#[tokio::test]` per [`OAuthStore`] contract case. `$make` is an
 /// expression whose `.await` yields fresh [`OAuthStores`].
 #[macro_export]
@@ -348,6 +385,7 @@ macro_rules! oauth_contract {
             oauth_create_user_with_account_is_one_transaction,
             oauth_link_and_list,
             oauth_unlink_keeps_the_last_way_to_sign_in,
+            oauth_purge_expired_sweeps_flows_and_codes,
         );
     };
 }

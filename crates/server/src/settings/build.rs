@@ -299,6 +299,7 @@ pub(super) fn assemble(
             premium: v.require(&RATE_LIMIT_PREMIUM_TIER)?,
             admin: v.require(&RATE_LIMIT_ADMIN_TIER)?,
             login: v.require(&RATE_LIMIT_LOGIN)?,
+            oauth: v.require(&RATE_LIMIT_OAUTH)?,
         },
         trusted_proxies: v.require(&TRUSTED_PROXIES)?,
         cors_origins: v.require(&CORS_ORIGINS)?,

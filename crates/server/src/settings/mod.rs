@@ -150,6 +150,8 @@ pub struct RateLimitSettings {
     pub admin: u32,
     /// Failed logins per 15 minutes per account and per IP.
     pub login: u32,
+    /// Social sign-in requests per minute per IP.
+    pub oauth: u32,
 }
 
 /// LLM provider settings.
@@ -415,8 +417,14 @@ impl Settings {
         data_dir: &Path,
     ) -> (Result<Self, SettingsError>, Vec<ConfigWarning>) {
         let mut warnings = typos::misspelt(env.keys().map(String::as_str), vars::TABLE);
+        // A removed variable is a problem of its own, not a typo.
+        warnings.retain(|w| {
+            !oauth::REMOVED
+                .iter()
+                .any(|(old, _)| old.eq_ignore_ascii_case(&w.var))
+        });
         warnings.sort_by(|a, b| a.var.cmp(&b.var));
-        let mut problems = Vec::new();
+        let mut problems = oauth::removed(env.keys().map(String::as_str));
         let raw = match layers::layer(&env, config_dir, vars::TABLE, &mut warnings, &mut problems) {
             Ok(raw) => raw,
             Err(err) => return (Err(err), warnings),

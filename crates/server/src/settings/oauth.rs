@@ -71,6 +71,27 @@ fn refuse(var: &str, reason: impl Into<String>) -> SettingsError {
     }
 }
 
+/// Variables that were removed, with what replaces them: set, they stop start-up rather
+/// than being ignored (an ignored callback base would send providers elsewhere).
+pub(super) const REMOVED: [(&str, &str); 1] = [(
+    "OAUTH_PUBLIC_BASE_URL",
+    "was removed; set PUBLIC_BASE_URL, the one public origin of mail links and OAuth callbacks",
+)];
+
+/// The removed variables present in `env`, as problems.
+pub(super) fn removed<'a>(names: impl Iterator<Item = &'a str>) -> Vec<SettingsError> {
+    let mut found: Vec<SettingsError> = names
+        .filter_map(|name| {
+            REMOVED
+                .iter()
+                .find(|(old, _)| old.eq_ignore_ascii_case(name))
+                .map(|(old, why)| refuse(old, *why))
+        })
+        .collect();
+    found.sort_by(|a, b| a.var().cmp(&b.var()));
+    found
+}
+
 /// The cross-variable rules of social login.
 pub(super) fn cross_rules(values: &Values, production: bool, problems: &mut Vec<SettingsError>) {
     for (provider, id_var, secret_var, id, secret) in [
@@ -133,13 +154,13 @@ pub(super) fn cross_rules(values: &Values, production: bool, problems: &mut Vec<
         }
     }
     if production {
-        if let Some(base) = values.get(&OAUTH_PUBLIC_BASE_URL) {
+        if let Some(base) = values.get(&PUBLIC_BASE_URL) {
             let any_provider = values.get(&OAUTH_GOOGLE_CLIENT_ID).flatten().is_some()
                 || values.get(&OAUTH_GITHUB_CLIENT_ID).flatten().is_some()
                 || !issuers.is_empty();
             if any_provider && !base.starts_with("https://") {
                 problems.push(refuse(
-                    "OAUTH_PUBLIC_BASE_URL",
+                    "PUBLIC_BASE_URL",
                     "must be https when APP_ENV=production and a sign-in provider is enabled",
                 ));
             }
@@ -202,7 +223,11 @@ pub(super) fn assemble(v: &Values) -> Result<OAuthSettings, SettingsError> {
         }
     }
     Ok(OAuthSettings {
-        public_base_url: v.require(&OAUTH_PUBLIC_BASE_URL)?,
+        // One public origin for mail links and callbacks (decision 118).
+        public_base_url: v
+            .require(&PUBLIC_BASE_URL)?
+            .trim_end_matches('/')
+            .to_owned(),
         redirect_allowlist: v.require(&OAUTH_REDIRECT_ALLOWLIST)?,
         flow_ttl: v.require(&OAUTH_FLOW_TTL_SECS)?,
         http_timeout: v.require(&OAUTH_HTTP_TIMEOUT_SECS)?,

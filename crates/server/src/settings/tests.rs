@@ -621,3 +621,19 @@ fn configured_key_files_sign_and_previous_ones_verify() {
     let err = load(&[("JWT_PREVIOUS_KEY_FILES", "/nonexistent/key.pem")]).unwrap_err();
     assert_eq!(named(&err), ["JWT_PREVIOUS_KEY_FILES"], "{err}");
 }
+
+#[test]
+fn one_public_base_url_serves_mail_links_and_oauth_callbacks() {
+    let s = load(&[("PUBLIC_BASE_URL", "https://tutor.example.com/")]).unwrap();
+    assert_eq!(s.mail.public_base_url, "https://tutor.example.com");
+    assert_eq!(s.oauth.public_base_url, "https://tutor.example.com");
+    // The removed variable stops start-up, naming its replacement, and is no typo warning.
+    let (result, warnings) = resolve(&[("OAUTH_PUBLIC_BASE_URL", "https://api.example.com")]);
+    let err = result.unwrap_err();
+    assert_eq!(named(&err), vec!["OAUTH_PUBLIC_BASE_URL"]);
+    assert!(err.to_string().contains("set PUBLIC_BASE_URL"), "{err}");
+    assert!(
+        warnings.iter().all(|w| w.var != "OAUTH_PUBLIC_BASE_URL"),
+        "{warnings:?}"
+    );
+}

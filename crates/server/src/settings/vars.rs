@@ -64,7 +64,7 @@ const JOBS: Section = Section {
 const OAUTH: Section = Section {
     title: "Social login",
     note: "A provider is enabled when its client id and secret are both set. Register the \
-           callback OAUTH_PUBLIC_BASE_URL/api/v1/auth/oauth/<provider>/callback with it \
+           callback PUBLIC_BASE_URL/api/v1/auth/oauth/<provider>/callback with it \
            (<provider>: google, github, or the lower-case NAME of an OAUTH_OIDC_<NAME>_* \
            provider). The endpoint and issuer overrides exist for tests and self-hosted \
            providers.",
@@ -239,6 +239,9 @@ declare_settings! {
     RATE_LIMIT_ADMIN_TIER: u32 = spec(&RATE_LIMITS, PER_MINUTE).default("0");
     /// Failed logins per 15 minutes, per account and per client IP (never off).
     RATE_LIMIT_LOGIN: u32 = spec(&RATE_LIMITS, int(1, 10_000)).default("10");
+    /// Social sign-in requests (authorize, callback, exchange, link) per minute, per client
+    /// IP, on top of the general limit; 0 = off.
+    RATE_LIMIT_OAUTH: u32 = spec(&RATE_LIMITS, PER_MINUTE).default("30");
 
     /// Proxies whose X-Forwarded-For is believed. Empty = none.
     TRUSTED_PROXIES: Vec<IpNet> = spec(&HTTP, Kind::List(&Kind::Cidr)).default("");
@@ -303,9 +306,6 @@ declare_settings! {
     /// Operators' self-test: when set, workers also run `diagnostics.probe` jobs, which
     /// record their start and end in this directory (used by the worker tests; leave unset).
     JOB_DIAGNOSTICS_DIR: Option<String> = spec(&JOBS, Kind::Text).example("/tmp/ainative-jobs");
-    /// Public base URL of this API as browsers reach it; the callback URL registered with
-    /// each provider is built from it (never from the Host header). https in production.
-    OAUTH_PUBLIC_BASE_URL: String = spec(&OAUTH, HTTP_URL_KIND).default("http://127.0.0.1:8000");
     /// Application URLs a sign-in may return to, compared exactly (comma list). Empty = no
     /// sign-in flow can start.
     OAUTH_REDIRECT_ALLOWLIST: Vec<String> = spec(&OAUTH, Kind::List(&HTTP_URL_KIND))
@@ -381,8 +381,10 @@ declare_settings! {
     MAIL_OUTBOX_DIR: String = spec(&MAIL, Kind::Text).default("data/outbox");
     /// Product name in mail subjects and bodies.
     PRODUCT_NAME: String = spec(&MAIL, Kind::Text).default("ainative");
-    /// Base of the links in mails (/verify-email?token=…, /reset-password?token=…); the
-    /// front end serving those pages. Never taken from a request's Host header.
+    /// The public origin browsers reach (front end and /api behind one proxy): the base of
+    /// the links in mails (/verify-email?token=…, /reset-password?token=…) and of the OAuth
+    /// callback URLs. Never taken from a request's Host header; https in production when a
+    /// sign-in provider is enabled.
     PUBLIC_BASE_URL: String = spec(&MAIL, HTTP_URL_KIND).default("http://localhost:8000");
     /// Life of a password reset link.
     EMAIL_TOKEN_TTL_MINUTES: Duration = spec(
