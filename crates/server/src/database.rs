@@ -9,7 +9,7 @@ use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     AccountTokenRepository, ActivityRepository, ApiKeyRepository, AuditLog, AuthSessionRepository,
-    DatabaseHealth, InteractionRepository, JobQueue, MaterialCorpus, MaterialProgress,
+    DatabaseHealth, InteractionRepository, JobQueue, MaterialCorpus, MaterialProgress, ReportRepository,
     MaterialStore, OAuthStore, PortError, QueryObserver, RiskRepository, SchemaManager,
     ServerErrorLog, StudySessionRepository, UserRepository,
 };
@@ -57,6 +57,8 @@ pub struct Database {
     pub material_corpus: Arc<dyn MaterialCorpus>,
     /// Stage progress in the database.
     pub material_progress: Arc<dyn MaterialProgress>,
+    /// Course reports.
+    pub reports: Arc<dyn ReportRepository>,
     /// The durable job queue.
     pub jobs: Arc<dyn JobQueue>,
     /// Woken when this process enqueues a job.
@@ -86,6 +88,7 @@ where
         + MaterialStore
         + MaterialCorpus
         + MaterialProgress
+        + ReportRepository
         + JobQueue
         + OAuthStore
         + ainative_ports::LlmCredentialRepository
@@ -109,6 +112,7 @@ where
         materials: Arc::new(store.clone()),
         material_corpus: Arc::new(store.clone()),
         material_progress: Arc::new(store.clone()),
+        reports: Arc::new(store.clone()),
         job_wakeup,
         oauth: Arc::new(store.clone()),
         credentials: Arc::new(store.clone()),

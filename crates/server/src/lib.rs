@@ -9,6 +9,7 @@ pub mod keys;
 pub mod materials;
 pub mod oauth;
 pub mod observability;
+pub mod reports;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ainative_adapters_postgres::JobListener;
+use ainative_ai_gateway::tutoring::ReportService;
 use ainative_http_api::Metrics;
 use ainative_jobs::{sample_stats, JobError, Registry, WorkerConfig, WorkerDeps, WorkerPool};
 use ainative_ports::{Backoff, Clock, Job, SystemClock};
@@ -28,9 +29,14 @@ pub const DIAGNOSTICS_KIND: &str = "diagnostics.probe";
 
 /// Every handler this binary runs. Features register their kinds here (`mail.send`,
 /// `material.process`, `report.build`…).
-pub fn registry(settings: &JobSettings, materials: &MaterialParts) -> Registry {
+pub fn registry(
+    settings: &JobSettings,
+    materials: &MaterialParts,
+    reports: Arc<ReportService>,
+) -> Registry {
     let mut registry = Registry::new();
     crate::materials::register_jobs(&mut registry, materials);
+    crate::reports::register_jobs(&mut registry, reports);
     if let Some(dir) = &settings.diagnostics_dir {
         let dir = Arc::new(dir.clone());
         registry.register_fn(DIAGNOSTICS_KIND, move |job| probe(dir.clone(), job));
@@ -160,7 +166,11 @@ impl Workers {
         let pool = WorkerPool::start(
             WorkerDeps {
                 queue: db.jobs.clone(),
-                registry: Arc::new(registry(settings, materials)),
+                registry: Arc::new(registry(
+                    settings,
+                    materials,
+                    crate::reports::report_service(db, clock.clone()),
+                )),
                 clock: clock.clone(),
                 wakeup: db.job_wakeup.clone(),
                 observer: observer.clone(),
