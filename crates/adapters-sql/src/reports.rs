@@ -85,7 +85,7 @@ fn touched(rows: u64) -> PortResult<()> {
 
 impl<D: Dialect> SqlStore<D> {
     async fn activity_exists(&self, activity_id: Uuid) -> PortResult<bool> {
-        let q = Stmt::new("SELECT id FROM activities WHERE id = $1").bind(activity_id);
+        let q = Stmt::<D>::new("SELECT id FROM activities WHERE id = $1").bind(activity_id);
         self.call("reports.activity", async {
             Ok(q.fetch_optional(&mut *self.conn().await?).await?.is_some())
         })
@@ -93,11 +93,11 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     async fn session_counts(&self, activity_id: Uuid) -> PortResult<SessionCounts> {
-        let by_status = Stmt::new(
+        let by_status = Stmt::<D>::new(
             "SELECT status, COUNT(*) FROM study_sessions WHERE activity_id = $1 GROUP BY status",
         )
         .bind(activity_id);
-        let totals = Stmt::new(
+        let totals = Stmt::<D>::new(
             "SELECT COUNT(DISTINCT s.student_id), \
              (SELECT COUNT(*) FROM interactions i JOIN study_sessions si ON si.id = i.session_id \
               WHERE si.activity_id = $1) \
@@ -130,7 +130,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     async fn risk_counts(&self, activity_id: Uuid) -> PortResult<RiskCounts> {
-        let q = Stmt::new(
+        let q = Stmt::<D>::new(
             "SELECT r.kind, r.level, r.dimension, COUNT(*), COUNT(r.resolved_at) \
              FROM risks r JOIN study_sessions s ON s.id = r.session_id \
              WHERE s.activity_id = $1 GROUP BY r.kind, r.level, r.dimension",
@@ -153,7 +153,7 @@ impl<D: Dialect> SqlStore<D> {
 
     async fn ai_involvement(&self, activity_id: Uuid) -> PortResult<AiInvolvement> {
         // The bounds are those of `ai_bucket` (AI_BUCKET_BOUNDS).
-        let histogram = Stmt::new(
+        let histogram = Stmt::<D>::new(
             "SELECT AVG(t.ai_involvement), \
              COUNT(CASE WHEN t.ai_involvement < 0.2 THEN 1 END), \
              COUNT(CASE WHEN t.ai_involvement >= 0.2 AND t.ai_involvement < 0.4 THEN 1 END), \
@@ -187,7 +187,7 @@ impl<D: Dialect> SqlStore<D> {
         let Some(position) = ainative_domain::nearest_rank(percentile, n) else {
             return Ok(None);
         };
-        let q = Stmt::new(
+        let q = Stmt::<D>::new(
             "SELECT t.ai_involvement FROM cognitive_traces t \
              JOIN study_sessions s ON s.id = t.session_id WHERE s.activity_id = $1 \
              ORDER BY t.ai_involvement LIMIT 1 OFFSET $2",
@@ -212,7 +212,7 @@ impl<D: Dialect> SqlStore<D> {
         let mut after: Option<Uuid> = None;
         loop {
             let q = match after {
-                None => Stmt::new(
+                None => Stmt::<D>::new(
                     "SELECT e.id, e.overall_score, e.dimensions FROM evaluations e \
                      JOIN study_sessions s ON s.id = e.session_id WHERE s.activity_id = $1 \
                      ORDER BY e.id LIMIT $2",
@@ -249,7 +249,7 @@ impl<D: Dialect> SqlStore<D> {
         let mut after: Option<(Uuid, DateTime<Utc>, Uuid)> = None;
         loop {
             let q = match after {
-                None => Stmt::new(
+                None => Stmt::<D>::new(
                     "SELECT t.session_id, t.created_at, t.id, t.cognitive_state \
                      FROM cognitive_traces t JOIN study_sessions s ON s.id = t.session_id \
                      WHERE s.activity_id = $1 \
@@ -316,7 +316,7 @@ impl<D: Dialect> ReportRepository for SqlStore<D> {
     }
 
     async fn find(&self, id: Uuid) -> PortResult<Option<Report>> {
-        let q = Stmt::new(concat!(
+        let q = Stmt::<D>::new(concat!(
             "SELECT ",
             report_columns!(),
             ", COALESCE(body, 'null') FROM reports WHERE id = $1"
@@ -328,7 +328,7 @@ impl<D: Dialect> ReportRepository for SqlStore<D> {
 
     async fn list(&self, activity_id: Uuid, page: Page) -> PortResult<Paginated<Report>> {
         // Bodies stay out of lists.
-        let q = Stmt::new(concat!(
+        let q = Stmt::<D>::new(concat!(
             "SELECT ",
             report_columns!(),
             ", (SELECT COUNT(*) FROM reports WHERE activity_id = $1) \

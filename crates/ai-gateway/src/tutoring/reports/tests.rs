@@ -149,7 +149,7 @@ async fn a_storage_error_is_retried_until_the_last_attempt() {
     let mut reports = started(&report);
     reports
         .expect_aggregate()
-        .returning(|_| Err(PortError::Unavailable("database down".into())));
+        .returning(|_| Err(PortError::Unavailable("database down".to_owned().into())));
     reports.expect_fail().never();
     let svc = service(None, reports);
     assert!(svc.build(report.id, false).await.is_err());
@@ -157,7 +157,7 @@ async fn a_storage_error_is_retried_until_the_last_attempt() {
     let mut reports = started(&report);
     reports
         .expect_aggregate()
-        .returning(|_| Err(PortError::Unavailable("database down".into())));
+        .returning(|_| Err(PortError::Unavailable("database down".to_owned().into())));
     reports
         .expect_fail()
         .withf(|_, error, _| error.starts_with("could not aggregate"))
