@@ -162,6 +162,8 @@ mod tests {
         assert!(text.contains("dimension,\"planning, \"\"deep\"\"\",mean,6.5\n"));
         assert!(text.contains("overall_score,overall,mean,\n"));
         assert!(text.contains("ai_involvement_bucket,0.8-1,count,0\n"));
-        assert!(text.contains("report,00000000-0000-0000-0000-000000000000,status,completed\n"));
+        let status = format!("report,{},status,completed\n", report.id);
+        assert!(text.contains(&status), "{text}");
+        assert!(text.contains(",activity_id,00000000-0000-0000-0000-000000000000\n"));
     }
 }
