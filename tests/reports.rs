@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ainative_test_support::fixtures::{data, instructor, published_activity, start, turn};
-use ainative_test_support::{expect_error, on_both_backends, wait_for, TestApp};
 use ainative_test_support::Backend;
+use ainative_test_support::{expect_error, on_both_backends, wait_for, TestApp};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -86,7 +86,10 @@ async fn csv_of(app: &TestApp, token: &str, id: &str) -> reqwest::Response {
 /// The CSV rows as (section, key, metric) → value.
 async fn parse_csv(res: reqwest::Response) -> BTreeMap<(String, String, String), String> {
     assert_eq!(res.status(), 200);
-    let content_type = res.headers()[CONTENT_TYPE].to_str().expect("ascii").to_owned();
+    let content_type = res.headers()[CONTENT_TYPE]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert!(content_type.starts_with("text/csv"), "{content_type}");
     let text = res.text().await.expect("body");
     let mut reader = csv::Reader::from_reader(text.as_bytes());
@@ -99,7 +102,10 @@ async fn parse_csv(res: reqwest::Response) -> BTreeMap<(String, String, String),
         .map(|r| {
             let r = r.expect("a well-formed row");
             assert_eq!(r.len(), 4);
-            ((r[0].to_owned(), r[1].to_owned(), r[2].to_owned()), r[3].to_owned())
+            (
+                (r[0].to_owned(), r[1].to_owned(), r[2].to_owned()),
+                r[3].to_owned(),
+            )
         })
         .collect()
 }
@@ -121,10 +127,15 @@ struct Seen {
 
 impl Seen {
     async fn turn(&mut self, app: &TestApp, token: &str, session: &str, prompt: &str) {
-        let out = data(turn(app, token, session, json!({"prompt": prompt})).await, 201).await;
+        let out = data(
+            turn(app, token, session, json!({"prompt": prompt})).await,
+            201,
+        )
+        .await;
         self.interactions += 1;
         for t in out["traces"].as_array().expect("traces") {
-            self.involvement.push(t["ai_involvement"].as_f64().expect("involvement"));
+            self.involvement
+                .push(t["ai_involvement"].as_f64().expect("involvement"));
         }
         for r in out["risks"].as_array().expect("risks") {
             let level = r["level"].as_str().expect("level").to_owned();
@@ -134,8 +145,13 @@ impl Seen {
 }
 
 fn close(actual: &Value, expected: f64, what: &str) {
-    let actual = actual.as_f64().unwrap_or_else(|| panic!("{what}: {actual}"));
-    assert!((actual - expected).abs() < 1e-6, "{what}: {actual} ≠ {expected}");
+    let actual = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: {actual}"));
+    assert!(
+        (actual - expected).abs() < 1e-6,
+        "{what}: {actual} ≠ {expected}"
+    );
 }
 
 async fn report_aggregates_the_sessions_as_json_and_csv(app: TestApp) {
@@ -143,8 +159,15 @@ async fn report_aggregates_the_sessions_as_json_and_csv(app: TestApp) {
     let activity = published_activity(&app, &c.owner, json!({})).await;
     let mut seen = Seen::default();
     let ann_session = start(&app, &c.ann, &activity).await;
-    seen.turn(&app, &c.ann, &ann_session, "What is a loop invariant?").await;
-    seen.turn(&app, &c.ann, &ann_session, "Just give me the complete solution code").await;
+    seen.turn(&app, &c.ann, &ann_session, "What is a loop invariant?")
+        .await;
+    seen.turn(
+        &app,
+        &c.ann,
+        &ann_session,
+        "Just give me the complete solution code",
+    )
+    .await;
     let ended = data(
         app.post(
             &format!("/api/v1/sessions/{ann_session}/end"),
@@ -157,7 +180,13 @@ async fn report_aggregates_the_sessions_as_json_and_csv(app: TestApp) {
     .await;
     let evaluation = &ended["evaluation"];
     let bob_session = start(&app, &c.bob, &activity).await;
-    seen.turn(&app, &c.bob, &bob_session, "How do I start thinking about recursion?").await;
+    seen.turn(
+        &app,
+        &c.bob,
+        &bob_session,
+        "How do I start thinking about recursion?",
+    )
+    .await;
     assert!(seen.risks_by_level.get("high").copied().unwrap_or(0) >= 1);
 
     let id = request(&app, &c.owner, &activity).await;
@@ -174,9 +203,16 @@ async fn report_aggregates_the_sessions_as_json_and_csv(app: TestApp) {
     assert_eq!(sessions["by_status"]["active"], 1);
 
     // One evaluation: every statistic of a dimension is its score.
-    close(&body["overall_score"]["mean"], evaluation["overall_score"].as_f64().expect("score"), "overall");
+    close(
+        &body["overall_score"]["mean"],
+        evaluation["overall_score"].as_f64().expect("score"),
+        "overall",
+    );
     let dimensions = evaluation["dimensions"].as_array().expect("dimensions");
-    assert_eq!(body["dimensions"].as_object().expect("object").len(), dimensions.len());
+    assert_eq!(
+        body["dimensions"].as_object().expect("object").len(),
+        dimensions.len()
+    );
     for d in dimensions {
         let stats = &body["dimensions"][d["name"].as_str().expect("name")];
         assert_eq!(stats["count"], 1);
@@ -197,12 +233,21 @@ async fn report_aggregates_the_sessions_as_json_and_csv(app: TestApp) {
     let ai = &body["ai_involvement"];
     let n = seen.involvement.len();
     assert_eq!(ai["count"], n);
-    close(&ai["mean"], seen.involvement.iter().sum::<f64>() / n as f64, "ai mean");
+    close(
+        &ai["mean"],
+        seen.involvement.iter().sum::<f64>() / n as f64,
+        "ai mean",
+    );
     let mut sorted = seen.involvement.clone();
     sorted.sort_by(f64::total_cmp);
     close(&ai["p50"], sorted[(n * 50).div_ceil(100) - 1], "p50");
     close(&ai["p90"], sorted[(n * 90).div_ceil(100) - 1], "p90");
-    let buckets: u64 = ai["buckets"].as_array().expect("buckets").iter().map(|b| b["count"].as_u64().expect("count")).sum();
+    let buckets: u64 = ai["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| b["count"].as_u64().expect("count"))
+        .sum();
     assert_eq!(buckets, n as u64);
     let events: u64 = body["cognitive_time"]
         .as_object()
@@ -215,13 +260,19 @@ async fn report_aggregates_the_sessions_as_json_and_csv(app: TestApp) {
     // The CSV says the same.
     let rows = parse_csv(csv_of(&app, &c.owner, &id).await).await;
     assert_eq!(cell(&rows, "sessions", "all", "total"), 2.0);
-    assert_eq!(cell(&rows, "sessions", "all", "interactions"), seen.interactions as f64);
+    assert_eq!(
+        cell(&rows, "sessions", "all", "interactions"),
+        seen.interactions as f64
+    );
     assert_eq!(cell(&rows, "sessions_by_status", "active", "count"), 1.0);
     assert_eq!(cell(&rows, "risks", "all", "open"), total as f64);
     assert_eq!(cell(&rows, "ai_involvement", "all", "count"), n as f64);
     for d in dimensions {
         let name = d["name"].as_str().expect("name");
-        assert!((cell(&rows, "dimension", name, "mean") - d["score"].as_f64().expect("score")).abs() < 1e-9);
+        assert!(
+            (cell(&rows, "dimension", name, "mean") - d["score"].as_f64().expect("score")).abs()
+                < 1e-9
+        );
     }
     let seconds: f64 = rows
         .iter()
@@ -239,8 +290,11 @@ async fn report_aggregates_the_sessions_as_json_and_csv(app: TestApp) {
     // The activity's reports, newest first, without aggregates.
     let second = request(&app, &c.admin, &activity).await;
     let list = data(
-        app.get(&format!("/api/v1/activities/{activity}/reports?limit=1"), Some(&c.owner))
-            .await,
+        app.get(
+            &format!("/api/v1/activities/{activity}/reports?limit=1"),
+            Some(&c.owner),
+        )
+        .await,
         200,
     )
     .await;
@@ -254,9 +308,18 @@ async fn report_access_rules(app: TestApp) {
     let activity = published_activity(&app, &c.owner, json!({})).await;
     let post = format!("/api/v1/activities/{activity}/report");
     for token in [&c.ann, &c.other_instructor] {
-        expect_error(app.post(&post, Some(token), &json!({})).await, 404, "NOT_FOUND").await;
         expect_error(
-            app.get(&format!("/api/v1/activities/{activity}/reports"), Some(token)).await,
+            app.post(&post, Some(token), &json!({})).await,
+            404,
+            "NOT_FOUND",
+        )
+        .await;
+        expect_error(
+            app.get(
+                &format!("/api/v1/activities/{activity}/reports"),
+                Some(token),
+            )
+            .await,
             404,
             "NOT_FOUND",
         )
@@ -266,7 +329,12 @@ async fn report_access_rules(app: TestApp) {
     assert_eq!(res.status(), 401);
     let unknown = "00000000-0000-4000-8000-000000000000";
     expect_error(
-        app.post(&format!("/api/v1/activities/{unknown}/report"), Some(&c.admin), &json!({})).await,
+        app.post(
+            &format!("/api/v1/activities/{unknown}/report"),
+            Some(&c.admin),
+            &json!({}),
+        )
+        .await,
         404,
         "NOT_FOUND",
     )
@@ -281,13 +349,17 @@ async fn report_access_rules(app: TestApp) {
         expect_error(csv_of(&app, token, &id).await, 404, "NOT_FOUND").await;
     }
     expect_error(
-        app.get(&format!("/api/v1/reports/{unknown}"), Some(&c.admin)).await,
+        app.get(&format!("/api/v1/reports/{unknown}"), Some(&c.admin))
+            .await,
         404,
         "NOT_FOUND",
     )
     .await;
     let bad = app.get("/api/v1/reports/not-a-uuid", Some(&c.admin)).await;
-    let wanted = app.get("/api/v1/activities/not-a-uuid", Some(&c.admin)).await.status();
+    let wanted = app
+        .get("/api/v1/activities/not-a-uuid", Some(&c.admin))
+        .await
+        .status();
     assert_eq!(bad.status(), wanted, "a bad id answers as elsewhere");
     assert!(bad.status().is_client_error());
     let res = app.call(Method::DELETE, &path, Some(&c.admin), None).await;
@@ -308,7 +380,11 @@ async fn report_of_an_activity_without_sessions_is_zeros(app: TestApp) {
     let rows = parse_csv(csv_of(&app, &c.owner, &id).await).await;
     assert_eq!(cell(&rows, "sessions", "all", "total"), 0.0);
     assert_eq!(
-        rows[&("ai_involvement".to_owned(), "all".to_owned(), "mean".to_owned())],
+        rows[&(
+            "ai_involvement".to_owned(),
+            "all".to_owned(),
+            "mean".to_owned()
+        )],
         ""
     );
 }
@@ -320,7 +396,8 @@ async fn a_pending_report_has_no_csv_yet(backend: Backend) {
     let activity = published_activity(&app, &c.owner, json!({})).await;
     let id = request(&app, &c.owner, &activity).await;
     let report = data(
-        app.get(&format!("/api/v1/reports/{id}"), Some(&c.owner)).await,
+        app.get(&format!("/api/v1/reports/{id}"), Some(&c.owner))
+            .await,
         200,
     )
     .await;

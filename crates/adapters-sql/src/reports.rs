@@ -183,7 +183,12 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// The nearest-rank `percentile` of the activity's `n` involvement values.
-    async fn ai_percentile(&self, activity_id: Uuid, percentile: u32, n: u64) -> PortResult<Option<f64>> {
+    async fn ai_percentile(
+        &self,
+        activity_id: Uuid,
+        percentile: u32,
+        n: u64,
+    ) -> PortResult<Option<f64>> {
         let Some(position) = ainative_domain::nearest_rank(percentile, n) else {
             return Ok(None);
         };
@@ -229,7 +234,10 @@ impl<D: Dialect> SqlStore<D> {
                 .bind(last),
             };
             let rows = self
-                .call("reports.evaluations", self.all(q, "evaluation", evaluation_row::<D>))
+                .call(
+                    "reports.evaluations",
+                    self.all(q, "evaluation", evaluation_row::<D>),
+                )
                 .await?;
             for (_, score, dims) in &rows {
                 overall.add(*score);
@@ -271,7 +279,10 @@ impl<D: Dialect> SqlStore<D> {
                 .bind(id),
             };
             let rows = self
-                .call("reports.traces", self.all(q, "cognitive trace", trace_row::<D>))
+                .call(
+                    "reports.traces",
+                    self.all(q, "cognitive trace", trace_row::<D>),
+                )
                 .await?;
             for (session, at, _, state) in &rows {
                 clock.add(*session, state, *at);
@@ -343,7 +354,8 @@ impl<D: Dialect> ReportRepository for SqlStore<D> {
         };
         self.call("reports.list", async {
             let mut conn = self.conn().await?;
-            let (items, total) = counted_page::<D, _>(&mut conn, q, "report", report_head::<D>, count).await?;
+            let (items, total) =
+                counted_page::<D, _>(&mut conn, q, "report", report_head::<D>, count).await?;
             Ok(Paginated::new(items, total, page))
         })
         .await

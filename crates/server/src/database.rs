@@ -9,9 +9,9 @@ use ainative_http_api::Metrics;
 use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     AccountTokenRepository, ActivityRepository, ApiKeyRepository, AuditLog, AuthSessionRepository,
-    DatabaseHealth, InteractionRepository, JobQueue, MaterialCorpus, MaterialProgress, ReportRepository,
-    MaterialStore, OAuthStore, PortError, QueryObserver, RiskRepository, SchemaManager,
-    ServerErrorLog, StudySessionRepository, UserRepository,
+    DatabaseHealth, InteractionRepository, JobQueue, MaterialCorpus, MaterialProgress,
+    MaterialStore, OAuthStore, PortError, QueryObserver, ReportRepository, RiskRepository,
+    SchemaManager, ServerErrorLog, StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use ainative_domain::{Activity, Page, Paginated, Report, RequestContext, Scope};
 use ainative_ports::{
-    error_chain, ActivityRepository, Clock, NewJob, PortError, ReportRepository,
-    REPORT_BUILD_JOB,
+    error_chain, ActivityRepository, Clock, NewJob, PortError, ReportRepository, REPORT_BUILD_JOB,
 };
 use uuid::Uuid;
 

@@ -204,7 +204,10 @@ impl StateClock {
     }
 
     /// Time per state, with every state of `states` present (0 when never seen).
-    pub fn finish<'a>(self, states: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, StateTime> {
+    pub fn finish<'a>(
+        self,
+        states: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeMap<String, StateTime> {
         let mut out: BTreeMap<String, StateTime> = states
             .into_iter()
             .map(|s| (s.to_owned(), StateTime::default()))

@@ -85,7 +85,9 @@ impl Rows {
 }
 
 fn time(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(String::new, |t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    t.map_or_else(String::new, |t| {
+        t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    })
 }
 
 /// The report as CSV: a header `section,key,metric,value`, then one row per number (an
@@ -131,7 +133,12 @@ pub fn to_csv(report: &Report, body: &ReportBody) -> Result<String, csv::Error> 
     r.opt("ai_involvement", "all", "p50", ai.p50);
     r.opt("ai_involvement", "all", "p90", ai.p90);
     for b in &ai.buckets {
-        r.push("ai_involvement_bucket", &format!("{}-{}", b.from, b.to), "count", b.count);
+        r.push(
+            "ai_involvement_bucket",
+            &format!("{}-{}", b.from, b.to),
+            "count",
+            b.count,
+        );
     }
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(["section", "key", "metric", "value"])?;

@@ -97,7 +97,10 @@ fn build_job(report: &Report) -> NewJob {
 
 fn close(actual: Option<f64>, expected: f64, what: &str) {
     let actual = actual.unwrap_or_else(|| panic!("{what}: none"));
-    assert!((actual - expected).abs() < 1e-9, "{what}: {actual} ≠ {expected}");
+    assert!(
+        (actual - expected).abs() < 1e-9,
+        "{what}: {actual} ≠ {expected}"
+    );
 }
 
 pub async fn report_rows_and_their_job(s: ReportStores) {
@@ -107,9 +110,16 @@ pub async fn report_rows_and_their_job(s: ReportStores) {
     let first = Report::requested(activity_id, requester, at);
     let job = build_job(&first);
     s.reports.create(&first, &job).await.expect("create");
-    let enqueued = s.jobs.get(job.id).await.expect("the job is stored with the row");
+    let enqueued = s
+        .jobs
+        .get(job.id)
+        .await
+        .expect("the job is stored with the row");
     assert_eq!(enqueued.kind, REPORT_BUILD_JOB);
-    assert_eq!(enqueued.payload, serde_json::json!({ "report_id": first.id }));
+    assert_eq!(
+        enqueued.payload,
+        serde_json::json!({ "report_id": first.id })
+    );
     let second = Report::requested(activity_id, requester, plus_secs(at, 1));
     s.reports
         .create(&second, &build_job(&second))
@@ -125,7 +135,10 @@ pub async fn report_rows_and_their_job(s: ReportStores) {
     assert_eq!(found, first);
     assert_eq!(s.reports.find(Uuid::new_v4()).await.expect("find"), None);
 
-    s.reports.start(first.id, plus_secs(at, 2)).await.expect("start");
+    s.reports
+        .start(first.id, plus_secs(at, 2))
+        .await
+        .expect("start");
     let running = s.reports.find(first.id).await.expect("find").expect("some");
     assert_eq!(running.status, ReportStatus::Running);
     assert_eq!(running.started_at, Some(plus_secs(at, 2)));
@@ -152,16 +165,29 @@ pub async fn report_rows_and_their_job(s: ReportStores) {
         .await
         .expect("list");
     assert_eq!(page.total, 2);
-    assert_eq!(page.items.iter().map(|r| r.id).collect::<Vec<_>>(), [second.id]);
-    let all = s.reports.list(activity_id, Page::default()).await.expect("list");
+    assert_eq!(
+        page.items.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [second.id]
+    );
+    let all = s
+        .reports
+        .list(activity_id, Page::default())
+        .await
+        .expect("list");
     assert_eq!(all.items[1].id, first.id);
     assert_eq!(all.items[1].status, ReportStatus::Completed);
     assert_eq!(all.items[1].body, None);
 
     // A retry starts afresh; a failure keeps its error and no body.
-    s.reports.start(first.id, plus_secs(at, 4)).await.expect("restart");
+    s.reports
+        .start(first.id, plus_secs(at, 4))
+        .await
+        .expect("restart");
     let again = s.reports.find(first.id).await.expect("find").expect("some");
-    assert_eq!((again.status, again.body, again.finished_at), (ReportStatus::Running, None, None));
+    assert_eq!(
+        (again.status, again.body, again.finished_at),
+        (ReportStatus::Running, None, None)
+    );
     s.reports
         .fail(first.id, "activity gone ✓", plus_secs(at, 5))
         .await
@@ -171,12 +197,20 @@ pub async fn report_rows_and_their_job(s: ReportStores) {
     assert_eq!(failed.error.as_deref(), Some("activity gone ✓"));
 
     let unknown = Uuid::new_v4();
-    assert!(matches!(s.reports.start(unknown, at).await, Err(PortError::NotFound)));
     assert!(matches!(
-        s.reports.complete(unknown, &ReportBody::default(), at).await,
+        s.reports.start(unknown, at).await,
         Err(PortError::NotFound)
     ));
-    assert!(matches!(s.reports.fail(unknown, "x", at).await, Err(PortError::NotFound)));
+    assert!(matches!(
+        s.reports
+            .complete(unknown, &ReportBody::default(), at)
+            .await,
+        Err(PortError::NotFound)
+    ));
+    assert!(matches!(
+        s.reports.fail(unknown, "x", at).await,
+        Err(PortError::NotFound)
+    ));
 }
 
 /// Records one interaction of `session` at `at` with traces of (seconds after `at`, state,
@@ -220,7 +254,13 @@ async fn turn(
 }
 
 /// Ends `session` with an evaluation of `overall` and `dimensions`.
-async fn evaluate(s: &ReportStores, session: &StudySession, at: DateTime<Utc>, overall: f64, dimensions: &[(&str, f64)]) {
+async fn evaluate(
+    s: &ReportStores,
+    session: &StudySession,
+    at: DateTime<Utc>,
+    overall: f64,
+    dimensions: &[(&str, f64)],
+) {
     let mut e = evaluation(session, at);
     e.overall_score = overall;
     e.dimensions = dimensions
@@ -241,7 +281,12 @@ async fn evaluate(s: &ReportStores, session: &StudySession, at: DateTime<Utc>, o
         .expect("end");
 }
 
-async fn session_of(s: &ReportStores, student_id: Uuid, activity_id: Uuid, at: DateTime<Utc>) -> StudySession {
+async fn session_of(
+    s: &ReportStores,
+    student_id: Uuid,
+    activity_id: Uuid,
+    at: DateTime<Utc>,
+) -> StudySession {
     s.tutoring
         .sessions
         .create(study_session(student_id, activity_id, at))
@@ -274,10 +319,23 @@ pub async fn report_aggregates_hand_computed_numbers(s: ReportStores) {
         &[(RiskKind::AcademicIntegrity, RiskLevel::Medium, "b")],
     )
     .await;
-    evaluate(&s, &s1, plus_secs(t0, 40), 8.0, &[("planning", 6.0), ("autonomy", 4.0)]).await;
+    evaluate(
+        &s,
+        &s1,
+        plus_secs(t0, 40),
+        8.0,
+        &[("planning", 6.0), ("autonomy", 4.0)],
+    )
+    .await;
     s.tutoring
         .risks
-        .resolve(raised[0], ann, None, plus_secs(t0, 50), audit_entry(raised[0], plus_secs(t0, 50)))
+        .resolve(
+            raised[0],
+            ann,
+            None,
+            plus_secs(t0, 50),
+            audit_entry(raised[0], plus_secs(t0, 50)),
+        )
         .await
         .expect("resolve");
 
@@ -294,18 +352,36 @@ pub async fn report_aggregates_hand_computed_numbers(s: ReportStores) {
 
     // Another activity's session counts nowhere.
     let noise = session_of(&s, ann, other_activity, t0).await;
-    turn(&s, &noise, t0, &[(0, Confused, 0.0), (99, Stuck, 0.0)], &[(RiskKind::AiDependency, RiskLevel::Critical, "n")]).await;
+    turn(
+        &s,
+        &noise,
+        t0,
+        &[(0, Confused, 0.0), (99, Stuck, 0.0)],
+        &[(RiskKind::AiDependency, RiskLevel::Critical, "n")],
+    )
+    .await;
 
     let b = s.reports.aggregate(activity_id).await.expect("aggregate");
     let sessions = &b.sessions;
-    assert_eq!((sessions.total, sessions.students, sessions.interactions, sessions.evaluated), (2, 2, 3, 2));
+    assert_eq!(
+        (
+            sessions.total,
+            sessions.students,
+            sessions.interactions,
+            sessions.evaluated
+        ),
+        (2, 2, 3, 2)
+    );
     assert_eq!(sessions.by_status["completed"], 2);
     assert_eq!(sessions.by_status["active"], 0);
     assert_eq!(sessions.by_status.len(), 4);
 
     assert_eq!(b.overall_score.count, 2);
     close(b.overall_score.mean, 7.0, "overall mean");
-    assert_eq!((b.overall_score.min, b.overall_score.max), (Some(6.0), Some(8.0)));
+    assert_eq!(
+        (b.overall_score.min, b.overall_score.max),
+        (Some(6.0), Some(8.0))
+    );
     let planning = &b.dimensions["planning"];
     assert_eq!(planning.count, 2);
     close(planning.mean, 7.5, "planning mean");
@@ -316,10 +392,19 @@ pub async fn report_aggregates_hand_computed_numbers(s: ReportStores) {
 
     let r = &b.risks;
     assert_eq!((r.total.open, r.total.resolved), (2, 1));
-    assert_eq!((r.by_kind["cognitive_delegation"].open, r.by_kind["cognitive_delegation"].resolved), (1, 1));
+    assert_eq!(
+        (
+            r.by_kind["cognitive_delegation"].open,
+            r.by_kind["cognitive_delegation"].resolved
+        ),
+        (1, 1)
+    );
     assert_eq!(r.by_kind["academic_integrity"].open, 1);
     assert!(!r.by_kind.contains_key("ai_dependency"));
-    assert_eq!((r.by_level["high"].open, r.by_level["high"].resolved), (0, 1));
+    assert_eq!(
+        (r.by_level["high"].open, r.by_level["high"].resolved),
+        (0, 1)
+    );
     assert_eq!(r.by_level["medium"].open, 1);
     assert_eq!(r.by_level["low"].open, 1);
     assert_eq!(r.by_dimension["cognitive"].total(), 2);
@@ -327,10 +412,34 @@ pub async fn report_aggregates_hand_computed_numbers(s: ReportStores) {
 
     // s1: exploring 0→10, debugging 10→20 and 20→30, stuck last; s2: exploring 0→5.
     let t = &b.cognitive_time;
-    assert_eq!(t["exploring"], StateTime { events: 2, seconds: 15.0 });
-    assert_eq!(t["debugging"], StateTime { events: 2, seconds: 20.0 });
-    assert_eq!(t["stuck"], StateTime { events: 1, seconds: 0.0 });
-    assert_eq!(t["planning"], StateTime { events: 1, seconds: 0.0 });
+    assert_eq!(
+        t["exploring"],
+        StateTime {
+            events: 2,
+            seconds: 15.0
+        }
+    );
+    assert_eq!(
+        t["debugging"],
+        StateTime {
+            events: 2,
+            seconds: 20.0
+        }
+    );
+    assert_eq!(
+        t["stuck"],
+        StateTime {
+            events: 1,
+            seconds: 0.0
+        }
+    );
+    assert_eq!(
+        t["planning"],
+        StateTime {
+            events: 1,
+            seconds: 0.0
+        }
+    );
     assert_eq!(t["confused"], StateTime::default());
     assert_eq!(t.len(), CognitiveState::ALL.len());
 
@@ -357,8 +466,18 @@ pub async fn report_of_an_empty_activity_is_zeros(s: ReportStores) {
     assert_eq!((b.overall_score.count, b.overall_score.mean), (0, None));
     assert!(b.dimensions.is_empty());
     assert_eq!(b.risks.total.total(), 0);
-    assert!(b.cognitive_time.values().all(|t| *t == StateTime::default()));
-    assert_eq!((b.ai_involvement.count, b.ai_involvement.mean, b.ai_involvement.p50), (0, None, None));
+    assert!(b
+        .cognitive_time
+        .values()
+        .all(|t| *t == StateTime::default()));
+    assert_eq!(
+        (
+            b.ai_involvement.count,
+            b.ai_involvement.mean,
+            b.ai_involvement.p50
+        ),
+        (0, None, None)
+    );
     assert_eq!(b.ai_involvement.buckets.len(), 5);
 }
 
@@ -374,14 +493,24 @@ pub async fn report_traces_stream_across_pages(s: ReportStores) {
         let traces: Vec<(i64, CognitiveState, f64)> = (0..PER_TURN)
             .map(|i| (i, CognitiveState::Exploring, 0.5))
             .collect();
-        turn(&s, &session, plus_secs(t0, turn_no * PER_TURN), &traces, &[]).await;
+        turn(
+            &s,
+            &session,
+            plus_secs(t0, turn_no * PER_TURN),
+            &traces,
+            &[],
+        )
+        .await;
     }
     let b = s.reports.aggregate(activity_id).await.expect("aggregate");
     let n = u64::try_from(TURNS * PER_TURN).expect("positive");
     // One event per second: n events, n - 1 seconds between the first and the last.
     assert_eq!(
         b.cognitive_time["exploring"],
-        StateTime { events: n, seconds: (n - 1) as f64 }
+        StateTime {
+            events: n,
+            seconds: (n - 1) as f64
+        }
     );
     assert_eq!(b.ai_involvement.count, n);
 }

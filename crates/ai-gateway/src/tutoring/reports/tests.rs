@@ -83,9 +83,15 @@ async fn only_the_owner_and_admins_see_reports() {
         ));
     }
     let admin = ctx(Uuid::new_v4(), &[Role::Admin]);
-    assert_eq!(svc.get(&admin, report.id).await.expect("admin").id, report.id);
+    assert_eq!(
+        svc.get(&admin, report.id).await.expect("admin").id,
+        report.id
+    );
     let owner = ctx(owner, &[Role::Instructor]);
-    assert_eq!(svc.get(&owner, report.id).await.expect("owner").id, report.id);
+    assert_eq!(
+        svc.get(&owner, report.id).await.expect("owner").id,
+        report.id
+    );
 }
 
 #[tokio::test]
@@ -116,10 +122,16 @@ async fn a_build_stores_the_aggregates() {
     reports
         .expect_aggregate()
         .returning(|_| Ok(ReportBody::default()));
-    reports.expect_complete().times(1).returning(|_, _, _| Ok(()));
+    reports
+        .expect_complete()
+        .times(1)
+        .returning(|_, _, _| Ok(()));
     reports.expect_fail().never();
     let svc = service(None, reports);
-    assert_eq!(svc.build(report.id, false).await.expect("built"), BuildOutcome::Completed);
+    assert_eq!(
+        svc.build(report.id, false).await.expect("built"),
+        BuildOutcome::Completed
+    );
 }
 
 #[tokio::test]

@@ -33,10 +33,28 @@ fn state_time_goes_to_the_earlier_event_within_a_session() {
     clock.add(b, "debugging", at(100, 0));
     clock.add(b, "stuck", at(101, 250));
     let t = clock.finish(["exploring", "debugging", "stuck", "planning"]);
-    assert_eq!(t["exploring"], StateTime { events: 2, seconds: 10.0 });
+    assert_eq!(
+        t["exploring"],
+        StateTime {
+            events: 2,
+            seconds: 10.0
+        }
+    );
     // 2.5 s in a, 1.25 s in b.
-    assert_eq!(t["debugging"], StateTime { events: 2, seconds: 3.75 });
-    assert_eq!(t["stuck"], StateTime { events: 1, seconds: 0.0 });
+    assert_eq!(
+        t["debugging"],
+        StateTime {
+            events: 2,
+            seconds: 3.75
+        }
+    );
+    assert_eq!(
+        t["stuck"],
+        StateTime {
+            events: 1,
+            seconds: 0.0
+        }
+    );
     assert_eq!(t["planning"], StateTime::default());
 }
 
@@ -77,17 +95,38 @@ fn risk_counts_fold_every_grouping() {
     r.add("ai_dependency", "high", "cognitive", false, 2);
     r.add("ai_dependency", "low", "cognitive", true, 1);
     r.add("academic_integrity", "high", "ethical", false, 1);
-    assert_eq!(r.total, OpenResolved { open: 3, resolved: 1 });
-    assert_eq!(r.by_kind["ai_dependency"], OpenResolved { open: 2, resolved: 1 });
+    assert_eq!(
+        r.total,
+        OpenResolved {
+            open: 3,
+            resolved: 1
+        }
+    );
+    assert_eq!(
+        r.by_kind["ai_dependency"],
+        OpenResolved {
+            open: 2,
+            resolved: 1
+        }
+    );
     assert_eq!(r.by_level["high"].total(), 3);
-    assert_eq!(r.by_dimension["ethical"], OpenResolved { open: 1, resolved: 0 });
+    assert_eq!(
+        r.by_dimension["ethical"],
+        OpenResolved {
+            open: 1,
+            resolved: 0
+        }
+    );
 }
 
 #[test]
 fn a_body_survives_json_and_statuses_parse() {
     let mut body = ReportBody::default();
     body.overall_score.add(7.5);
-    body.dimensions.entry("planning".into()).or_default().add(6.0);
+    body.dimensions
+        .entry("planning".into())
+        .or_default()
+        .add(6.0);
     let back: ReportBody =
         serde_json::from_value(serde_json::to_value(&body).expect("json")).expect("parse");
     assert_eq!(back.overall_score.mean, Some(7.5));
