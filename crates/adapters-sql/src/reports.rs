@@ -1,7 +1,8 @@
 //! [`ReportRepository`]: report rows, and the aggregation of an activity's sessions
-//! (decisions 111 and 112). Counts are grouped in SQL; evaluations and traces, whose folds need Rust
-//! (JSON dimensions, time between consecutive events), are streamed in keyset pages. Every
-//! query is its own port call, so a large activity never meets one call's deadline at once.
+//! (decisions 111 and 112). Counts are grouped in SQL; evaluations and traces, whose folds
+//! need Rust (JSON dimensions, time between consecutive events), are streamed in keyset
+//! pages. Every query is its own port call, so a large activity never meets one call's
+//! deadline at once.
 
 use ainative_domain::{
     AiInvolvement, CognitiveState, Page, Paginated, Report, ReportBody, RiskCounts, ScoreStats,
