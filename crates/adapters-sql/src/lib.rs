@@ -40,6 +40,7 @@ mod llm_credentials;
 mod materials;
 mod oauth;
 mod pool;
+mod reports;
 mod risks;
 mod rows;
 mod schema;

@@ -78,6 +78,7 @@ pub fn app(
         .app_data(web::Data::from(state.tutoring.risks))
         .app_data(web::Data::from(state.credentials))
         .app_data(web::Data::from(state.tutoring.materials))
+        .app_data(web::Data::from(state.tutoring.reports))
         .app_data(web::Data::from(state.limiter))
         .app_data(web::Data::from(state.jobs))
         .app_data(web::Data::new(state.health))
@@ -99,6 +100,7 @@ pub fn app(
                 .configure(routes::sessions::configure)
                 .configure(routes::risks::configure)
                 .configure(|cfg| routes::materials::configure(cfg, settings.max_material_bytes))
+                .configure(routes::reports::configure)
                 .configure(routes::health::configure),
         )
         .configure(routes::well_known::configure)

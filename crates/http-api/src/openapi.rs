@@ -10,7 +10,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::openapi_common::CommonResponses;
 use crate::routes::{
     accounts, activities, admin, api_keys, auth, credentials, dto, health, jobs, materials, oauth,
-    risks, sessions, stream, well_known,
+    reports, risks, sessions, stream, well_known,
 };
 
 struct SecurityAddon;
@@ -59,6 +59,7 @@ impl Modify for SecurityAddon {
         credentials::delete_mine, credentials::verify, credentials::admin_list, credentials::admin_limits,
         credentials::suspend, credentials::activate,
         materials::upload, materials::list, materials::status, materials::graph, materials::delete,
+        reports::request, reports::list, reports::get,
     ),
     components(schemas(dto::UserResponse, dto::TokenResponse, dto::AuthResponse, dto::RateLimitStatus, dto::AuditResponse,
         oauth::ExchangeRequest, oauth::LinkRequest, oauth::LinkResponse, oauth::OAuthAccountResponse)),
@@ -66,7 +67,8 @@ impl Modify for SecurityAddon {
     tags((name = "auth", description = "Identity"), (name = "oauth", description = "Social login (OAuth 2.0 / OpenID Connect)"), (name = "admin", description = "Administration"), (name = "health", description = "Probes"),
         (name = "activities", description = "Activities"), (name = "sessions", description = "Tutoring sessions and the AI gateway"),
         (name = "risks", description = "Risks"), (name = "credentials", description = "Your own model endpoints (bring your own model)"),
-        (name = "materials", description = "Course material and its processing"))
+        (name = "materials", description = "Course material and its processing"),
+        (name = "reports", description = "Course reports"))
 )]
 pub struct ApiDoc;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ainative_ai_gateway::tutoring::{
-    ActivityService, MaterialService, RiskService, SessionService,
+    ActivityService, MaterialService, ReportService, RiskService, SessionService,
 };
 use ainative_auth::{AccountService, AdminService, ApiKeyService, AuthService, OAuthService};
 use ainative_ports::{DatabaseHealth, RateLimiter};
@@ -139,4 +139,6 @@ pub struct TutoringServices {
     pub risks: Arc<RiskService>,
     /// Course material.
     pub materials: Arc<MaterialService>,
+    /// Course reports.
+    pub reports: Arc<ReportService>,
 }

@@ -23,6 +23,7 @@ pub mod oauth;
 pub mod observe;
 pub mod pool;
 pub mod rate_limit;
+pub mod reports;
 pub mod revocation;
 pub mod server_errors;
 pub mod sessions;
@@ -64,6 +65,7 @@ pub use oauth::{
 };
 pub use observe::QueryObserver;
 pub use rate_limit::{LoginThrottle, RateDecision, RateLimiter, ThrottleDecision};
+pub use reports::{ReportRepository, REPORT_BUILD_JOB};
 pub use revocation::RevocationList;
 pub use server_errors::{ServerError, ServerErrorLog, SERVER_ERRORS_KEPT};
 pub use sessions::{
@@ -93,6 +95,7 @@ pub use {
     materials::{MockEmbedder, MockMaterialCorpus, MockMaterialRetriever},
     oauth::{MockIdentityProvider, MockOAuthStore},
     rate_limit::{MockLoginThrottle, MockRateLimiter},
+    reports::MockReportRepository,
     revocation::MockRevocationList,
     server_errors::MockServerErrorLog,
     sessions::MockAuthSessionRepository,

@@ -10,8 +10,8 @@ use ainative_ports::pool::PoolSettings;
 use ainative_ports::{
     AccountTokenRepository, ActivityRepository, ApiKeyRepository, AuditLog, AuthSessionRepository,
     DatabaseHealth, InteractionRepository, JobQueue, MaterialCorpus, MaterialProgress,
-    MaterialStore, OAuthStore, PortError, QueryObserver, RiskRepository, SchemaManager,
-    ServerErrorLog, StudySessionRepository, UserRepository,
+    MaterialStore, OAuthStore, PortError, QueryObserver, ReportRepository, RiskRepository,
+    SchemaManager, ServerErrorLog, StudySessionRepository, UserRepository,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
@@ -57,6 +57,8 @@ pub struct Database {
     pub material_corpus: Arc<dyn MaterialCorpus>,
     /// Stage progress in the database.
     pub material_progress: Arc<dyn MaterialProgress>,
+    /// Course reports.
+    pub reports: Arc<dyn ReportRepository>,
     /// The durable job queue.
     pub jobs: Arc<dyn JobQueue>,
     /// Woken when this process enqueues a job.
@@ -86,6 +88,7 @@ where
         + MaterialStore
         + MaterialCorpus
         + MaterialProgress
+        + ReportRepository
         + JobQueue
         + OAuthStore
         + ainative_ports::LlmCredentialRepository
@@ -109,6 +112,7 @@ where
         materials: Arc::new(store.clone()),
         material_corpus: Arc::new(store.clone()),
         material_progress: Arc::new(store.clone()),
+        reports: Arc::new(store.clone()),
         job_wakeup,
         oauth: Arc::new(store.clone()),
         credentials: Arc::new(store.clone()),

@@ -10,6 +10,7 @@ pub mod mail;
 pub mod materials;
 pub mod oauth;
 pub mod observability;
+pub mod reports;
 pub mod settings;
 pub mod startup;
 pub mod sweep;

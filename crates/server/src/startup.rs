@@ -303,9 +303,10 @@ pub fn tutoring_services(
             db.risks.clone(),
             db.study_sessions.clone(),
             db.activities.clone(),
-            clock,
+            clock.clone(),
         )),
         materials: materials.service.clone(),
+        reports: crate::reports::report_service(db, clock),
     };
     Ok((services, gateways, llm, credentials))
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ainative_adapters_postgres::JobListener;
+use ainative_ai_gateway::tutoring::ReportService;
 use ainative_auth::AccountMailer;
 use ainative_http_api::Metrics;
 use ainative_jobs::{sample_stats, JobError, Registry, WorkerConfig, WorkerDeps, WorkerPool};
@@ -34,10 +35,12 @@ pub fn registry(
     settings: &JobSettings,
     materials: &MaterialParts,
     mailer: &Arc<AccountMailer>,
+    reports: Arc<ReportService>,
 ) -> Registry {
     let mut registry = Registry::new();
     crate::materials::register_jobs(&mut registry, materials);
     crate::mail::register_jobs(&mut registry, mailer);
+    crate::reports::register_jobs(&mut registry, reports);
     if let Some(dir) = &settings.diagnostics_dir {
         let dir = Arc::new(dir.clone());
         registry.register_fn(DIAGNOSTICS_KIND, move |job| probe(dir.clone(), job));
@@ -172,7 +175,12 @@ impl Workers {
         let pool = WorkerPool::start(
             WorkerDeps {
                 queue: db.jobs.clone(),
-                registry: Arc::new(registry(settings, materials, mailer)),
+                registry: Arc::new(registry(
+                    settings,
+                    materials,
+                    mailer,
+                    crate::reports::report_service(db, clock.clone()),
+                )),
                 clock: clock.clone(),
                 wakeup: db.job_wakeup.clone(),
                 observer: observer.clone(),

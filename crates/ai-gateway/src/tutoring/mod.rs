@@ -6,11 +6,13 @@ pub mod access;
 mod activities;
 mod error;
 mod materials;
+mod reports;
 mod risks;
 mod sessions;
 
 pub use activities::{ActivityInput, ActivityPatch, ActivityService};
 pub use error::TutoringError;
 pub use materials::{MaterialChangeHook, MaterialService, MaterialUpload, PROCESSING_ATTEMPTS};
+pub use reports::{BuildOutcome, ReportService, REPORT_ATTEMPTS};
 pub use risks::RiskService;
 pub use sessions::{SessionService, StartSession};

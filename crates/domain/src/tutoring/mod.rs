@@ -5,6 +5,7 @@ mod activity;
 mod enums;
 mod evaluation;
 mod interaction;
+mod report;
 mod risk;
 mod session;
 mod trace;
@@ -13,6 +14,11 @@ pub use activity::{Activity, ActivityDraft, ActivityPolicies, ActivityStatus, Di
 pub use enums::{Agent, CognitiveState, HelpLevel, Intent};
 pub use evaluation::{CompetencyLevel, DimensionScore, Evaluation};
 pub use interaction::{Interaction, InteractionInput};
+pub use report::{
+    ai_bucket, nearest_rank, AiBucket, AiInvolvement, OpenResolved, Report, ReportBody,
+    ReportStatus, RiskCounts, ScoreStats, SessionCounts, StateClock, StateTime, AI_BUCKETS,
+    AI_BUCKET_BOUNDS,
+};
 pub use risk::{Risk, RiskDimension, RiskKind, RiskLevel};
 pub use session::{
     SessionAction, SessionMode, SessionStatus, SimulatorType, StudySession, TurnRefused,

@@ -12,6 +12,8 @@ pub mod jobs;
 pub mod materials;
 pub mod materials_dto;
 pub mod oauth;
+pub mod reports;
+pub mod reports_dto;
 pub mod risks;
 pub mod sessions;
 pub mod stream;

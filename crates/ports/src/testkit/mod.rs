@@ -224,4 +224,5 @@ pub mod jobs;
 pub mod limits;
 pub mod materials;
 pub mod oauth;
+pub mod reports;
 pub mod tutoring;

@@ -1,0 +1,3 @@
+-- Reverts 0070_reports.up.sql.
+
+DROP TABLE reports;
