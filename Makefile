@@ -62,10 +62,11 @@ migrate:
 check-config:
 	$(CARGO) run --release -- check-config
 
-## bench: criterion micro-benchmarks, then the load scenario against the release binary (docs/benchmarks.md)
+## bench: criterion micro-benchmarks, the load scenarios and a 1 MiB material end to end, against the release binary (docs/benchmarks.md)
 bench:
 	$(CARGO) bench -p ainative-benches
 	bash benches/load.sh
+	python3 benches/material_e2e.py
 
 ## clean: remove build output (./data, with its database and secret, is left alone)
 clean:
