@@ -103,6 +103,55 @@ fn issued_tokens_carry_nbf_equal_to_iat_and_verify() {
 }
 
 #[test]
+fn a_verified_access_token_is_remembered_by_its_exact_text() {
+    let codec = codec();
+    let claims = fresh(TokenKind::Access, &codec);
+    let token = codec.encode(&claims).unwrap();
+    assert_eq!(codec.decode(&token, TokenKind::Access).unwrap(), claims);
+    assert_eq!(codec.verified.get(&token), Some(claims.clone()));
+    // One character of the signature changed: a different text, verified, refused.
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert!(codec.decode(&tampered, TokenKind::Access).is_err());
+    assert_eq!(codec.verified.get(&tampered), None);
+    // Refresh tokens are used once: never remembered.
+    let refresh = codec.encode(&fresh(TokenKind::Refresh, &codec)).unwrap();
+    codec.decode(&refresh, TokenKind::Refresh).unwrap();
+    assert_eq!(codec.verified.get(&refresh), None);
+}
+
+#[test]
+fn a_remembered_token_is_checked_for_time_and_kind_on_every_use() {
+    let codec = codec();
+    let mut claims = fresh(TokenKind::Access, &codec);
+    claims.exp = now() - 1;
+    codec
+        .verified
+        .insert("remembered".to_owned(), claims.clone());
+    assert!(matches!(
+        codec.decode("remembered", TokenKind::Access),
+        Err(AuthError::InvalidToken(TokenRejection::Expired))
+    ));
+    claims.exp = now() + 60;
+    claims.kind = TokenKind::Refresh;
+    codec
+        .verified
+        .insert("remembered".to_owned(), claims.clone());
+    assert!(matches!(
+        codec.decode("remembered", TokenKind::Access),
+        Err(AuthError::InvalidToken(TokenRejection::WrongType))
+    ));
+    claims.kind = TokenKind::Access;
+    claims.nbf = Some(now() + 3600);
+    codec.verified.insert("remembered".to_owned(), claims);
+    assert!(matches!(
+        codec.decode("remembered", TokenKind::Access),
+        Err(AuthError::InvalidToken(TokenRejection::Malformed))
+    ));
+}
+
+#[test]
 fn wrong_kind_is_rejected() {
     let codec = codec();
     let token = codec.encode(&fresh(TokenKind::Refresh, &codec)).unwrap();
