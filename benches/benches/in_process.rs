@@ -55,6 +55,26 @@ where
     test::read_body_json(res).await
 }
 
+/// Sends `iters` GET requests for `uri` (with an `Authorization` header, if given) one after
+/// the other through the application; how long they took.
+async fn timed_gets<S, B>(app: &S, uri: &str, authorization: Option<&str>, iters: u64) -> Duration
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let started = Instant::now();
+    for _ in 0..iters {
+        let mut req = TestRequest::get().uri(uri).peer_addr(peer());
+        if let Some(value) = authorization {
+            req = req.insert_header((header::AUTHORIZATION, value));
+        }
+        let res = test::call_service(app, req.to_request()).await;
+        assert!(res.status().is_success(), "{}", res.status());
+        black_box(test::read_body(res).await);
+    }
+    started.elapsed()
+}
+
 fn middleware(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("ainative-bench-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("bench directory");
@@ -126,59 +146,23 @@ fn middleware(c: &mut Criterion) {
             })
         });
     });
-    group.bench_function("live_full_stack", |b| {
-        b.iter_custom(|iters| {
-            system.block_on(async {
-                let started = Instant::now();
-                for _ in 0..iters {
-                    let req = TestRequest::get()
-                        .uri("/api/v1/health/live")
-                        .peer_addr(peer())
-                        .to_request();
-                    let res = test::call_service(&app, req).await;
-                    assert!(res.status().is_success());
-                    black_box(test::read_body(res).await);
-                }
-                started.elapsed()
-            })
+    for (name, uri, authorization) in [
+        ("live_full_stack", "/api/v1/health/live", None),
+        (
+            "auth_me_api_key_full_stack",
+            "/api/v1/auth/me",
+            Some(key_bearer.as_str()),
+        ),
+        (
+            "auth_me_full_stack",
+            "/api/v1/auth/me",
+            Some(bearer.as_str()),
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| system.block_on(timed_gets(&app, uri, authorization, iters)));
         });
-    });
-    group.bench_function("auth_me_api_key_full_stack", |b| {
-        b.iter_custom(|iters| {
-            system.block_on(async {
-                let started = Instant::now();
-                for _ in 0..iters {
-                    let req = TestRequest::get()
-                        .uri("/api/v1/auth/me")
-                        .peer_addr(peer())
-                        .insert_header((header::AUTHORIZATION, key_bearer.as_str()))
-                        .to_request();
-                    let res = test::call_service(&app, req).await;
-                    assert!(res.status().is_success(), "{}", res.status());
-                    black_box(test::read_body(res).await);
-                }
-                started.elapsed()
-            })
-        });
-    });
-    group.bench_function("auth_me_full_stack", |b| {
-        b.iter_custom(|iters| {
-            system.block_on(async {
-                let started = Instant::now();
-                for _ in 0..iters {
-                    let req = TestRequest::get()
-                        .uri("/api/v1/auth/me")
-                        .peer_addr(peer())
-                        .insert_header((header::AUTHORIZATION, bearer.as_str()))
-                        .to_request();
-                    let res = test::call_service(&app, req).await;
-                    assert!(res.status().is_success(), "{}", res.status());
-                    black_box(test::read_body(res).await);
-                }
-                started.elapsed()
-            })
-        });
-    });
+    }
     group.finish();
 
     drop(app);
