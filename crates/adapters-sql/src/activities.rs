@@ -127,20 +127,6 @@ impl<D: Dialect> ActivityRepository for SqlStore<D> {
         .await
     }
 
-    async fn find_for_session(&self, session_id: Uuid) -> PortResult<Option<Activity>> {
-        let find = Stmt::new(concat!(
-            "SELECT ",
-            activity_columns!(),
-            " FROM activities WHERE id = (SELECT activity_id FROM study_sessions WHERE id = $1)"
-        ))
-        .bind(session_id);
-        self.call(
-            "activities.find_for_session",
-            self.optional(find, "activity", activity_row::<D>),
-        )
-        .await
-    }
-
     async fn list(&self, filter: &ActivityFilter, page: Page) -> PortResult<Paginated<Activity>> {
         let Some(rows) = filter.rows() else {
             return Ok(Paginated::new(Vec::new(), 0, page));

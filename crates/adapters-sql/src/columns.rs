@@ -93,6 +93,19 @@ impl<'r, D: Dialect> Columns<'r, D> {
     }
 
     /// A non-negative integer that fits a `u32`.
+    /// Passes over `n` columns.
+    pub(crate) fn skip(&mut self, n: usize) {
+        self.next += n;
+    }
+
+    /// Whether the next column, a UUID, is NULL (the missing side of an outer join); reads
+    /// nothing.
+    pub(crate) fn next_uuid_is_null(&self) -> PortResult<bool> {
+        Ok(D::read_uuid(self.row, self.next)
+            .map_err(unreadable)?
+            .is_none())
+    }
+
     pub(crate) fn small(&mut self, what: &str) -> PortResult<u32> {
         let value: i64 = self.get()?;
         u32::try_from(value).map_err(|e| self.corrupt(what, e))

@@ -61,6 +61,13 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// The statement that starts a write transaction, when the engine's default `BEGIN`
     /// will not do (SQLite: `BEGIN IMMEDIATE`, so a transaction never upgrades a read lock).
     const BEGIN_WRITE: Option<&'static str>;
+    /// Whether `INSERT`/`UPDATE … RETURNING` may appear in a `WITH` (PostgreSQL): a turn is
+    /// then recorded with one statement instead of a transaction of four or five.
+    const WRITABLE_CTE: bool;
+    /// Whether the engine takes one writer at a time (SQLite): the store then queues its
+    /// write transactions in process, so they wait in turn instead of in the engine's busy
+    /// handler, which sleeps up to 100 ms between tries.
+    const ONE_WRITER: bool;
     /// A query of one boolean: whether sqlx's `_sqlx_migrations` table exists.
     const MIGRATIONS_TABLE_EXISTS: &'static str;
 

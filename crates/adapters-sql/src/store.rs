@@ -9,7 +9,7 @@ use ainative_ports::pool::{redact_url, PoolSettings};
 use ainative_ports::{PortError, PortResult, QueryObserver};
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
-use tokio::sync::Notify;
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 use tracing::Instrument;
 
 use crate::columns::{read_all, read_one, Reader};
@@ -36,6 +36,8 @@ pub struct SqlStore<D: Dialect> {
     wakeup: Arc<Notify>,
     /// When this process last made the expired last attempts dead (see `jobs.rs`).
     pub(crate) dead_sweep: Arc<crate::jobs::SweepClock>,
+    /// The writer turn of a one-writer engine (see [`Dialect::ONE_WRITER`]).
+    writer: Arc<Mutex<()>>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -46,6 +48,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             observer: self.observer.clone(),
             wakeup: self.wakeup.clone(),
             dead_sweep: self.dead_sweep.clone(),
+            writer: self.writer.clone(),
         }
     }
 }
@@ -81,6 +84,7 @@ impl<D: Dialect> SqlStore<D> {
             observer: None,
             wakeup: Arc::new(Notify::new()),
             dead_sweep: Arc::default(),
+            writer: Arc::default(),
         }
     }
 
@@ -179,14 +183,49 @@ impl<D: Dialect> SqlStore<D> {
         read_all(&rows, kind, read)
     }
 
-    /// Starts a write transaction (as the dialect starts one). Dropped without commit, it
-    /// rolls back.
-    pub(crate) async fn begin_write(&self) -> PortResult<Transaction<'static, D::Db>> {
-        match D::BEGIN_WRITE {
+    /// Starts a write transaction (as the dialect starts one); on a one-writer engine, after
+    /// the write transactions of this process started before it have ended. Dropped without
+    /// commit, it rolls back.
+    pub(crate) async fn begin_write(&self) -> PortResult<WriteTx<D>> {
+        let turn = if D::ONE_WRITER {
+            Some(Arc::clone(&self.writer).lock_owned().await)
+        } else {
+            None
+        };
+        let tx = match D::BEGIN_WRITE {
             Some(begin) => self.pool.begin_with(begin).await,
             None => self.pool.begin().await,
         }
-        .map_err(map_err::<D>)
+        .map_err(map_err::<D>)?;
+        Ok(WriteTx { tx, _turn: turn })
+    }
+}
+
+/// A write transaction of [`SqlStore::begin_write`], holding this process's writer turn on a
+/// one-writer engine until it commits or is dropped (rolled back).
+pub(crate) struct WriteTx<D: Dialect> {
+    tx: Transaction<'static, D::Db>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl<D: Dialect> WriteTx<D> {
+    /// Commits, then lets the next writer start.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl<D: Dialect> std::ops::Deref for WriteTx<D> {
+    type Target = Transaction<'static, D::Db>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl<D: Dialect> std::ops::DerefMut for WriteTx<D> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
     }
 }
 

@@ -1,6 +1,8 @@
 //! [`StudySessionRepository`]: study sessions and their evaluations.
 
-use ainative_domain::{Evaluation, Page, Paginated, SessionAction, SessionStatus, StudySession};
+use ainative_domain::{
+    Activity, Evaluation, Page, Paginated, SessionAction, SessionStatus, StudySession,
+};
 use ainative_ports::{
     Conflict, PortError, PortResult, SessionFilter, SessionVisibility, StudySessionRepository,
 };
@@ -14,7 +16,10 @@ use crate::error::map_err;
 use crate::lists::{count, offset};
 use crate::statement::{AsJson, Stmt};
 use crate::store::SqlStore;
-use crate::tutoring_rows::{evaluation, evaluation_columns, study_session, study_session_columns};
+use crate::tutoring_rows::{
+    activity, activity_columns, evaluation, evaluation_columns, study_session,
+    study_session_columns,
+};
 
 /// The list filter: `$1` is the involved user (or NULL for all), `$2` the status (or NULL),
 /// `$3` the activity (or NULL).
@@ -25,6 +30,15 @@ macro_rules! list_filter {
          AND ($2 IS NULL OR s.status = $2) \
          AND ($3 IS NULL OR s.activity_id = $3)"
     };
+}
+
+/// A session and, in the columns after its own, its activity.
+fn session_and_activity<D: Dialect>(
+    c: &mut Columns<'_, D>,
+) -> PortResult<(StudySession, Activity)> {
+    let session = study_session(c)?;
+    let activity = activity(c.then("activity"))?;
+    Ok((session, activity))
 }
 
 /// Why a session could not be changed: it does not exist or it is not active.
@@ -101,6 +115,23 @@ impl<D: Dialect> StudySessionRepository for SqlStore<D> {
         self.call(
             "study_sessions.find",
             self.optional(find, "study session", study_session::<D>),
+        )
+        .await
+    }
+
+    async fn find_with_activity(&self, id: Uuid) -> PortResult<Option<(StudySession, Activity)>> {
+        // Subqueries name the columns in the order the readers take them.
+        let find = Stmt::new(concat!(
+            "SELECT s.*, a.* FROM (SELECT ",
+            study_session_columns!(),
+            " FROM study_sessions WHERE id = $1) s JOIN (SELECT ",
+            activity_columns!(),
+            " FROM activities) a ON a.id = s.activity_id"
+        ))
+        .bind(id);
+        self.call(
+            "study_sessions.find_with_activity",
+            self.optional(find, "study session", session_and_activity::<D>),
         )
         .await
     }

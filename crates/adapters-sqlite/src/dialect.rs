@@ -36,6 +36,8 @@ impl Dialect for SqliteDialect {
     // A write transaction takes the write lock at once: it never upgrades a read lock, and
     // concurrent writers queue for it (up to the busy timeout).
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
+    const WRITABLE_CTE: bool = false;
+    const ONE_WRITER: bool = true;
     const MIGRATIONS_TABLE_EXISTS: &'static str = "SELECT EXISTS (SELECT 1 FROM sqlite_master \
          WHERE type = 'table' AND name = '_sqlx_migrations')";
     const SYNTAX: Syntax = Syntax {

@@ -74,7 +74,7 @@ pub use sessions::{
 pub use shared_state::{SharedStateHealth, SharedStateStatus};
 pub use tutoring::{
     ActivityFilter, ActivityRepository, ActivityRows, ActivityVisibility, InteractionRecord,
-    InteractionRepository, RiskFilter, RiskRepository, RiskScope, RuleState, SessionFilter,
+    InteractionRepository, Past, RiskFilter, RiskRepository, RiskScope, RuleState, SessionFilter,
     SessionVisibility, StudySessionRepository, TraceSelection,
 };
 pub use users::{NewUser, UserFilter, UserRepository};

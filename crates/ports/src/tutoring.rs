@@ -82,11 +82,6 @@ pub trait ActivityRepository: Send + Sync {
     /// The activity with this id.
     async fn find(&self, id: Uuid) -> PortResult<Option<Activity>>;
 
-    /// The activity of the study session with this id (`None` when the session does not
-    /// exist). Lets a caller read a session and its activity at the same time instead of one
-    /// after the other.
-    async fn find_for_session(&self, session_id: Uuid) -> PortResult<Option<Activity>>;
-
     /// A page of visible activities matching the filter, newest first (then by id).
     async fn list(&self, filter: &ActivityFilter, page: Page) -> PortResult<Paginated<Activity>>;
 
@@ -129,6 +124,10 @@ pub trait StudySessionRepository: Send + Sync {
 
     /// The session with this id.
     async fn find(&self, id: Uuid) -> PortResult<Option<StudySession>>;
+
+    /// The session with this id and its activity, read together (one statement: every
+    /// request on a session needs both).
+    async fn find_with_activity(&self, id: Uuid) -> PortResult<Option<(StudySession, Activity)>>;
 
     /// A page of visible sessions matching the filter, newest first (then by id).
     async fn list(&self, filter: &SessionFilter, page: Page)
@@ -188,6 +187,18 @@ pub struct RuleState {
     pub data: serde_json::Value,
 }
 
+/// What a session's next turn builds on ([`InteractionRepository::past`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Past {
+    /// The session's last interactions (as many as asked for), oldest first.
+    pub recent: Vec<Interaction>,
+    /// `turns` is the session's current `interaction_count`, and `data` the state stored for
+    /// that count (`{}` for a session without interactions), or JSON `null` when none is
+    /// current (stored before states existed, or last recorded without one): the caller then
+    /// rebuilds it from the traces.
+    pub rule_state: RuleState,
+}
+
 /// Persistence of interactions and cognitive traces.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
@@ -211,17 +222,12 @@ pub trait InteractionRepository: Send + Sync {
         max_interactions: Option<u32>,
     ) -> PortResult<InteractionRecord>;
 
-    /// The session's rule state: `turns` is its current `interaction_count`, and `data` the
-    /// state stored for that count (`{}` for a session without interactions), or JSON `null`
-    /// when none is current (stored before states existed, or last recorded without one): the
-    /// caller then rebuilds it from the traces. `None` when the session does not exist.
-    async fn rule_state(&self, session_id: Uuid) -> PortResult<Option<RuleState>>;
+    /// What the session's next turn builds on, read in one statement: its last `limit`
+    /// interactions and its rule state. `None` when the session does not exist.
+    async fn past(&self, session_id: Uuid, limit: u32) -> PortResult<Option<Past>>;
 
     /// A page of the session's interactions by `seq`.
     async fn list(&self, session_id: Uuid, page: Page) -> PortResult<Paginated<Interaction>>;
-
-    /// The last `limit` interactions of the session, oldest first.
-    async fn recent(&self, session_id: Uuid, limit: u32) -> PortResult<Vec<Interaction>>;
 
     /// A page of the session's traces (by creation time, then level), optionally one level.
     async fn traces(

@@ -30,17 +30,17 @@ pub(super) fn mocks() -> Mocks {
     llm.expect_model().return_const("mock-model".to_owned());
     let mut interactions = MockInteractionRepository::new();
     interactions
-        .expect_recent()
-        .returning(|_, _| Ok(Vec::new()));
-    interactions
         .expect_selected_traces()
         .withf(|_, selection| *selection == RISK_TRACES)
         .returning(|_, _| Ok(Vec::new()));
-    interactions.expect_rule_state().returning(|_| {
-        Ok(Some(ainative_ports::RuleState {
-            turns: 0,
-            data: serde_json::json!({}),
-        }))
+    interactions.expect_past().returning(|_, _| {
+        Ok(Some(past(
+            Vec::new(),
+            ainative_ports::RuleState {
+                turns: 0,
+                data: serde_json::json!({}),
+            },
+        )))
     });
     let mut clock = MockClock::new();
     clock.expect_now().returning(t0);
@@ -52,6 +52,13 @@ pub(super) fn mocks() -> Mocks {
 }
 
 /// A session of `turns` interactions without a current rule state.
+pub(super) fn past(
+    recent: Vec<ainative_domain::Interaction>,
+    rule_state: ainative_ports::RuleState,
+) -> ainative_ports::Past {
+    ainative_ports::Past { recent, rule_state }
+}
+
 pub(super) fn no_current_state(turns: u32) -> ainative_ports::RuleState {
     ainative_ports::RuleState {
         turns,
@@ -381,15 +388,8 @@ async fn store_conflicts_and_failures_map_to_gateway_errors() {
     let mut m = mocks();
     m.interactions.checkpoint();
     m.interactions
-        .expect_recent()
+        .expect_past()
         .returning(|_, _| Err(PortError::Unavailable("pool timeout".into())));
-    m.interactions
-        .expect_rule_state()
-        .returning(|_| Ok(Some(no_current_state(0))));
-    m.interactions
-        .expect_selected_traces()
-        .withf(|_, selection| *selection == RISK_TRACES)
-        .returning(|_, _| Ok(Vec::new()));
     m.interactions.expect_record().never();
     m.llm.expect_complete().never();
     let err = gateway(&factory(m))
@@ -589,21 +589,18 @@ async fn the_history_feeds_help_level_and_messages() {
     let (a, s) = fixtures();
     let mut m = mocks();
     m.interactions.checkpoint();
-    let mut past = crate::pipeline::testing::interaction(
+    let mut earlier = crate::pipeline::testing::interaction(
         &s,
         Intent::ConceptualQuestion,
         ainative_domain::HelpLevel::Low,
         false,
         t0(),
     );
-    past.prompt = "earlier question".into();
+    earlier.prompt = "earlier question".into();
     m.interactions
-        .expect_recent()
+        .expect_past()
         .withf(|_, limit| *limit == HISTORY_LIMIT)
-        .returning(move |_, _| Ok(vec![past.clone()]));
-    m.interactions
-        .expect_rule_state()
-        .returning(|_| Ok(Some(no_current_state(1))));
+        .returning(move |_, _| Ok(Some(self::past(vec![earlier.clone()], no_current_state(1)))));
     m.interactions
         .expect_selected_traces()
         .withf(|_, selection| *selection == RISK_TRACES)
@@ -651,23 +648,23 @@ async fn a_turn_stores_the_next_rule_state_and_rebuilds_when_stale() {
     let (a, s) = fixtures();
     let mut m = mocks();
     m.interactions.checkpoint();
-    m.interactions
-        .expect_recent()
-        .returning(|_, _| Ok(Vec::new()));
     // First read: 4 interactions folded; after the conflict: 5, and the state says so.
     let reads = Arc::new(Mutex::new(0u32));
     let counter = Arc::clone(&reads);
     m.interactions
-        .expect_rule_state()
+        .expect_past()
         .times(2)
-        .returning(move |_| {
+        .returning(move |_, _| {
             let mut n = counter.lock().expect("lock");
             *n += 1;
             let solution_requests = *n + 3;
-            Ok(Some(ainative_ports::RuleState {
-                turns: solution_requests,
-                data: serde_json::json!({ "solution_requests": solution_requests }),
-            }))
+            Ok(Some(past(
+                Vec::new(),
+                ainative_ports::RuleState {
+                    turns: solution_requests,
+                    data: serde_json::json!({ "solution_requests": solution_requests }),
+                },
+            )))
         });
     m.interactions.expect_selected_traces().never();
     let offered: Recorded = Arc::default();

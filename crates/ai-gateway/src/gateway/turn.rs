@@ -8,8 +8,8 @@ use ainative_domain::{
     StudySession, TraceLevel, ValidationErrors,
 };
 use ainative_ports::{
-    error_chain, Conflict, InteractionRecord, LlmRequest, LlmResponse, PortError, RetrievedPassage,
-    RuleState,
+    error_chain, Conflict, InteractionRecord, LlmRequest, LlmResponse, Past, PortError,
+    RetrievedPassage, RuleState,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -342,14 +342,17 @@ async fn read_past(
     session_id: Uuid,
     policies: &ActivityPolicies,
 ) -> Result<(Vec<Interaction>, RunningState, u32), GatewayError> {
-    let (history, stored) = futures::try_join!(
-        shared.interactions.recent(session_id, HISTORY_LIMIT),
-        shared.interactions.rule_state(session_id),
-    )?;
+    let past = shared.interactions.past(session_id, HISTORY_LIMIT).await?;
     // An unknown session has no past; storing the turn will say it does not exist.
-    let stored = stored.unwrap_or(RuleState {
-        turns: 0,
-        data: serde_json::json!({}),
+    let Past {
+        recent: history,
+        rule_state: stored,
+    } = past.unwrap_or(Past {
+        recent: Vec::new(),
+        rule_state: RuleState {
+            turns: 0,
+            data: serde_json::json!({}),
+        },
     });
     if !stored.data.is_null() {
         if let Ok(state) = serde_json::from_value::<RunningState>(stored.data) {

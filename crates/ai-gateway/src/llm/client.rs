@@ -273,11 +273,8 @@ impl FlightTask {
             key: self.key.clone(),
             flights: Arc::clone(&self.flights),
         };
-        // Checked again: an identical flight may have landed (and filled the cache) between
-        // the caller's miss and this flight's start.
-        if let Some(response) = read(&*self.cache, &self.key, &self.stats).await {
-            return Ok((response, AnswerSource::Cache));
-        }
+        // The cache is read again once the claim is held (`call_provider`): an identical
+        // flight that landed since the caller's miss is found there.
         let holder = Uuid::new_v4().to_string();
         match self.await_claim(&holder).await {
             Claim::Answered(response) => Ok((response, AnswerSource::Coalesced)),

@@ -171,10 +171,7 @@ impl SessionService {
         id: Uuid,
     ) -> Result<(StudySession, Activity), TutoringError> {
         access::require(ctx, scope)?;
-        // Both reads at once: a session never changes activity.
-        let (session, activity) =
-            futures::try_join!(self.sessions.find(id), self.activities.find_for_session(id))?;
-        let (Some(session), Some(activity)) = (session, activity) else {
+        let Some((session, activity)) = self.sessions.find_with_activity(id).await? else {
             return Err(TutoringError::NotFound("session"));
         };
         if ctx.can_read_session(&session, &activity) {

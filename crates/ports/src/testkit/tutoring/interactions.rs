@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::fixtures::{active_session, activity, evaluation, record, risk, study_session, trace};
 use super::TutoringStores;
 use crate::testkit::{now, plus_secs};
-use crate::{InteractionRecord, PortError, TraceSelection};
+use crate::{InteractionRecord, PortError, PortResult, TraceSelection};
 
 fn seqs(interactions: &[Interaction]) -> Vec<u32> {
     interactions.iter().map(|i| i.seq).collect()
@@ -233,6 +233,49 @@ pub async fn interaction_record_many_rows_in_order(s: TutoringStores) {
         s.risks.for_session(session.id).await.expect("risks").len(),
         130
     );
+}
+
+/// What `record` returns is what later reads return, times included (a database keeps
+/// microseconds: a time given to the nanosecond comes back at the microsecond).
+pub async fn interaction_record_returns_what_reads_return(s: TutoringStores) {
+    let at = now() + chrono::Duration::nanoseconds(123_456_789);
+    let session = active_session(&s, at).await;
+    let mut rec = record(&session, at, Vec::new());
+    rec.traces.push(trace(&rec.interaction, TraceLevel::N1, at));
+    rec.traces.push(trace(&rec.interaction, TraceLevel::N4, at));
+    rec.risks.push(risk(
+        &session,
+        Some(rec.interaction.id),
+        RiskKind::AiDependency,
+        RiskLevel::Medium,
+        "key:nanos",
+        at,
+    ));
+    let stored = store(&s, rec.clone()).await;
+    assert_eq!(stored.interaction.seq, 1);
+    let listed = s
+        .interactions
+        .list(session.id, Page::default())
+        .await
+        .expect("list");
+    assert_eq!(listed.items, vec![stored.interaction.clone()]);
+    let mut traces = s.interactions.all_traces(session.id).await.expect("traces");
+    traces.sort_by_key(|t| t.id);
+    let mut returned = stored.traces.clone();
+    returned.sort_by_key(|t| t.id);
+    assert_eq!(traces, returned);
+    let risks = s.risks.for_session(session.id).await.expect("risks");
+    assert_eq!(risks, stored.risks);
+    assert_eq!(stored.risks.len(), 1);
+
+    // The same evidence again: the interaction is stored, the risk is not raised twice.
+    let mut again = record(&session, plus_secs(at, 1), Vec::new());
+    let mut repeated = rec.risks[0].clone();
+    repeated.id = Uuid::new_v4();
+    repeated.interaction_id = Some(again.interaction.id);
+    again.risks.push(repeated);
+    let stored = store(&s, again).await;
+    assert_eq!((stored.interaction.seq, stored.risks.len()), (2, 0));
 }
 
 /// Twenty concurrent records on one session get seqs exactly 1..=20, and the session counts
@@ -461,7 +504,10 @@ pub async fn interaction_list_and_recent(s: TutoringStores) {
     let recent = |n| {
         let interactions = s.interactions.clone();
         let id = session.id;
-        async move { interactions.recent(id, n).await.expect("recent") }
+        async move {
+            let past = interactions.past(id, n).await.expect("past");
+            past.expect("a known session").recent
+        }
     };
     assert_eq!(seqs(&recent(3).await), [3, 4, 5]);
     assert_eq!(seqs(&recent(10).await), [1, 2, 3, 4, 5]);
@@ -474,9 +520,11 @@ pub async fn interaction_list_and_recent(s: TutoringStores) {
         .await
         .expect("unknown session");
     assert_eq!((none.items.len(), none.total), (0, 0));
+    assert_eq!(s.interactions.past(Uuid::new_v4(), 3).await, Ok(None));
+    let past = s.interactions.past(session.id, 0).await.expect("past");
     assert_eq!(
-        s.interactions.recent(Uuid::new_v4(), 3).await,
-        Ok(Vec::new())
+        past.map(|p| (p.recent, p.rule_state.turns)),
+        Some((Vec::new(), 5))
     );
 }
 
@@ -545,7 +593,24 @@ pub async fn interaction_traces_filter_and_pagination(s: TutoringStores) {
     );
 }
 
-/// `rule_state` gives `{}` at zero interactions; a record with a state stores it with the
+/// The rule state of `past`.
+async fn rule_state(
+    s: &TutoringStores,
+    session: &StudySession,
+) -> PortResult<Option<crate::RuleState>> {
+    let past = s.interactions.past(session.id, 2).await?;
+    if let Some(past) = &past {
+        // The interactions read with it are the session's last ones.
+        let count = stored_count(s, session).await;
+        assert_eq!(past.recent.len(), count.min(2) as usize);
+        assert_eq!(past.rule_state.turns, count);
+        let last = past.recent.last().map(|i| i.seq);
+        assert_eq!(last, (count > 0).then_some(count));
+    }
+    Ok(past.map(|p| p.rule_state))
+}
+
+/// The rule state of `past` gives `{}` at zero interactions; a record with a state stores it with the
 /// interaction only while the count is the one the state follows (else `StaleTurnState`,
 /// nothing written); a record without a state leaves no current state (`null`) until one is
 /// stored again; an unknown session has none.
@@ -556,7 +621,7 @@ pub async fn interaction_rule_state_follows_the_count(s: TutoringStores) {
     let session = active_session(&s, at).await;
     let state = |turns: u32, data: serde_json::Value| RuleState { turns, data };
     assert_eq!(
-        s.interactions.rule_state(session.id).await,
+        rule_state(&s, &session).await,
         Ok(Some(state(0, json!({}))))
     );
     let mut first = record(&session, plus_secs(at, 1), Vec::new());
@@ -564,10 +629,7 @@ pub async fn interaction_rule_state_follows_the_count(s: TutoringStores) {
     let stored = store(&s, first.clone()).await;
     assert_eq!(stored.interaction.seq, 1);
     assert_eq!(stored.rule_state, first.rule_state);
-    assert_eq!(
-        s.interactions.rule_state(session.id).await,
-        Ok(first.rule_state)
-    );
+    assert_eq!(rule_state(&s, &session).await, Ok(first.rule_state));
 
     // A state built on zero interactions after one was stored is stale.
     let mut stale = record(&session, plus_secs(at, 2), Vec::new());
@@ -582,16 +644,13 @@ pub async fn interaction_rule_state_follows_the_count(s: TutoringStores) {
     // Without a state: stored, and the old state is no longer current.
     store(&s, record(&session, plus_secs(at, 3), Vec::new())).await;
     assert_eq!(
-        s.interactions.rule_state(session.id).await,
+        rule_state(&s, &session).await,
         Ok(Some(state(2, serde_json::Value::Null)))
     );
     let mut third = record(&session, plus_secs(at, 4), Vec::new());
     third.rule_state = Some(state(3, json!({"turns": 3})));
     assert_eq!(store(&s, third.clone()).await.interaction.seq, 3);
-    assert_eq!(
-        s.interactions.rule_state(session.id).await,
-        Ok(third.rule_state)
-    );
+    assert_eq!(rule_state(&s, &session).await, Ok(third.rule_state));
 
     // The limit and the status still come first.
     let mut over = record(&session, plus_secs(at, 5), Vec::new());
@@ -600,5 +659,5 @@ pub async fn interaction_rule_state_follows_the_count(s: TutoringStores) {
         s.interactions.record(over, Some(3)).await,
         Err(PortError::Conflict(Conflict::InteractionLimit))
     );
-    assert_eq!(s.interactions.rule_state(Uuid::new_v4()).await, Ok(None));
+    assert_eq!(s.interactions.past(Uuid::new_v4(), 1).await, Ok(None));
 }

@@ -88,9 +88,9 @@ pub async fn study_session_create_and_find(s: TutoringStores) {
     assert_eq!(s.sessions.find(Uuid::new_v4()).await, Ok(None));
 }
 
-/// `find_for_session` returns the session's activity exactly as `find` does, and `None`
-/// for an unknown session.
-pub async fn activity_find_for_session(s: TutoringStores) {
+/// `find_with_activity` returns the session and its activity exactly as `find` does for
+/// each, and `None` for an unknown session (an activity's id is not a session's).
+pub async fn session_find_with_activity(s: TutoringStores) {
     let at = now();
     let owner = instructor(&s, "owner", at).await;
     let learner = student(&s, "learner", at).await;
@@ -101,16 +101,22 @@ pub async fn activity_find_for_session(s: TutoringStores) {
     for session in [&first, &second] {
         s.sessions.create(session.clone()).await.expect("create");
     }
-    let expected = s.activities.find(agile).await.expect("find");
-    assert!(expected.is_some());
-    assert_eq!(s.activities.find_for_session(second.id).await, Ok(expected));
-    let loops_activity = s.activities.find_for_session(first.id).await.expect("find");
-    assert_eq!(loops_activity.map(|a| a.id), Some(loops));
+    for (session, activity) in [(&second, agile), (&first, loops)] {
+        let expected_session = s.sessions.find(session.id).await.expect("find");
+        let expected_activity = s.activities.find(activity).await.expect("find");
+        let both = s
+            .sessions
+            .find_with_activity(session.id)
+            .await
+            .expect("find");
+        assert_eq!(both, expected_session.zip(expected_activity));
+        assert!(both.is_some());
+    }
     assert_eq!(
-        s.activities.find_for_session(Uuid::new_v4()).await,
+        s.sessions.find_with_activity(Uuid::new_v4()).await,
         Ok(None)
     );
-    assert_eq!(s.activities.find_for_session(loops).await, Ok(None));
+    assert_eq!(s.sessions.find_with_activity(loops).await, Ok(None));
 }
 
 /// A student has at most one active session per activity: a second one is
