@@ -96,7 +96,6 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/ainative-bench.XXXXXX")
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 RESULTS=$OUT/load-$STAMP.md
 PIDS=()
-PORTS_TAKEN=" "
 PG_DBS=()
 PG_ADMIN_URL=""
 PG_URL=""
@@ -142,14 +141,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A port nobody listens on (and not handed out before by this run).
+# A port nobody listens on and not handed out before by this run (remembered in a file:
+# callers run this in a command substitution, whose variables do not survive), below the
+# kernel's ephemeral range so no outgoing connection of the run can take it meanwhile.
 free_port() {
   local port i
   for i in $(seq 1 500); do
-    port=$((20000 + RANDOM % 40000))
-    [[ $PORTS_TAKEN == *" $port "* ]] && continue
+    port=$((20000 + RANDOM % 12000))
+    grep -qx "$port" "$WORK/ports-taken" 2>/dev/null && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      PORTS_TAKEN+="$port "
+      echo "$port" >>"$WORK/ports-taken"
       echo "$port"
       return 0
     fi

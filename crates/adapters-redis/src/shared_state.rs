@@ -41,12 +41,13 @@ impl SharedState {
     /// Everything in process (no `REDIS_URL`): limits and the cache are per instance, and
     /// health reports `memory` / `disabled`.
     pub fn in_memory(cache_max_entries: u64) -> Self {
+        let cache: Arc<dyn ResponseCache> = Arc::new(InMemoryResponseCache::new(cache_max_entries));
         Self {
             limiter: Arc::new(InMemoryRateLimiter::new()),
             throttle: Arc::new(InMemoryLoginThrottle::new()),
             revocations: Arc::new(InMemoryRevocationList::new()),
-            cache: Arc::new(InMemoryResponseCache::new(cache_max_entries)),
-            flights: Arc::new(LocalFlightLock),
+            cache: Arc::clone(&cache),
+            flights: Arc::new(LocalFlightLock::new(cache)),
             health: Arc::new(MemoryStateHealth),
             monitor: None,
         }
@@ -69,6 +70,7 @@ impl SharedState {
         let monitor = RedisMonitor::new(pool.clone());
         // The outcome is in the monitor's mode; failing here is not fatal.
         let _ = monitor.probe().await;
+        let memory_cache = InMemoryResponseCache::new(cache_max_entries);
         Ok(Self {
             limiter: Arc::new(Fallback::new(
                 RedisRateLimiter::new(pool.clone()),
@@ -87,12 +89,13 @@ impl SharedState {
             )),
             cache: Arc::new(Fallback::new(
                 RedisResponseCache::new(pool.clone()),
-                InMemoryResponseCache::new(cache_max_entries),
+                memory_cache.clone(),
                 monitor.clone(),
             )),
+            // While Redis is down, flights land in the same in-process cache that answers.
             flights: Arc::new(Fallback::new(
                 RedisFlightLock::new(pool),
-                LocalFlightLock,
+                LocalFlightLock::new(Arc::new(memory_cache)),
                 monitor.clone(),
             )),
             health: monitor.clone(),

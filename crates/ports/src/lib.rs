@@ -37,7 +37,7 @@ pub mod testkit;
 pub use account_tokens::{AccountToken, AccountTokenRepository, NewAccountToken, TokenPurpose};
 pub use api_keys::{ApiKey, ApiKeyRepository, NewApiKey};
 pub use audit::AuditLog;
-pub use cache::{FlightLock, LocalFlightLock, ResponseCache};
+pub use cache::{Claim, FlightLock, LocalFlightLock, ResponseCache};
 pub use clock::{Clock, SystemClock};
 pub use credentials::{
     AdminCredentialChange, CredentialEdit, CredentialFilter, LlmCredentialRepository,

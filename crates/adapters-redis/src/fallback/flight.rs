@@ -1,9 +1,10 @@
 //! The fallback flight lock: while Redis is unreachable, every instance calls the provider
-//! for itself (its own flight map still joins identical calls within the instance).
+//! for itself (its own flight map still joins identical calls within the instance), over
+//! the in-process cache the fallback response cache uses then.
 
 use std::time::Duration;
 
-use ainative_ports::{FlightLock, PortResult};
+use ainative_ports::{Claim, FlightLock, PortResult};
 use async_trait::async_trait;
 
 use super::Fallback;
@@ -14,20 +15,26 @@ where
     R: FlightLock,
     M: FlightLock,
 {
-    async fn try_claim(&self, key: &str, holder: &str, lease: Duration) -> PortResult<bool> {
+    async fn claim(&self, key: &str, holder: &str, lease: Duration) -> PortResult<Claim> {
         self.route(
             "flight claim",
-            self.redis.try_claim(key, holder, lease),
-            self.memory.try_claim(key, holder, lease),
+            self.redis.claim(key, holder, lease),
+            self.memory.claim(key, holder, lease),
         )
         .await
     }
 
-    async fn release(&self, key: &str, holder: &str) -> PortResult<()> {
+    async fn land(
+        &self,
+        key: &str,
+        holder: &str,
+        answer: Option<String>,
+        ttl: Duration,
+    ) -> PortResult<()> {
         self.route(
-            "flight release",
-            self.redis.release(key, holder),
-            self.memory.release(key, holder),
+            "flight land",
+            self.redis.land(key, holder, answer.clone(), ttl),
+            self.memory.land(key, holder, answer, ttl),
         )
         .await
     }

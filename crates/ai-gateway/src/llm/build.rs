@@ -158,10 +158,11 @@ mod tests {
     }
 
     fn build(config: LlmConfig) -> Result<Arc<LlmClient>, LlmConfigError> {
+        let cache: Arc<dyn ResponseCache> = Arc::new(NoCache);
         build_language_model(
             config,
-            Arc::new(NoCache),
-            Arc::new(ainative_ports::LocalFlightLock),
+            Arc::clone(&cache),
+            Arc::new(ainative_ports::LocalFlightLock::new(cache)),
             Duration::from_secs(60),
             None,
         )

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ainative_ports::{
-    ChatMessage, FlightLock, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse,
+    ChatMessage, Claim, FlightLock, Guidance, LlmError, LlmProvider, LlmRequest, LlmResponse,
     ResponseCache, StreamEvent, UpstreamKind,
 };
 use async_trait::async_trait;
@@ -133,17 +133,12 @@ impl LlmClient {
         ttl: Duration,
     ) -> Self {
         let lease = provider.longest_call();
-        Self::shared(
-            provider,
-            cache,
-            ttl,
-            Arc::new(ainative_ports::LocalFlightLock),
-            lease,
-        )
+        let lock = Arc::new(ainative_ports::LocalFlightLock::new(Arc::clone(&cache)));
+        Self::shared(provider, cache, ttl, lock, lease)
     }
 
     /// Like [`LlmClient::new`], coalescing identical calls across every instance that shares
-    /// `lock` and `cache`. `lease` bounds a claim: the longest one provider call (retries
+    /// `lock` and `cache` (`lock` lands answers where `cache` reads them). `lease` bounds a claim: the longest one provider call (retries
     /// included) may take.
     pub fn shared(
         provider: Arc<ResilientProvider>,
@@ -273,84 +268,104 @@ impl FlightTask {
             key: self.key.clone(),
             flights: Arc::clone(&self.flights),
         };
-        // The cache is read again once the claim is held (`call_provider`): an identical
-        // flight that landed since the caller's miss is found there.
         let holder = Uuid::new_v4().to_string();
         match self.await_claim(&holder).await {
-            Claim::Answered(response) => Ok((response, AnswerSource::Coalesced)),
-            Claim::Held => {
-                let result = self.call_provider().await;
-                if let Err(error) = self.shared.lock.release(&self.key, &holder).await {
-                    tracing::debug!(%error, "flight claim not released; it expires by itself");
+            Claimed::Answered(response, source) => Ok((response, source)),
+            Claimed::Held => {
+                let result = self.provider.complete(&self.request).await;
+                let answer = result
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| serde_json::to_string(r).ok());
+                let landed = self
+                    .shared
+                    .lock
+                    .land(&self.key, &holder, answer, self.ttl)
+                    .await;
+                if let Err(error) = landed {
+                    self.stats.cache_error();
+                    tracing::warn!(
+                        %error,
+                        "response cache write failed; the answer is not cached and the claim \
+                         expires by itself"
+                    );
                 }
-                result
+                result.map(|response| (response, AnswerSource::Provider))
             }
-            Claim::TimedOut => self.call_provider().await,
+            Claimed::Not => {
+                let response = self.provider.complete(&self.request).await?;
+                write(&*self.cache, &self.key, &response, self.ttl, &self.stats).await;
+                Ok((response, AnswerSource::Provider))
+            }
         }
     }
 
-    /// Claims the key, or waits for the instance holding it to store the answer.
-    async fn await_claim(&self, holder: &str) -> Claim {
+    /// Claims the key (one look at the cache and the claim), or waits for the instance
+    /// holding it to store the answer. The cache was read just before (the caller's miss).
+    async fn await_claim(&self, holder: &str) -> Claimed {
         let SharedFlights { lock, lease } = &self.shared;
         let deadline = tokio::time::Instant::now() + *lease;
         let mut pause = FIRST_POLL;
+        let mut source = AnswerSource::Cache;
         loop {
-            match lock.try_claim(&self.key, holder, *lease).await {
-                Ok(true) => return Claim::Held,
-                Ok(false) => {}
+            match lock.claim(&self.key, holder, *lease).await {
+                Ok(Claim::Held) => return Claimed::Held,
+                Ok(Claim::Answered(value)) => {
+                    return match parse(&value, &self.stats) {
+                        Some(response) => Claimed::Answered(response, source),
+                        // Unreadable: called again, and overwritten.
+                        None => Claimed::Not,
+                    };
+                }
+                Ok(Claim::Taken) => {}
                 Err(error) => {
                     // Without the shared claim, this instance answers for itself.
-                    tracing::debug!(%error, "flight claim unavailable; calling the provider");
-                    return Claim::TimedOut;
+                    self.stats.cache_error();
+                    tracing::warn!(%error, "flight claim unavailable; calling the provider");
+                    return Claimed::Not;
                 }
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(MAX_POLL);
-            if let Some(response) = read(&*self.cache, &self.key, &self.stats).await {
-                return Claim::Answered(response);
             }
             if tokio::time::Instant::now() >= deadline {
                 tracing::warn!(
                     "another instance's flight outlived its lease; calling the provider"
                 );
-                return Claim::TimedOut;
+                return Claimed::Not;
             }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_POLL);
+            source = AnswerSource::Coalesced;
         }
-    }
-
-    /// One provider call; the answer goes to the cache. Checks the cache once more first:
-    /// the previous holder may have stored it just before this flight's claim.
-    async fn call_provider(&self) -> FlightResult {
-        if let Some(response) = read(&*self.cache, &self.key, &self.stats).await {
-            return Ok((response, AnswerSource::Cache));
-        }
-        let response = self.provider.complete(&self.request).await?;
-        write(&*self.cache, &self.key, &response, self.ttl, &self.stats).await;
-        Ok((response, AnswerSource::Provider))
     }
 }
 
 /// What a flight found about the shared claim on its key.
-enum Claim {
-    /// This flight holds it: it calls the provider.
+enum Claimed {
+    /// This flight holds it: it calls the provider and lands the answer.
     Held,
-    /// Another instance's flight stored the answer.
-    Answered(LlmResponse),
-    /// The claim could not be taken in time (or at all): call the provider unclaimed.
-    TimedOut,
+    /// The cache holds the answer: stored before the claim (`Cache`) or by the holder this
+    /// flight waited for (`Coalesced`).
+    Answered(LlmResponse, AnswerSource),
+    /// No claim (unavailable, unreadable answer, or not in time): call the provider
+    /// unclaimed.
+    Not,
+}
+
+/// A cached answer; an unreadable one is counted, logged and read as a miss.
+fn parse(value: &str, stats: &LlmStats) -> Option<LlmResponse> {
+    match serde_json::from_str(value) {
+        Ok(response) => Some(response),
+        Err(error) => {
+            stats.cache_error();
+            tracing::warn!(%error, "unreadable response cache entry; calling the provider");
+            None
+        }
+    }
 }
 
 /// The cached answer of `key`; any cache failure is logged and read as a miss.
 async fn read(cache: &dyn ResponseCache, key: &str, stats: &LlmStats) -> Option<LlmResponse> {
     match cache.get(key).await {
-        Ok(Some(value)) => match serde_json::from_str(&value) {
-            Ok(response) => Some(response),
-            Err(error) => {
-                stats.cache_error();
-                tracing::warn!(%error, "unreadable response cache entry; calling the provider");
-                None
-            }
-        },
+        Ok(Some(value)) => parse(&value, stats),
         Ok(None) => None,
         Err(error) => {
             stats.cache_error();

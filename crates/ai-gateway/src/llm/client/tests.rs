@@ -309,8 +309,8 @@ async fn a_down_cache_never_fails_the_call() {
     let streamed = client.stream(&request()).await.expect("stream");
     let events: Vec<_> = streamed.events.collect().await;
     assert!(matches!(events.last(), Some(Ok(StreamEvent::Done(_)))));
-    // Reads: the call's, its flight's, the stream's; writes: the flight's, and the stream's
-    // in a spawned task.
+    // Reads: the call's, its flight's claim, the stream's; writes: the flight's, and the
+    // stream's in a spawned task.
     until("the streamed answer's cache write failed", || {
         client.stats().cache_errors == 5
     })
@@ -335,23 +335,47 @@ async fn a_streamed_answer_is_cached_and_replayed() {
     assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
 }
 
-/// Claims in process memory with the lease semantics of the Redis store, on tokio's clock.
-#[derive(Default)]
-struct MapLock(parking_lot::Mutex<HashMap<String, (String, tokio::time::Instant)>>);
+/// Claims in process memory with the lease semantics of the Redis store, on tokio's clock,
+/// over a shared cache that answers claims and takes landed answers.
+struct MapLock {
+    claims: parking_lot::Mutex<HashMap<String, (String, tokio::time::Instant)>>,
+    cache: Arc<MapCache>,
+}
+
+impl MapLock {
+    fn over(cache: &Arc<MapCache>) -> Arc<Self> {
+        Arc::new(Self {
+            claims: parking_lot::Mutex::default(),
+            cache: Arc::clone(cache),
+        })
+    }
+}
 
 #[async_trait]
 impl FlightLock for MapLock {
-    async fn try_claim(&self, key: &str, holder: &str, lease: Duration) -> PortResult<bool> {
+    async fn claim(&self, key: &str, holder: &str, lease: Duration) -> PortResult<Claim> {
+        if let Some(answer) = self.cache.0.lock().get(key) {
+            return Ok(Claim::Answered(answer.clone()));
+        }
         let now = tokio::time::Instant::now();
-        let mut claims = self.0.lock();
+        let mut claims = self.claims.lock();
         if claims.get(key).is_some_and(|(_, until)| *until > now) {
-            return Ok(false);
+            return Ok(Claim::Taken);
         }
         claims.insert(key.to_owned(), (holder.to_owned(), now + lease));
-        Ok(true)
+        Ok(Claim::Held)
     }
-    async fn release(&self, key: &str, holder: &str) -> PortResult<()> {
-        let mut claims = self.0.lock();
+    async fn land(
+        &self,
+        key: &str,
+        holder: &str,
+        answer: Option<String>,
+        _ttl: Duration,
+    ) -> PortResult<()> {
+        if let Some(answer) = answer {
+            self.cache.0.lock().insert(key.to_owned(), answer);
+        }
+        let mut claims = self.claims.lock();
         if claims.get(key).is_some_and(|(h, _)| h == holder) {
             claims.remove(key);
         }
@@ -389,7 +413,8 @@ async fn identical_calls_on_two_instances_make_one_provider_call() {
         calls: AtomicUsize::new(0),
         fail: false,
     });
-    let (cache, lock) = (Arc::new(MapCache::default()), Arc::new(MapLock::default()));
+    let cache = Arc::new(MapCache::default());
+    let lock = MapLock::over(&cache);
     let (a, b) = (
         instance(&provider, &cache, &lock),
         instance(&provider, &cache, &lock),
@@ -409,7 +434,10 @@ async fn identical_calls_on_two_instances_make_one_provider_call() {
     let count = |source| sources.iter().filter(|s| **s == source).count();
     assert_eq!(count(AnswerSource::Provider), 1, "{sources:?}");
     assert_eq!(count(AnswerSource::Coalesced), 9, "{sources:?}");
-    assert!(lock.0.lock().is_empty(), "the holder released its claim");
+    assert!(
+        lock.claims.lock().is_empty(),
+        "the holder released its claim"
+    );
     let (sa, sb) = (a.stats(), b.stats());
     assert_eq!(sa.provider_attempts + sb.provider_attempts, 1);
     assert_eq!(sa.coalesced_waiters + sb.coalesced_waiters, 9);
@@ -421,13 +449,15 @@ async fn a_holder_that_died_delays_the_others_by_one_lease_at_most() {
         calls: AtomicUsize::new(0),
         fail: false,
     });
-    let (cache, lock) = (Arc::new(MapCache::default()), Arc::new(MapLock::default()));
+    let cache = Arc::new(MapCache::default());
+    let lock = MapLock::over(&cache);
     let client = instance(&provider, &cache, &lock);
     let lease = Duration::from_secs(1);
-    assert!(lock
-        .try_claim(&client.key_of(&request()).expect("key"), "ghost", lease)
-        .await
-        .expect("claim"));
+    assert_eq!(
+        lock.claim(&client.key_of(&request()).expect("key"), "ghost", lease)
+            .await,
+        Ok(Claim::Held)
+    );
 
     let started = tokio::time::Instant::now();
     let answer = client.complete(&request()).await.expect("answer");
@@ -448,7 +478,8 @@ async fn a_waiter_takes_over_when_the_holder_fails_without_an_answer() {
         calls: AtomicUsize::new(0),
         fail: false,
     });
-    let (cache, lock) = (Arc::new(MapCache::default()), Arc::new(MapLock::default()));
+    let cache = Arc::new(MapCache::default());
+    let lock = MapLock::over(&cache);
     let (a, b) = (
         instance(&failing, &cache, &lock),
         instance(&healthy, &cache, &lock),
@@ -457,7 +488,7 @@ async fn a_waiter_takes_over_when_the_holder_fails_without_an_answer() {
         let a = Arc::clone(&a);
         async move { a.complete(&request()).await }
     });
-    until("a holds the claim", || !lock.0.lock().is_empty()).await;
+    until("a holds the claim", || !lock.claims.lock().is_empty()).await;
     let second = b.complete(&request()).await.expect("b answers");
     assert!(first.await.expect("task").is_err(), "a's provider failed");
     assert_eq!(second.source, AnswerSource::Provider);
