@@ -292,7 +292,7 @@ impl FlightTask {
                 }
                 result.map(|response| (response, AnswerSource::Provider))
             }
-            Claimed::Not => {
+            Claimed::Unclaimed => {
                 let response = self.provider.complete(&self.request).await?;
                 write(&*self.cache, &self.key, &response, self.ttl, &self.stats).await;
                 Ok((response, AnswerSource::Provider))
@@ -314,7 +314,7 @@ impl FlightTask {
                     return match parse(&value, &self.stats) {
                         Some(response) => Claimed::Answered(response, source),
                         // Unreadable: called again, and overwritten.
-                        None => Claimed::Not,
+                        None => Claimed::Unclaimed,
                     };
                 }
                 Ok(Claim::Taken) => {}
@@ -322,14 +322,14 @@ impl FlightTask {
                     // Without the shared claim, this instance answers for itself.
                     self.stats.cache_error();
                     tracing::warn!(%error, "flight claim unavailable; calling the provider");
-                    return Claimed::Not;
+                    return Claimed::Unclaimed;
                 }
             }
             if tokio::time::Instant::now() >= deadline {
                 tracing::warn!(
                     "another instance's flight outlived its lease; calling the provider"
                 );
-                return Claimed::Not;
+                return Claimed::Unclaimed;
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(MAX_POLL);
@@ -347,7 +347,7 @@ enum Claimed {
     Answered(LlmResponse, AnswerSource),
     /// No claim (unavailable, unreadable answer, or not in time): call the provider
     /// unclaimed.
-    Not,
+    Unclaimed,
 }
 
 /// A cached answer; an unreadable one is counted, logged and read as a miss.
