@@ -48,6 +48,8 @@ impl Dialect for PgDialect {
     // Row locks serialise the writers that must be: a plain `BEGIN` does.
     const BEGIN_WRITE: Option<&'static str> = None;
     const WRITABLE_CTE: bool = true;
+    const STATEMENT_BATCHES: bool = false;
+    const TIME_DIGITS: u16 = 6;
     const ONE_WRITER: bool = false;
     const MIGRATIONS_TABLE_EXISTS: &'static str =
         "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";

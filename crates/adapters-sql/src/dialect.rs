@@ -64,6 +64,12 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// Whether `INSERT`/`UPDATE … RETURNING` may appear in a `WITH` (PostgreSQL): a turn is
     /// then recorded with one statement instead of a transaction of four or five.
     const WRITABLE_CTE: bool;
+    /// Whether one call may carry several statements and their binds (SQLite's driver runs
+    /// them in order; PostgreSQL's extended protocol takes one statement per call).
+    const STATEMENT_BATCHES: bool;
+    /// Digits of a second the engine keeps of a time (PostgreSQL: microseconds; SQLite keeps
+    /// the text sqlx writes, to the nanosecond).
+    const TIME_DIGITS: u16;
     /// Whether the engine takes one writer at a time (SQLite): the store then queues its
     /// write transactions in process, so they wait in turn instead of in the engine's busy
     /// handler, which sleeps up to 100 ms between tries.

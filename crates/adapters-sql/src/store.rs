@@ -13,7 +13,7 @@ use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 use tracing::Instrument;
 
 use crate::columns::{read_all, read_one, Reader};
-use crate::dialect::Dialect;
+use crate::dialect::{DbRow, Dialect};
 use crate::error::map_err;
 use crate::statement::Stmt;
 
@@ -198,6 +198,39 @@ impl<D: Dialect> SqlStore<D> {
         }
         .map_err(map_err::<D>)?;
         Ok(WriteTx { tx, _turn: turn })
+    }
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// Runs `batch` — statements that begin and commit a write transaction themselves
+    /// ([`Dialect::STATEMENT_BATCHES`]) — in one call, after this process's earlier writers
+    /// on a one-writer engine; returns its rows.
+    ///
+    /// The batch runs to its end even if the caller stops waiting (a timeout, a client gone):
+    /// stopped half-way it would leave its transaction open on a pooled connection. A batch
+    /// that fails is rolled back, and its connection closed rather than reused.
+    pub(crate) async fn write_batch(&self, batch: Stmt<D>) -> PortResult<Vec<DbRow<D>>> {
+        let pool = self.pool.clone();
+        let writer = D::ONE_WRITER.then(|| Arc::clone(&self.writer));
+        let task = tokio::spawn(
+            async move {
+                let _turn = match writer {
+                    Some(writer) => Some(writer.lock_owned().await),
+                    None => None,
+                };
+                let mut conn = pool.acquire().await.map_err(map_err::<D>)?;
+                let outcome = batch.fetch_all(&mut conn).await;
+                if outcome.is_err() {
+                    // The engine may have rolled back already: then this fails, harmlessly.
+                    let _ = Stmt::<D>::new("ROLLBACK").execute(&mut conn).await;
+                    conn.close_on_drop();
+                }
+                outcome
+            }
+            .in_current_span(),
+        );
+        task.await
+            .map_err(|e| PortError::other_from("the write batch's task failed", e))?
     }
 }
 

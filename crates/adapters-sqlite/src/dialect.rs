@@ -37,6 +37,8 @@ impl Dialect for SqliteDialect {
     // concurrent writers queue for it (up to the busy timeout).
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
     const WRITABLE_CTE: bool = false;
+    const STATEMENT_BATCHES: bool = true;
+    const TIME_DIGITS: u16 = 9;
     const ONE_WRITER: bool = true;
     const MIGRATIONS_TABLE_EXISTS: &'static str = "SELECT EXISTS (SELECT 1 FROM sqlite_master \
          WHERE type = 'table' AND name = '_sqlx_migrations')";

@@ -1,8 +1,9 @@
 //! Recording a turn: the interaction, its traces and its risks, all or nothing.
 //!
 //! Where the engine allows data-modifying `WITH`s (PostgreSQL), a turn is one statement: one
-//! round trip, no `BEGIN`/`COMMIT`, atomic as every statement is. Elsewhere (SQLite), and for
-//! a record too large for one statement, a transaction takes the seq and inserts the rows.
+//! round trip, no `BEGIN`/`COMMIT`, atomic as every statement is. Where one call may carry
+//! several statements (SQLite), a transaction sends all of them in one call. A record too
+//! large for one statement gets a transaction of one call per statement.
 
 use std::collections::{HashMap, HashSet};
 
@@ -48,12 +49,15 @@ pub(super) async fn record<D: Dialect>(
     max_interactions: Option<u32>,
 ) -> PortResult<InteractionRecord> {
     let fits = record.traces.len() <= ROWS_PER_INSERT && record.risks.len() <= ROWS_PER_INSERT;
-    if !(D::WRITABLE_CTE && fits) {
+    if !fits || !(D::WRITABLE_CTE || D::STATEMENT_BATCHES) {
         return in_transaction(store, record, max_interactions).await;
+    }
+    if !D::WRITABLE_CTE {
+        return in_one_call(store, record, max_interactions).await;
     }
     let mut conn = store.conn().await?;
     match at_once::<D>(&mut conn, &record, max_interactions).await? {
-        Some((seq, inserted_risks)) => Ok(as_stored(record, seq, &inserted_risks)),
+        Some((seq, inserted_risks)) => Ok(as_stored::<D>(record, seq, &inserted_risks)),
         None => {
             let expected = expected_count(&record);
             let session_id = record.interaction.session_id;
@@ -93,6 +97,69 @@ async fn in_transaction<D: Dialect>(
         risks,
         rule_state: record.rule_state,
     })
+}
+
+/// The transaction in one call (engines that run a batch of statements in order): `BEGIN`,
+/// the statements, `COMMIT`. A one-writer engine then holds its writer for one hand-off to
+/// the engine instead of six.
+///
+/// The seq is taken first; the interaction is inserted only if it was (`changes()` still
+/// counts the `UPDATE` while the next statement runs), the traces and risks only if the
+/// interaction was.
+async fn in_one_call<D: Dialect>(
+    store: &SqlStore<D>,
+    record: InteractionRecord,
+    max_interactions: Option<u32>,
+) -> PortResult<InteractionRecord> {
+    let session_id = record.interaction.session_id;
+    let mut q = SqlBuilder::<D>::new(D::BEGIN_WRITE.unwrap_or("BEGIN"));
+    q.push("; ");
+    push_take_seq(&mut q, &record, max_interactions);
+    q.push("; ")
+        .push(INTERACTION_INSERT)
+        .push("SELECT v.*, s.interaction_count FROM (")
+        .push_values([&record.interaction], interaction_values)
+        .push(") AS v JOIN study_sessions AS s ON s.id = ")
+        .push_bind(session_id)
+        .push(" WHERE changes() = 1");
+    if !record.traces.is_empty() {
+        q.push("; ")
+            .push(TRACE_INSERT)
+            .push("SELECT * FROM (")
+            .push_values(&record.traces, trace_values)
+            .push(") AS v");
+        push_if_inserted(&mut q, record.interaction.id);
+    }
+    if !record.risks.is_empty() {
+        q.push("; ")
+            .push(RISK_INSERT)
+            .push("SELECT * FROM (")
+            .push_values(&record.risks, risk_values)
+            .push(") AS v");
+        push_if_inserted(&mut q, record.interaction.id);
+        q.push(RISK_CONFLICT).push(" RETURNING id");
+    }
+    q.push("; COMMIT");
+    // The seq's row, then one row per risk inserted; none when no seq was taken.
+    let rows = store.write_batch(q.build()).await?;
+    let Some((seq_row, risk_rows)) = rows.split_first() else {
+        let expected = expected_count(&record);
+        let mut conn = store.conn().await?;
+        return Err(rejection::<D>(&mut conn, session_id, max_interactions, expected).await?);
+    };
+    let seq: i64 = Columns::<D>::new(seq_row, "study session").get()?;
+    let mut inserted = HashSet::with_capacity(risk_rows.len());
+    for row in risk_rows {
+        inserted.extend(Columns::<D>::new(row, "risk").opt_uuid()?);
+    }
+    Ok(as_stored::<D>(record, seq, &inserted))
+}
+
+/// ` WHERE EXISTS (the interaction)`: a batch's later inserts happen only if it was stored.
+fn push_if_inserted<D: Dialect>(q: &mut SqlBuilder<D>, interaction_id: Uuid) {
+    q.push(" WHERE EXISTS (SELECT 1 FROM interactions WHERE id = ")
+        .push_bind(interaction_id)
+        .push(")");
 }
 
 /// The whole record in one statement: `s` takes the seq, `i`, `t` and `r` insert, each only
@@ -141,23 +208,24 @@ async fn at_once<D: Dialect>(
     Ok(seq.map(|seq| (seq, inserted)))
 }
 
-/// `record` as [`at_once`] stored it: its seq, the risks inserted, and times at the
-/// microsecond the database keeps (what a later read returns).
-fn as_stored(
+/// `record` as stored without reading it back: its seq, the risks inserted, and times to
+/// the digits the database keeps (what a later read returns).
+fn as_stored<D: Dialect>(
     mut record: InteractionRecord,
     seq: i64,
     inserted_risks: &HashSet<Uuid>,
 ) -> InteractionRecord {
+    let digits = D::TIME_DIGITS;
     let interaction = &mut record.interaction;
     interaction.seq = u32::try_from(seq).unwrap_or(u32::MAX);
-    interaction.created_at = interaction.created_at.trunc_subsecs(6);
+    interaction.created_at = interaction.created_at.trunc_subsecs(digits);
     for trace in &mut record.traces {
-        trace.created_at = trace.created_at.trunc_subsecs(6);
+        trace.created_at = trace.created_at.trunc_subsecs(digits);
     }
     record.risks.retain(|r| inserted_risks.contains(&r.id));
     for risk in &mut record.risks {
-        risk.created_at = risk.created_at.trunc_subsecs(6);
-        risk.resolved_at = risk.resolved_at.map(|at| at.trunc_subsecs(6));
+        risk.created_at = risk.created_at.trunc_subsecs(digits);
+        risk.resolved_at = risk.resolved_at.map(|at| at.trunc_subsecs(digits));
     }
     record
 }

@@ -163,6 +163,7 @@ macro_rules! tutoring_contract {
             interaction_record_concurrent,
             interaction_record_max_interactions,
             interaction_record_rejected_when_inactive_or_unknown,
+            interaction_record_failing_row_writes_nothing,
             interaction_duplicate_risks_are_skipped,
             interaction_list_and_recent,
             interaction_traces_filter_and_pagination,

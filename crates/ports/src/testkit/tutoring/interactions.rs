@@ -404,6 +404,53 @@ pub async fn interaction_record_rejected_when_inactive_or_unknown(s: TutoringSto
     );
 }
 
+/// A record whose last row cannot be stored (its risk's id is taken) fails and writes
+/// nothing, not even the rows before it; the next record is stored as usual.
+pub async fn interaction_record_failing_row_writes_nothing(s: TutoringStores) {
+    let at = now();
+    let session = active_session(&s, at).await;
+    let first_risk = risk(
+        &session,
+        None,
+        RiskKind::AiDependency,
+        RiskLevel::Low,
+        "first",
+        at,
+    );
+    store(&s, record(&session, at, vec![first_risk.clone()])).await;
+
+    let when = plus_secs(at, 1);
+    let mut taken_id = risk(
+        &session,
+        None,
+        RiskKind::AiDependency,
+        RiskLevel::Low,
+        "second",
+        when,
+    );
+    taken_id.id = first_risk.id;
+    let failing = record(&session, when, vec![taken_id]);
+    assert!(s.interactions.record(failing.clone(), None).await.is_err());
+    let listed = s
+        .interactions
+        .list(session.id, Page::new(Some(100), None).expect("page"))
+        .await
+        .expect("list");
+    assert_eq!(seqs(&listed.items), [1]);
+    let traces = s.interactions.all_traces(session.id).await.expect("traces");
+    assert!(traces
+        .iter()
+        .all(|t| t.interaction_id != failing.interaction.id));
+    assert_eq!(stored_count(&s, &session).await, 1);
+    assert_eq!(s.risks.for_session(session.id).await, Ok(vec![first_risk]));
+
+    let next = store(&s, record(&session, plus_secs(at, 2), Vec::new())).await;
+    assert_eq!(
+        next.interaction.seq, 2,
+        "nothing is left holding the session"
+    );
+}
+
 /// A risk whose (session, kind, evidence key) is stored already is skipped and not
 /// returned, also within one record; the same key of another kind or session is new.
 pub async fn interaction_duplicate_risks_are_skipped(s: TutoringStores) {
