@@ -36,12 +36,14 @@ static ALL_TRACES: DialectSql = DialectSql::new(|syntax| {
     )
 });
 
-/// A session's rule state (`interaction_count`, then the state stored for that count, `{}`
-/// before the first interaction, JSON `null` when none is current) beside each of its last
-/// `$2` interactions, newest first; one row with NULL interaction columns when it has none.
+/// A session's `interaction_count` and its last `$2` interactions, newest first (one row
+/// with NULL interaction columns when it has none); the first row only also carries the
+/// rule state (the state stored for that count, `{}` before the first interaction, JSON
+/// `null` when none is current), so a turn's read sends it once, not once per interaction.
 /// `$1` is the session.
 const PAST: &str = concat!(
-    "SELECT s.*, i.* FROM (SELECT interaction_count, \
+    "SELECT s.interaction_count, CASE WHEN ROW_NUMBER() OVER (ORDER BY i.seq DESC) = 1 \
+     THEN s.rule_state END, i.* FROM (SELECT interaction_count, \
      CASE WHEN COALESCE(rule_state_turns, 0) = interaction_count \
      THEN COALESCE(rule_state, '{}') ELSE 'null' END AS rule_state \
      FROM study_sessions WHERE id = $1) s \
