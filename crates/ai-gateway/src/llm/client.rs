@@ -4,9 +4,10 @@
 //! - Cache key: [`cache_key`], the hex SHA-256 of a canonical JSON of the provider, the model,
 //!   the whole message list (history included), the parameters and the guidance; answers are
 //!   shared only where the conversation is truly identical.
-//! - Coalescing: on a miss, the first caller starts a *flight* (a spawned task that calls the
-//!   provider once and stores the answer); identical calls arriving meanwhile await the same
-//!   flight and get the same answer or the same error. Only the first caller's answer has
+//! - Coalescing: the first caller starts a *flight* (a spawned task that looks at the cache
+//!   as it claims the key, and on a miss calls the provider once and stores the answer);
+//!   identical calls arriving meanwhile await the same flight and get the same answer or the
+//!   same error (an answer the flight found in the cache is a cache hit for them too). Only the first caller's answer has
 //!   [`AnswerSource::Provider`]; the others are [`AnswerSource::Coalesced`], so the provider's
 //!   usage is accounted once. The flight is keyed in a map and
 //!   removed when it ends. Because the flight is a task of its own, a caller that goes away
@@ -293,6 +294,11 @@ impl FlightTask {
                 result.map(|response| (response, AnswerSource::Provider))
             }
             Claimed::Unclaimed => {
+                // The claim failed (a shared cache down: its in-process stand-in may still
+                // hold the answer), or found no usable answer in time.
+                if let Some(response) = read(&*self.cache, &self.key, &self.stats).await {
+                    return Ok((response, AnswerSource::Cache));
+                }
                 let response = self.provider.complete(&self.request).await?;
                 write(&*self.cache, &self.key, &response, self.ttl, &self.stats).await;
                 Ok((response, AnswerSource::Provider))
@@ -301,7 +307,7 @@ impl FlightTask {
     }
 
     /// Claims the key (one look at the cache and the claim), or waits for the instance
-    /// holding it to store the answer. The cache was read just before (the caller's miss).
+    /// holding it to store the answer.
     async fn await_claim(&self, holder: &str) -> Claimed {
         let SharedFlights { lock, lease } = &self.shared;
         let deadline = tokio::time::Instant::now() + *lease;
@@ -321,7 +327,7 @@ impl FlightTask {
                 Err(error) => {
                     // Without the shared claim, this instance answers for itself.
                     self.stats.cache_error();
-                    tracing::warn!(%error, "flight claim unavailable; calling the provider");
+                    tracing::warn!(%error, "flight claim unavailable; answering without it");
                     return Claimed::Unclaimed;
                 }
             }
@@ -425,24 +431,26 @@ impl LanguageModel for LlmClient {
             self.count(&result);
             return result.map(|(response, source)| Completed { response, source });
         };
-        if let Some(response) = read(&*self.cache, &key, &self.stats).await {
-            self.stats.cache_hit();
-            return Ok(Completed {
-                response,
-                source: AnswerSource::Cache,
-            });
-        }
+        // No read of the cache first: the flight's claim looks at it (one round trip to a
+        // shared cache for a hit or a miss, instead of two for a miss).
         let (flight, joined) = self.flight(&key, request);
         let result = flight.await;
         if joined {
             // A waiter shares the flight's answer (or error): the provider call was not its.
-            self.stats.coalesced();
-            if let Err(error) = &result {
-                self.stats.failure(error);
+            match &result {
+                Ok((_, AnswerSource::Cache)) => self.stats.cache_hit(),
+                Ok(_) => self.stats.coalesced(),
+                Err(error) => {
+                    self.stats.coalesced();
+                    self.stats.failure(error);
+                }
             }
-            return result.map(|(response, _)| Completed {
+            return result.map(|(response, source)| Completed {
                 response,
-                source: AnswerSource::Coalesced,
+                source: match source {
+                    AnswerSource::Cache => AnswerSource::Cache,
+                    _ => AnswerSource::Coalesced,
+                },
             });
         }
         self.count(&result);

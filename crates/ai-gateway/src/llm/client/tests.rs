@@ -494,3 +494,73 @@ async fn a_waiter_takes_over_when_the_holder_fails_without_an_answer() {
     assert_eq!(second.source, AnswerSource::Provider);
     assert_eq!(healthy.calls.load(Ordering::SeqCst), 1);
 }
+
+/// A shared claim that is down (Redis unreachable).
+struct DownLock;
+
+#[async_trait]
+impl FlightLock for DownLock {
+    async fn claim(&self, _key: &str, _holder: &str, _lease: Duration) -> PortResult<Claim> {
+        Err(PortError::Unavailable("redis down".into()))
+    }
+    async fn land(
+        &self,
+        _key: &str,
+        _holder: &str,
+        _answer: Option<String>,
+        _ttl: Duration,
+    ) -> PortResult<()> {
+        Err(PortError::Unavailable("redis down".into()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_the_claim_down_a_cached_answer_is_still_a_hit() {
+    let provider = Arc::new(SlowProvider {
+        calls: AtomicUsize::new(0),
+        fail: false,
+    });
+    let cache = Arc::new(MapCache::default());
+    let resilient = ResilientProvider::new(provider.clone(), ResilienceConfig::default());
+    let lease = resilient.longest_call();
+    let client = LlmClient::shared(
+        Arc::new(resilient),
+        cache.clone(),
+        Duration::from_secs(60),
+        Arc::new(DownLock),
+        lease,
+    );
+    let first = client.complete(&request()).await.expect("first");
+    assert_eq!(first.source, AnswerSource::Provider);
+    let second = client.complete(&request()).await.expect("second");
+    assert_eq!(second.source, AnswerSource::Cache);
+    assert_eq!(second.response, first.response);
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
+    let stats = client.stats();
+    assert_eq!((stats.cache_hits, stats.cache_misses), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn identical_calls_answered_by_the_cache_are_all_cache_hits() {
+    let (client, provider) = client(false, Arc::new(MapCache::default()));
+    let first = client.complete(&request()).await.expect("first");
+    let calls = (0..10).map(|_| {
+        let client = Arc::clone(&client);
+        tokio::spawn(async move { client.complete(&request()).await })
+    });
+    for result in futures::future::join_all(calls).await {
+        let completed = result.expect("task").expect("answer");
+        assert_eq!(completed.source, AnswerSource::Cache);
+        assert_eq!(completed.response, first.response);
+    }
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
+    let stats = client.stats();
+    assert_eq!(
+        (
+            stats.cache_hits,
+            stats.cache_misses,
+            stats.coalesced_waiters
+        ),
+        (10, 1, 0)
+    );
+}
