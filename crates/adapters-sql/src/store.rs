@@ -199,9 +199,7 @@ impl<D: Dialect> SqlStore<D> {
         .map_err(map_err::<D>)?;
         Ok(WriteTx { tx, _turn: turn })
     }
-}
 
-impl<D: Dialect> SqlStore<D> {
     /// Runs `batch` — statements that begin and commit a write transaction themselves
     /// ([`Dialect::STATEMENT_BATCHES`]) — in one call, after this process's earlier writers
     /// on a one-writer engine; returns its rows.
