@@ -94,6 +94,11 @@ impl<'r, D: Dialect> Columns<'r, D> {
 
     /// A non-negative integer that fits a `u32`.
     /// Passes over `n` columns.
+    /// The index of the next column: how many have been read or skipped.
+    pub(crate) fn position(&self) -> usize {
+        self.next
+    }
+
     pub(crate) fn skip(&mut self, n: usize) {
         self.next += n;
     }

@@ -4,21 +4,22 @@ use ainative_domain::{
     Activity, Evaluation, Page, Paginated, SessionAction, SessionStatus, StudySession,
 };
 use ainative_ports::{
-    Conflict, PortError, PortResult, SessionFilter, SessionVisibility, StudySessionRepository,
+    Conflict, Past, PortError, PortResult, RuleState, SessionFilter, SessionVisibility,
+    StudySessionRepository,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::columns::{read_all, read_one, Columns};
-use crate::dialect::{Conn, Dialect};
+use crate::dialect::{Conn, DbRow, Dialect};
 use crate::error::map_err;
 use crate::lists::{count, offset};
 use crate::statement::{AsJson, Stmt};
 use crate::store::SqlStore;
 use crate::tutoring_rows::{
-    activity, activity_columns, evaluation, evaluation_columns, study_session,
-    study_session_columns,
+    activity, activity_columns, evaluation, evaluation_columns, interaction, interaction_columns,
+    study_session, study_session_columns,
 };
 
 /// The list filter: `$1` is the involved user (or NULL for all), `$2` the status (or NULL),
@@ -30,6 +31,52 @@ macro_rules! list_filter {
          AND ($2 IS NULL OR s.status = $2) \
          AND ($3 IS NULL OR s.activity_id = $3)"
     };
+}
+
+/// What a turn reads first (`$1` the session, `$2` how many interactions): the session, its
+/// current rule state (as `interactions.past` reads it), its activity and a `1`, beside its
+/// newest interaction; its other last interactions follow, newest first, on rows whose
+/// session columns are NULL. One row of NULL interaction columns when it has none; no row
+/// when it does not exist. Each part is sent once: the activity's texts and the rule state
+/// are not repeated on every interaction's row.
+const FOR_TURN: &str = concat!(
+    "SELECT sa.*, i.* FROM (SELECT s.*, a.*, CAST(1 AS BIGINT) AS one FROM (SELECT ",
+    study_session_columns!(),
+    ", CASE WHEN COALESCE(rule_state_turns, 0) = interaction_count \
+     THEN COALESCE(rule_state, '{}') ELSE 'null' END AS current_rule_state \
+     FROM study_sessions WHERE id = $1) s JOIN (SELECT ",
+    activity_columns!(),
+    " FROM activities) a ON a.id = s.activity_id) sa FULL JOIN (SELECT ",
+    interaction_columns!(),
+    ", ROW_NUMBER() OVER (ORDER BY seq DESC) AS newest FROM interactions \
+     WHERE session_id = $1 ORDER BY seq DESC LIMIT $2) i ON i.newest = sa.one \
+     ORDER BY i.seq DESC"
+);
+
+/// [`FOR_TURN`]'s rows: the session, its activity and its past.
+fn for_turn<D: Dialect>(rows: &[DbRow<D>]) -> PortResult<Option<(StudySession, Activity, Past)>> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut c = Columns::<D>::new(first, "study session");
+    let session = study_session(&mut c)?;
+    let rule_state = RuleState {
+        turns: session.interaction_count,
+        data: c.json()?,
+    };
+    let activity = activity(c.then("activity"))?;
+    c.skip(1);
+    let width = c.position();
+    let mut recent = Vec::with_capacity(rows.len());
+    for row in rows.iter().rev() {
+        let mut c = Columns::<D>::new(row, "interaction");
+        c.skip(width);
+        if c.next_uuid_is_null()? {
+            continue;
+        }
+        recent.push(interaction::<D>(&mut c)?);
+    }
+    Ok(Some((session, activity, Past { recent, rule_state })))
 }
 
 /// A session and, in the columns after its own, its activity.
@@ -133,6 +180,19 @@ impl<D: Dialect> StudySessionRepository for SqlStore<D> {
             "study_sessions.find_with_activity",
             self.optional(find, "study session", session_and_activity::<D>),
         )
+        .await
+    }
+
+    async fn find_for_turn(
+        &self,
+        id: Uuid,
+        history: u32,
+    ) -> PortResult<Option<(StudySession, Activity, Past)>> {
+        let find = Stmt::<D>::new(FOR_TURN).bind(id).bind(i64::from(history));
+        self.call("study_sessions.find_for_turn", async {
+            let rows = find.fetch_all(&mut *self.conn().await?).await?;
+            for_turn::<D>(&rows)
+        })
         .await
     }
 

@@ -129,6 +129,15 @@ pub trait StudySessionRepository: Send + Sync {
     /// request on a session needs both).
     async fn find_with_activity(&self, id: Uuid) -> PortResult<Option<(StudySession, Activity)>>;
 
+    /// The session with this id, its activity and its past (as [`InteractionRepository::past`]
+    /// reads it, with the last `history` interactions), in one read: what a turn needs before
+    /// it asks the model.
+    async fn find_for_turn(
+        &self,
+        id: Uuid,
+        history: u32,
+    ) -> PortResult<Option<(StudySession, Activity, Past)>>;
+
     /// A page of visible sessions matching the filter, newest first (then by id).
     async fn list(&self, filter: &SessionFilter, page: Page)
         -> PortResult<Paginated<StudySession>>;

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use ainative_domain::{Activity, InteractionInput, RequestContext, StudySession};
 use ainative_ports::{
-    Clock, InteractionRecord, InteractionRepository, MaterialRetriever, RetrievalBudget,
+    Clock, InteractionRecord, InteractionRepository, MaterialRetriever, Past, RetrievalBudget,
 };
 
 use crate::credentials::CredentialRouter;
@@ -198,10 +198,38 @@ impl AIGateway {
         activity: &Activity,
         input: InteractionInput,
     ) -> Result<InteractionRecord, GatewayError> {
+        self.interact_from(session, activity, None, input).await
+    }
+
+    /// Like [`AIGateway::interact`], on the session's `past` as the caller read it with the
+    /// session (`StudySessionRepository::find_for_turn` with [`HISTORY_LIMIT`]): one read
+    /// fewer. A past that is no longer current only costs a re-read when the turn is stored.
+    pub async fn interact_after(
+        &self,
+        session: &StudySession,
+        activity: &Activity,
+        past: Past,
+        input: InteractionInput,
+    ) -> Result<InteractionRecord, GatewayError> {
+        self.interact_from(session, activity, Some(past), input)
+            .await
+    }
+
+    async fn interact_from(
+        &self,
+        session: &StudySession,
+        activity: &Activity,
+        past: Option<Past>,
+        input: InteractionInput,
+    ) -> Result<InteractionRecord, GatewayError> {
         let started = Instant::now();
         let mut waited = Duration::ZERO;
-        let mut turn =
-            turn::PreparedTurn::prepare(&self.shared, &self.ctx, session, activity, input).await?;
+        let start = turn::TurnStart {
+            session,
+            activity,
+            past,
+        };
+        let mut turn = turn::PreparedTurn::prepare(&self.shared, &self.ctx, start, input).await?;
         self.route(&mut turn, session, activity).await?;
         let llm = Arc::clone(turn.shared_llm());
         let answer = match turn.plan() {
@@ -233,8 +261,36 @@ impl AIGateway {
         activity: &Activity,
         input: InteractionInput,
     ) -> Result<InteractionStream, GatewayError> {
-        let mut turn =
-            turn::PreparedTurn::prepare(&self.shared, &self.ctx, session, activity, input).await?;
+        self.interact_stream_from(session, activity, None, input)
+            .await
+    }
+
+    /// Like [`AIGateway::interact_stream`], on the session's `past` as the caller read it (see
+    /// [`AIGateway::interact_after`]).
+    pub async fn interact_stream_after(
+        &self,
+        session: &StudySession,
+        activity: &Activity,
+        past: Past,
+        input: InteractionInput,
+    ) -> Result<InteractionStream, GatewayError> {
+        self.interact_stream_from(session, activity, Some(past), input)
+            .await
+    }
+
+    async fn interact_stream_from(
+        &self,
+        session: &StudySession,
+        activity: &Activity,
+        past: Option<Past>,
+        input: InteractionInput,
+    ) -> Result<InteractionStream, GatewayError> {
+        let start = turn::TurnStart {
+            session,
+            activity,
+            past,
+        };
+        let mut turn = turn::PreparedTurn::prepare(&self.shared, &self.ctx, start, input).await?;
         self.route(&mut turn, session, activity).await?;
         let llm = Arc::clone(turn.shared_llm());
         let upstream = match turn.plan() {

@@ -628,6 +628,46 @@ async fn the_history_feeds_help_level_and_messages() {
     );
 }
 
+#[tokio::test]
+async fn a_past_read_with_the_session_is_not_read_again() {
+    let (a, s) = fixtures();
+    let mut m = mocks();
+    m.interactions.checkpoint();
+    m.interactions.expect_past().never();
+    m.interactions
+        .expect_selected_traces()
+        .withf(|_, selection| *selection == RISK_TRACES)
+        .returning(|_, _| Ok(Vec::new()));
+    let mut earlier = crate::pipeline::testing::interaction(
+        &s,
+        Intent::ConceptualQuestion,
+        ainative_domain::HelpLevel::Low,
+        false,
+        t0(),
+    );
+    earlier.prompt = "earlier question".into();
+    m.llm
+        .expect_complete()
+        .withf(|r| r.messages.iter().any(|m| m.content == "earlier question"))
+        .returning(|_| {
+            Ok(Completed {
+                response: answer("Hint"),
+                source: AnswerSource::Provider,
+            })
+        });
+    let _recorded = expect_one_record(&mut m);
+    let past = self::past(vec![earlier], no_current_state(1));
+    gateway(&factory(m))
+        .interact_after(
+            &s,
+            &a,
+            past,
+            input("My approach: loop from 2 to n?", None, None),
+        )
+        .await
+        .expect("stored");
+}
+
 #[test]
 fn gateways_and_their_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}

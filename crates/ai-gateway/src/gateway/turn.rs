@@ -101,6 +101,14 @@ async fn retrieve(
     }
 }
 
+/// What a turn starts from: the session, its activity and, when the caller read it with
+/// them, the session's past (read here otherwise).
+pub(crate) struct TurnStart<'a> {
+    pub(crate) session: &'a StudySession,
+    pub(crate) activity: &'a Activity,
+    pub(crate) past: Option<Past>,
+}
+
 /// A turn after steps 1–4: everything owned, so it can outlive the request's borrows (the
 /// streaming response).
 pub(crate) struct PreparedTurn {
@@ -142,10 +150,14 @@ impl PreparedTurn {
     pub(crate) async fn prepare(
         shared: &Arc<Shared>,
         ctx: &RequestContext,
-        session: &StudySession,
-        activity: &Activity,
+        turn: TurnStart<'_>,
         input: InteractionInput,
     ) -> Result<Self, GatewayError> {
+        let TurnStart {
+            session,
+            activity,
+            past,
+        } = turn;
         if session.activity_id != activity.id {
             return Err(ValidationErrors::single(
                 "activity_id",
@@ -160,7 +172,10 @@ impl PreparedTurn {
         let p = &shared.pipeline;
         let ingested = p.ingestion.ingest(input, activity)?;
         let governed = p.governance.review(ingested, policies);
-        let (history, state, turns) = read_past(shared, session.id, policies).await?;
+        let (history, state, turns) = match past {
+            Some(past) => use_past(shared, session.id, Some(past), policies).await?,
+            None => read_past(shared, session.id, policies).await?,
+        };
         let assessment = p.cognitive.assess(&governed, &history, session, policies);
         let mut grounding = Vec::new();
         let plan = match &governed.verdict {
@@ -343,6 +358,16 @@ async fn read_past(
     policies: &ActivityPolicies,
 ) -> Result<(Vec<Interaction>, RunningState, u32), GatewayError> {
     let past = shared.interactions.past(session_id, HISTORY_LIMIT).await?;
+    use_past(shared, session_id, past, policies).await
+}
+
+/// [`read_past`] on a past already read.
+async fn use_past(
+    shared: &Shared,
+    session_id: Uuid,
+    past: Option<Past>,
+    policies: &ActivityPolicies,
+) -> Result<(Vec<Interaction>, RunningState, u32), GatewayError> {
     // An unknown session has no past; storing the turn will say it does not exist.
     let Past {
         recent: history,

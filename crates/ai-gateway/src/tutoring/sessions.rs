@@ -7,7 +7,7 @@ use ainative_domain::{
 };
 use ainative_ports::{
     ActivityRepository, Clock, Conflict, InteractionRecord, InteractionRepository,
-    LlmCredentialRepository, RiskFilter, RiskRepository, RiskScope, SessionFilter,
+    LlmCredentialRepository, Past, RiskFilter, RiskRepository, RiskScope, SessionFilter,
     StudySessionRepository,
 };
 use uuid::Uuid;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{access, TutoringError};
 use crate::cognitive_path::{self, CognitivePath};
 use crate::evaluator;
-use crate::gateway::{GatewayFactory, InteractionStream};
+use crate::gateway::{GatewayFactory, InteractionStream, HISTORY_LIMIT};
 
 /// What a student asks for when starting a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,18 +245,27 @@ impl SessionService {
             .map_err(|e| TutoringError::from_port(e, "session"))
     }
 
-    /// The session (with its activity) when the caller is its student. Its status and limit
-    /// are the gateway's to check, once (see `AIGateway::interact`).
+    /// The session, its activity and its past, read together, when the caller is its
+    /// student. Its status and limit are the gateway's to check, once (see
+    /// `AIGateway::interact`).
     async fn own(
         &self,
         ctx: &RequestContext,
         id: Uuid,
-    ) -> Result<(StudySession, Activity), TutoringError> {
-        let (session, activity) = self.readable(ctx, Scope::SessionsWrite, id).await?;
+    ) -> Result<(StudySession, Activity, Past), TutoringError> {
+        access::require(ctx, Scope::SessionsWrite)?;
+        let Some((session, activity, past)) =
+            self.sessions.find_for_turn(id, HISTORY_LIMIT).await?
+        else {
+            return Err(TutoringError::NotFound("session"));
+        };
+        if !ctx.can_read_session(&session, &activity) {
+            return Err(TutoringError::NotFound("session"));
+        }
         if session.student_id != ctx.user_id {
             return Err(AccessDenied::Rule("only the session's student may interact").into());
         }
-        Ok((session, activity))
+        Ok((session, activity, past))
     }
 
     /// Sends the student's input through the AI gateway; returns what was stored.
@@ -266,9 +275,11 @@ impl SessionService {
         id: Uuid,
         input: InteractionInput,
     ) -> Result<InteractionRecord, TutoringError> {
-        let (session, activity) = self.own(ctx, id).await?;
+        let (session, activity, past) = self.own(ctx, id).await?;
         let gateway = self.gateways.for_request(ctx.clone());
-        Ok(gateway.interact(&session, &activity, input).await?)
+        Ok(gateway
+            .interact_after(&session, &activity, past, input)
+            .await?)
     }
 
     /// Like [`SessionService::interact`], streaming the answer.
@@ -278,9 +289,11 @@ impl SessionService {
         id: Uuid,
         input: InteractionInput,
     ) -> Result<InteractionStream, TutoringError> {
-        let (session, activity) = self.own(ctx, id).await?;
+        let (session, activity, past) = self.own(ctx, id).await?;
         let gateway = self.gateways.for_request(ctx.clone());
-        Ok(gateway.interact_stream(&session, &activity, input).await?)
+        Ok(gateway
+            .interact_stream_after(&session, &activity, past, input)
+            .await?)
     }
 
     /// A page of the session's interactions.

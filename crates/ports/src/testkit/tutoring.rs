@@ -150,6 +150,7 @@ macro_rules! tutoring_contract {
             activity_update_replaces_fields,
             study_session_create_and_find,
             session_find_with_activity,
+            session_find_for_turn_reads_what_find_and_past_read,
             study_session_one_active_per_student_and_activity,
             study_session_concurrent_creates,
             study_session_list_visibility_and_filters,

@@ -404,6 +404,46 @@ pub async fn interaction_record_rejected_when_inactive_or_unknown(s: TutoringSto
     );
 }
 
+/// `find_for_turn(id, n)` is `find_with_activity(id)` with `past(id, n)`, for every length of
+/// history (none, fewer than `n`, more), with a current rule state, none, and the empty one;
+/// `None` for an unknown session.
+pub async fn session_find_for_turn_reads_what_find_and_past_read(s: TutoringStores) {
+    use crate::RuleState;
+    use serde_json::json;
+    async fn agree(s: &TutoringStores, id: Uuid, history: u32) {
+        let find = s.sessions.find_with_activity(id).await.expect("find");
+        let past = s.interactions.past(id, history).await.expect("past");
+        let expected = match (find, past) {
+            (Some((session, activity)), Some(past)) => Some((session, activity, past)),
+            (None, None) => None,
+            other => panic!("find and past disagree: {other:?}"),
+        };
+        let both = s.sessions.find_for_turn(id, history).await;
+        assert_eq!(both, Ok(expected), "history {history}");
+    }
+    let at = now();
+    let session = active_session(&s, at).await;
+    for history in [0, 3, 10] {
+        agree(&s, session.id, history).await;
+    }
+    for turn in 1..=12u32 {
+        let mut rec = record(&session, plus_secs(at, i64::from(turn)), Vec::new());
+        // Turn 7 is stored without a state: no state is current until the next one.
+        rec.rule_state = (turn != 7).then(|| RuleState {
+            turns: turn,
+            data: json!({ "turns": turn, "text": "x".repeat(300) }),
+        });
+        store(&s, rec).await;
+        if turn == 7 {
+            agree(&s, session.id, 10).await;
+        }
+    }
+    for history in [0, 1, 3, 10, 12, 50] {
+        agree(&s, session.id, history).await;
+    }
+    agree(&s, Uuid::new_v4(), 10).await;
+}
+
 /// A record whose last row cannot be stored (its risk's id is taken) fails and writes
 /// nothing, not even the rows before it; the next record is stored as usual.
 pub async fn interaction_record_failing_row_writes_nothing(s: TutoringStores) {
