@@ -584,19 +584,25 @@ async fn a_blocked_stream_answers_from_governance() {
     assert_eq!(recorded.lock().expect("lock").len(), 1);
 }
 
-#[tokio::test]
-async fn the_history_feeds_help_level_and_messages() {
-    let (a, s) = fixtures();
-    let mut m = mocks();
-    m.interactions.checkpoint();
+/// An earlier turn of `s`: a conceptual question at low help, "earlier question".
+fn earlier_question(s: &StudySession) -> ainative_domain::Interaction {
     let mut earlier = crate::pipeline::testing::interaction(
-        &s,
+        s,
         Intent::ConceptualQuestion,
         ainative_domain::HelpLevel::Low,
         false,
         t0(),
     );
     earlier.prompt = "earlier question".into();
+    earlier
+}
+
+#[tokio::test]
+async fn the_history_feeds_help_level_and_messages() {
+    let (a, s) = fixtures();
+    let mut m = mocks();
+    m.interactions.checkpoint();
+    let earlier = earlier_question(&s);
     m.interactions
         .expect_past()
         .withf(|_, limit| *limit == HISTORY_LIMIT)
@@ -638,14 +644,7 @@ async fn a_past_read_with_the_session_is_not_read_again() {
         .expect_selected_traces()
         .withf(|_, selection| *selection == RISK_TRACES)
         .returning(|_, _| Ok(Vec::new()));
-    let mut earlier = crate::pipeline::testing::interaction(
-        &s,
-        Intent::ConceptualQuestion,
-        ainative_domain::HelpLevel::Low,
-        false,
-        t0(),
-    );
-    earlier.prompt = "earlier question".into();
+    let earlier = earlier_question(&s);
     m.llm
         .expect_complete()
         .withf(|r| r.messages.iter().any(|m| m.content == "earlier question"))

@@ -171,14 +171,10 @@ impl SessionService {
         id: Uuid,
     ) -> Result<(StudySession, Activity), TutoringError> {
         access::require(ctx, scope)?;
-        let Some((session, activity)) = self.sessions.find_with_activity(id).await? else {
-            return Err(TutoringError::NotFound("session"));
-        };
-        if ctx.can_read_session(&session, &activity) {
-            Ok((session, activity))
-        } else {
-            Err(TutoringError::NotFound("session"))
-        }
+        let found = self.sessions.find_with_activity(id).await?;
+        let (session, activity) = found.ok_or(TutoringError::NotFound("session"))?;
+        require_readable(ctx, &session, &activity)?;
+        Ok((session, activity))
     }
 
     /// A session the caller may read.
@@ -254,14 +250,9 @@ impl SessionService {
         id: Uuid,
     ) -> Result<(StudySession, Activity, Past), TutoringError> {
         access::require(ctx, Scope::SessionsWrite)?;
-        let Some((session, activity, past)) =
-            self.sessions.find_for_turn(id, HISTORY_LIMIT).await?
-        else {
-            return Err(TutoringError::NotFound("session"));
-        };
-        if !ctx.can_read_session(&session, &activity) {
-            return Err(TutoringError::NotFound("session"));
-        }
+        let found = self.sessions.find_for_turn(id, HISTORY_LIMIT).await?;
+        let (session, activity, past) = found.ok_or(TutoringError::NotFound("session"))?;
+        require_readable(ctx, &session, &activity)?;
         if session.student_id != ctx.user_id {
             return Err(AccessDenied::Rule("only the session's student may interact").into());
         }
@@ -358,5 +349,18 @@ impl SessionService {
             .find_evaluation(id)
             .await?
             .ok_or(TutoringError::NotFound("evaluation"))
+    }
+}
+
+/// A session the caller may not read is not found: its existence is not disclosed.
+fn require_readable(
+    ctx: &RequestContext,
+    session: &StudySession,
+    activity: &Activity,
+) -> Result<(), TutoringError> {
+    if ctx.can_read_session(session, activity) {
+        Ok(())
+    } else {
+        Err(TutoringError::NotFound("session"))
     }
 }

@@ -387,7 +387,7 @@ impl FlightLock for MapLock {
 fn instance(
     provider: &Arc<SlowProvider>,
     cache: &Arc<MapCache>,
-    lock: &Arc<MapLock>,
+    lock: Arc<dyn FlightLock>,
 ) -> Arc<LlmClient> {
     let resilient = ResilientProvider::new(
         provider.clone(),
@@ -402,7 +402,7 @@ fn instance(
         Arc::new(resilient),
         cache.clone(),
         Duration::from_secs(60),
-        lock.clone(),
+        lock,
         lease,
     ))
 }
@@ -416,8 +416,8 @@ async fn identical_calls_on_two_instances_make_one_provider_call() {
     let cache = Arc::new(MapCache::default());
     let lock = MapLock::over(&cache);
     let (a, b) = (
-        instance(&provider, &cache, &lock),
-        instance(&provider, &cache, &lock),
+        instance(&provider, &cache, lock.clone()),
+        instance(&provider, &cache, lock.clone()),
     );
     let calls = (0..10).map(|i| {
         let client = Arc::clone(if i % 2 == 0 { &a } else { &b });
@@ -451,7 +451,7 @@ async fn a_holder_that_died_delays_the_others_by_one_lease_at_most() {
     });
     let cache = Arc::new(MapCache::default());
     let lock = MapLock::over(&cache);
-    let client = instance(&provider, &cache, &lock);
+    let client = instance(&provider, &cache, lock.clone());
     let lease = Duration::from_secs(1);
     assert_eq!(
         lock.claim(&client.key_of(&request()).expect("key"), "ghost", lease)
@@ -481,8 +481,8 @@ async fn a_waiter_takes_over_when_the_holder_fails_without_an_answer() {
     let cache = Arc::new(MapCache::default());
     let lock = MapLock::over(&cache);
     let (a, b) = (
-        instance(&failing, &cache, &lock),
-        instance(&healthy, &cache, &lock),
+        instance(&failing, &cache, lock.clone()),
+        instance(&healthy, &cache, lock.clone()),
     );
     let first = tokio::spawn({
         let a = Arc::clone(&a);
@@ -521,15 +521,7 @@ async fn with_the_claim_down_a_cached_answer_is_still_a_hit() {
         fail: false,
     });
     let cache = Arc::new(MapCache::default());
-    let resilient = ResilientProvider::new(provider.clone(), ResilienceConfig::default());
-    let lease = resilient.longest_call();
-    let client = LlmClient::shared(
-        Arc::new(resilient),
-        cache.clone(),
-        Duration::from_secs(60),
-        Arc::new(DownLock),
-        lease,
-    );
+    let client = instance(&provider, &cache, Arc::new(DownLock));
     let first = client.complete(&request()).await.expect("first");
     assert_eq!(first.source, AnswerSource::Provider);
     let second = client.complete(&request()).await.expect("second");
