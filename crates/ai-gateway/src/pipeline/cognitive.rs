@@ -33,7 +33,7 @@ use ainative_domain::{
 };
 
 use super::governance::Governed;
-use super::text::{has_justification, Folded};
+use super::text::{has_justification, Folded, Phrases};
 
 /// How the answering agent goes about this turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -133,7 +133,7 @@ impl CognitiveEngine for RuleCognitiveEngine {
     }
 }
 
-const EFFORT_PHRASES: &[&str] = &[
+static EFFORT_PHRASES: Phrases = Phrases::new(&[
     "i tried",
     "i ve tried",
     "i have tried",
@@ -153,14 +153,14 @@ const EFFORT_PHRASES: &[&str] = &[
     "hasta ahora",
     "escribi",
     "implemente",
-];
+]);
 
 /// Whether the turn shows the student's own effort (see the module documentation).
 pub fn shows_effort(turn: &Governed) -> bool {
     turn.intent != Intent::SolutionRequest
         && (turn.input.code.is_some()
             || turn.input.error_output.is_some()
-            || Folded::new(&turn.input.prompt).has_any(EFFORT_PHRASES))
+            || Folded::new(&turn.input.prompt).has_any(&EFFORT_PHRASES))
 }
 
 /// The help level of this turn: the last unblocked level (or `minimal`), one step up on
@@ -191,7 +191,7 @@ fn strategy(agent: Agent, help: HelpLevel) -> Strategy {
     }
 }
 
-const REFLECTION: &[&str] = &[
+static REFLECTION: Phrases = Phrases::new(&[
     "i learned",
     "i ve learned",
     "now i understand",
@@ -208,8 +208,8 @@ const REFLECTION: &[&str] = &[
     "me di cuenta",
     "en retrospectiva",
     "reflexion*",
-];
-const PROGRESS: &[&str] = &[
+]);
+static PROGRESS: Phrases = Phrases::new(&[
     "now it works",
     "it works now",
     "it worked",
@@ -223,8 +223,8 @@ const PROGRESS: &[&str] = &[
     "lo arregle",
     "lo solucione",
     "lo resolvi",
-];
-const VALIDATION: &[&str] = &[
+]);
+static VALIDATION: Phrases = Phrases::new(&[
     "test",
     "tests",
     "testing",
@@ -240,8 +240,8 @@ const VALIDATION: &[&str] = &[
     "is this correct",
     "esta bien",
     "es correcto",
-];
-const PLANNING: &[&str] = &[
+]);
+static PLANNING: Phrases = Phrases::new(&[
     "plan",
     "my plan",
     "steps",
@@ -258,7 +258,7 @@ const PLANNING: &[&str] = &[
     "estrategia",
     "enfoque",
     "diseno",
-];
+]);
 
 /// How many of the last interactions (newest first) have `intent`, stopping at the first
 /// that does not.
@@ -288,13 +288,13 @@ fn infer_state(turn: &Governed, history: &[Interaction]) -> (CognitiveState, &'s
     let after_debugging = history
         .last()
         .is_some_and(|i| i.intent == Intent::Debugging);
-    if prompt.has_any(REFLECTION) {
+    if prompt.has_any(&REFLECTION) {
         (CognitiveState::Reflecting, "reflection words")
     } else if repeatable && repeats(history, intent) >= 2 {
         (CognitiveState::Stuck, "same intent three times in a row")
     } else if intent == Intent::Clarification && recent_clarifications >= 1 {
         (CognitiveState::Confused, "repeated clarifications")
-    } else if prompt.has_any(PROGRESS)
+    } else if prompt.has_any(&PROGRESS)
         || (after_debugging && !has_error && intent != Intent::Debugging)
     {
         (CognitiveState::Progressing, "error resolved")
@@ -303,9 +303,9 @@ fn infer_state(turn: &Governed, history: &[Interaction]) -> (CognitiveState, &'s
             CognitiveState::Debugging,
             "debugging intent or error output",
         )
-    } else if intent == Intent::CodeReview || prompt.has_any(VALIDATION) {
+    } else if intent == Intent::CodeReview || prompt.has_any(&VALIDATION) {
         (CognitiveState::Validating, "review or checking words")
-    } else if prompt.has_any(PLANNING) {
+    } else if prompt.has_any(&PLANNING) {
         (CognitiveState::Planning, "planning words")
     } else if has_code {
         (CognitiveState::Implementing, "code submitted")

@@ -27,7 +27,7 @@
 
 use ainative_domain::{Activity, Intent, InteractionInput, ValidationErrors};
 
-use super::text::{fenced_code_chars, Folded};
+use super::text::{fenced_code_chars, Folded, Phrases};
 
 /// The normalised input and its intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +101,7 @@ pub fn normalise_block(text: &str) -> String {
     lines.join("\n").trim_matches('\n').to_owned()
 }
 
-const SOLUTION_PHRASES: &[&str] = &[
+static SOLUTION_PHRASES: Phrases = Phrases::new(&[
     "give me the solution",
     "give me the answer",
     "give me the code",
@@ -133,9 +133,9 @@ const SOLUTION_PHRASES: &[&str] = &[
     "escribeme el codigo",
     "codigo completo",
     "solucion completa",
-];
+]);
 
-const DEBUG_PHRASES: &[&str] = &[
+static DEBUG_PHRASES: Phrases = Phrases::new(&[
     "error",
     "errors",
     "exception",
@@ -156,9 +156,9 @@ const DEBUG_PHRASES: &[&str] = &[
     "se rompe",
     "no compila",
     "doesn t compile",
-];
+]);
 
-const REVIEW_PHRASES: &[&str] = &[
+static REVIEW_PHRASES: Phrases = Phrases::new(&[
     "review",
     "revisa*",
     "revision",
@@ -174,9 +174,9 @@ const REVIEW_PHRASES: &[&str] = &[
     "es correcto",
     "better way",
     "optimi*",
-];
+]);
 
-const CLARIFICATION_PHRASES: &[&str] = &[
+static CLARIFICATION_PHRASES: Phrases = Phrases::new(&[
     "i mean",
     "clarify",
     "what do you mean",
@@ -193,9 +193,9 @@ const CLARIFICATION_PHRASES: &[&str] = &[
     "quiero decir",
     "aclara*",
     "explicalo de nuevo",
-];
+]);
 
-const CONCEPTUAL_PHRASES: &[&str] = &[
+static CONCEPTUAL_PHRASES: Phrases = Phrases::new(&[
     "what is",
     "what are",
     "what s",
@@ -214,9 +214,9 @@ const CONCEPTUAL_PHRASES: &[&str] = &[
     "diferencia entre",
     "para que sirve",
     "cuando usar",
-];
+]);
 
-const OFF_TOPIC_WORDS: &[&str] = &[
+static OFF_TOPIC_WORDS: Phrases = Phrases::new(&[
     "weather",
     "football",
     "soccer",
@@ -240,9 +240,9 @@ const OFF_TOPIC_WORDS: &[&str] = &[
     "novio",
     "vacaciones",
     "horoscopo",
-];
+]);
 
-const PROGRAMMING_WORDS: &[&str] = &[
+static PROGRAMMING_WORDS: Phrases = Phrases::new(&[
     "code",
     "codigo",
     "program*",
@@ -316,30 +316,30 @@ const PROGRAMMING_WORDS: &[&str] = &[
     "seguridad",
     "user story",
     "historia de usuario",
-];
+]);
 
 /// Classifies the intent of a normalised input with the rules of the module documentation.
 pub fn classify(input: &InteractionInput, activity: &Activity) -> Intent {
     let prompt = Folded::new(&input.prompt);
     let has_code = input.code.is_some() || fenced_code_chars(&input.prompt) > 0;
-    if prompt.has_any(SOLUTION_PHRASES) {
+    if prompt.has_any(&SOLUTION_PHRASES) {
         return Intent::SolutionRequest;
     }
-    if input.error_output.is_some() || prompt.has_any(DEBUG_PHRASES) {
+    if input.error_output.is_some() || prompt.has_any(&DEBUG_PHRASES) {
         return Intent::Debugging;
     }
-    if has_code && prompt.has_any(REVIEW_PHRASES) {
+    if has_code && prompt.has_any(&REVIEW_PHRASES) {
         return Intent::CodeReview;
     }
     let on_topic =
-        has_code || prompt.has_any(PROGRAMMING_WORDS) || mentions_activity(&prompt, activity);
-    if !on_topic && prompt.has_any(OFF_TOPIC_WORDS) {
+        has_code || prompt.has_any(&PROGRAMMING_WORDS) || mentions_activity(&prompt, activity);
+    if !on_topic && prompt.has_any(&OFF_TOPIC_WORDS) {
         return Intent::OffTopic;
     }
-    if prompt.has_any(CLARIFICATION_PHRASES) {
+    if prompt.has_any(&CLARIFICATION_PHRASES) {
         return Intent::Clarification;
     }
-    if prompt.has_any(CONCEPTUAL_PHRASES) {
+    if prompt.has_any(&CONCEPTUAL_PHRASES) {
         return Intent::ConceptualQuestion;
     }
     if has_code {

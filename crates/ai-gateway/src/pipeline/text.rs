@@ -7,6 +7,10 @@
 //! inside `anywhere`. A phrase ending in `*` matches a word prefix (`"resuelv*"` matches
 //! `resuélvelo`, `resuelve`, …).
 
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
 /// Text folded for phrase matching (see the module documentation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folded(String);
@@ -68,19 +72,96 @@ impl Folded {
         })
     }
 
-    /// The first of `phrases` that occurs.
-    pub fn first_of<'p>(&self, phrases: &[&'p str]) -> Option<&'p str> {
-        phrases.iter().copied().find(|p| self.has(p))
+    /// The first of `phrases` (in their list's order) that occurs.
+    pub fn first_of(&self, phrases: &Phrases) -> Option<&'static str> {
+        match phrases.matcher() {
+            Some(matcher) => matcher
+                .automaton
+                .find_overlapping_iter(self.0.as_str())
+                .map(|m| matcher.phrase_of[m.pattern().as_usize()])
+                .min()
+                .map(|i| phrases.list[i]),
+            None => phrases.list.iter().copied().find(|p| self.has(p)),
+        }
     }
 
     /// Whether any of `phrases` occurs.
-    pub fn has_any(&self, phrases: &[&str]) -> bool {
-        self.first_of(phrases).is_some()
+    pub fn has_any(&self, phrases: &Phrases) -> bool {
+        match phrases.matcher() {
+            Some(matcher) => matcher.automaton.is_match(self.0.as_str()),
+            None => self.first_of(phrases).is_some(),
+        }
     }
 
     /// The words of the folded text.
     pub fn words(&self) -> impl Iterator<Item = &str> {
         self.0.split_whitespace()
+    }
+}
+
+/// A list of phrases as [`Folded::has`] reads them, matched all at once: one pass over the
+/// text instead of one search per phrase (the lists are searched on every turn).
+pub struct Phrases {
+    list: &'static [&'static str],
+    matcher: OnceLock<Option<Matcher>>,
+}
+
+/// The automaton of a [`Phrases`] list and, per pattern, the index of its phrase.
+struct Matcher {
+    automaton: AhoCorasick,
+    phrase_of: Vec<usize>,
+}
+
+impl Phrases {
+    /// The list; its automaton is built on first use.
+    pub const fn new(list: &'static [&'static str]) -> Self {
+        Self {
+            list,
+            matcher: OnceLock::new(),
+        }
+    }
+
+    /// The phrases, in their order.
+    pub fn list(&self) -> &'static [&'static str] {
+        self.list
+    }
+
+    /// `None` only if the automaton cannot be built (it can for any list of this size); the
+    /// phrases are then searched one by one.
+    fn matcher(&self) -> Option<&Matcher> {
+        self.matcher
+            .get_or_init(|| {
+                // A phrase matches where its folded form occurs between spaces (a prefix
+                // phrase: after one), and the text is padded with spaces: so the pattern is
+                // the phrase with those spaces, and every match counts.
+                let (patterns, phrase_of): (Vec<String>, Vec<usize>) = self
+                    .list
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, phrase)| {
+                        let (body, prefix) = match phrase.strip_suffix('*') {
+                            Some(body) => (body, true),
+                            None => (*phrase, false),
+                        };
+                        let folded = Folded::new(body);
+                        let needle = folded.0.trim();
+                        let end = if prefix { "" } else { " " };
+                        (!needle.is_empty()).then(|| (format!(" {needle}{end}"), i))
+                    })
+                    .unzip();
+                let automaton = AhoCorasick::new(&patterns).ok()?;
+                Some(Matcher {
+                    automaton,
+                    phrase_of,
+                })
+            })
+            .as_ref()
+    }
+}
+
+impl std::fmt::Debug for Phrases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.list).finish()
     }
 }
 
@@ -124,7 +205,7 @@ const QUESTION_STARTS: &[&str] = &[
 ];
 
 /// Phrases that justify a statement or explain what the student tried (EN/ES).
-pub const JUSTIFICATION_PHRASES: &[&str] = &[
+pub static JUSTIFICATION_PHRASES: Phrases = Phrases::new(&[
     "because",
     "since",
     "so that",
@@ -153,11 +234,11 @@ pub const JUSTIFICATION_PHRASES: &[&str] = &[
     "he intentado",
     "probe",
     "he probado",
-];
+]);
 
 /// Whether the text justifies itself or explains an attempt.
 pub fn has_justification(text: &str) -> bool {
-    Folded::new(text).has_any(JUSTIFICATION_PHRASES)
+    Folded::new(text).has_any(&JUSTIFICATION_PHRASES)
 }
 
 /// Whether the text is most likely Spanish (accents, `¿`/`¡`/`ñ`, or more Spanish than
@@ -294,6 +375,72 @@ mod tests {
         }
         assert!(Folded::new("anywhere where").has("where"));
         assert!(!Folded::new("the console").has("sol*"));
+    }
+
+    /// Phrases of every shape `has` reads: folded, to be folded, prefixes, overlapping,
+    /// and ones that can never match.
+    static MIXED: Phrases = Phrases::new(&[
+        "where",
+        "sol*",
+        "solve",
+        "por que",
+        "Por Qué",
+        "i ve tried",
+        "x1",
+        "x1*",
+        "x",
+        "",
+        " where",
+        "it  is",
+        "*",
+        "tried",
+        "it is",
+        "resuelv*",
+    ]);
+
+    #[test]
+    fn a_phrase_list_matches_as_its_phrases_one_by_one() {
+        let texts = [
+            "anywhere where it is",
+            "console, then solve it",
+            "the console",
+            "Por qué no funciona, ¿por qué?",
+            "i ve tried twice; I've tried",
+            "",
+            "  ",
+            "x1 x12",
+            "Resuélvelo: it is where x is",
+            "nothing here",
+        ];
+        for text in texts {
+            let folded = Folded::new(text);
+            let one_by_one = MIXED.list().iter().copied().find(|p| folded.has(p));
+            assert_eq!(folded.first_of(&MIXED), one_by_one, "{text:?}");
+            assert_eq!(folded.has_any(&MIXED), one_by_one.is_some(), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_texts_match_as_the_phrases_one_by_one(
+            words in proptest::collection::vec(
+                (
+                    proptest::sample::select(&[
+                        "where", "anywhere", "sol", "solve", "Solución", "por", "qué", "que",
+                        "I", "ve", "I've", "tried", "x1", "x12", "x", "it", "is", "Resuélvelo",
+                        "console", "zz",
+                    ][..]),
+                    proptest::sample::select(&[" ", ", ", "  ", "? ", "-", ""][..]),
+                ),
+                0..12,
+            ),
+        ) {
+            let text: String = words.iter().flat_map(|(w, sep)| [*w, *sep]).collect();
+            let folded = Folded::new(&text);
+            let one_by_one = MIXED.list().iter().copied().find(|p| folded.has(p));
+            proptest::prop_assert_eq!(folded.first_of(&MIXED), one_by_one);
+            proptest::prop_assert_eq!(folded.has_any(&MIXED), one_by_one.is_some());
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!   ahora eres", "actúa como si", "haz como si fueras", "prompt del sistema", "modo
 //!   desarrollador", …
 
-use crate::pipeline::text::Folded;
+use crate::pipeline::text::{Folded, Phrases};
 
 const OVERRIDE_VERBS: &[&str] = &[
     "ignore",
@@ -42,7 +42,7 @@ const INSTRUCTION_NOUNS: &[&str] = &[
     "restricciones",
 ];
 
-const PHRASES: &[&str] = &[
+static PHRASES: Phrases = Phrases::new(&[
     "you are now a",
     "you are now an",
     "you are now in",
@@ -65,7 +65,7 @@ const PHRASES: &[&str] = &[
     "prompt del sistema",
     "modo desarrollador",
     "revela tus instrucciones",
-];
+]);
 
 /// The phrase of a prompt-injection attempt found in `text`, if any.
 pub fn detect_injection(text: &str) -> Option<String> {
@@ -80,7 +80,7 @@ pub fn detect_injection(text: &str) -> Option<String> {
         }
     }
     folded
-        .first_of(PHRASES)
+        .first_of(&PHRASES)
         .map(|p| p.trim_end_matches('*').to_owned())
 }
 
