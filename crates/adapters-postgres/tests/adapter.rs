@@ -60,6 +60,64 @@ async fn roles_are_a_text_array() {
     assert_eq!(roles, vec!["student".to_owned()]);
 }
 
+/// The turn's fixed vocabularies are domains (migration 0090): each allows every value of its
+/// Rust enum, and nothing else, and reads back as text.
+#[tokio::test]
+async fn the_turn_vocabularies_allow_their_enums_values_only() {
+    use ainative_domain::{
+        Agent, CognitiveState, HelpLevel, Intent, RiskDimension, RiskLevel, SessionMode,
+        SessionStatus, SimulatorType, TraceKind, TraceLevel,
+    };
+    fn names<T>(all: &[T], name: fn(&T) -> &'static str) -> Vec<&'static str> {
+        all.iter().map(name).collect()
+    }
+    let (store, _db) = support::store().await;
+    let domains = [
+        ("agent_kind", names(Agent::ALL, Agent::as_str)),
+        ("interaction_intent", names(Intent::ALL, Intent::as_str)),
+        ("help_level", names(HelpLevel::ALL, HelpLevel::as_str)),
+        ("trace_level", names(TraceLevel::ALL, TraceLevel::as_str)),
+        ("trace_kind", names(TraceKind::ALL, TraceKind::as_str)),
+        (
+            "cognitive_state",
+            names(CognitiveState::ALL, CognitiveState::as_str),
+        ),
+        (
+            "risk_dimension",
+            names(RiskDimension::ALL, RiskDimension::as_str),
+        ),
+        ("risk_level", names(RiskLevel::ALL, RiskLevel::as_str)),
+        ("session_mode", names(SessionMode::ALL, SessionMode::as_str)),
+        (
+            "simulator_type",
+            names(SimulatorType::ALL, SimulatorType::as_str),
+        ),
+        (
+            "session_status",
+            names(SessionStatus::ALL, SessionStatus::as_str),
+        ),
+    ];
+    for (domain, values) in domains {
+        // The domain names are this test's own constants.
+        let cast = || sqlx::AssertSqlSafe(format!("SELECT CAST($1 AS {domain})"));
+        for value in values {
+            let back: String = sqlx::query_scalar(cast())
+                .bind(value)
+                .fetch_one(store.pool())
+                .await
+                .unwrap_or_else(|e| panic!("{value} as {domain}: {e}"));
+            assert_eq!(back, value);
+        }
+        let refused = sqlx::query_scalar::<_, String>(cast())
+            .bind("Tutor")
+            .fetch_one(store.pool())
+            .await
+            .expect_err("a value outside the vocabulary");
+        let code = refused.as_database_error().and_then(|e| e.code());
+        assert_eq!(code.as_deref(), Some("23514"), "{domain}: {refused}");
+    }
+}
+
 /// The backend pid of a pooled connection.
 async fn backend_pid(store: &PgStore) -> i32 {
     sqlx::query_scalar("SELECT pg_backend_pid()")
