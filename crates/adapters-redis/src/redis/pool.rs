@@ -19,7 +19,7 @@ use super::settings::{RedisSettings, RedisSetupError};
 ///   (connecting, waiting for a pool slot and the first response alike), so an unreachable
 ///   Redis fails fast instead of hanging a request.
 /// - Each created connection is *multiplexed* (many concurrent commands pipelined on one
-///   socket) and kept in one of `pool_size` slots, used round-robin. Commands therefore cost
+///   socket) and kept in one of `pool_size` slots, one per thread ([`home_slot`]). Commands therefore cost
 ///   exactly one round trip: unlike a plain `pool.get()`, no health-check `PING` precedes
 ///   every command. A connection that fails or times out is dropped from its slot and
 ///   replaced on next use.
@@ -34,7 +34,6 @@ pub struct RedisPool {
 struct Inner {
     pool: Pool,
     slots: Box<[Slot]>,
-    next: AtomicUsize,
     timeout: Duration,
     prefix: String,
 }
@@ -84,7 +83,6 @@ impl RedisPool {
             inner: Arc::new(Inner {
                 pool,
                 slots,
-                next: AtomicUsize::new(0),
                 timeout,
                 prefix: settings.key_prefix.clone(),
             }),
@@ -145,7 +143,7 @@ impl RedisPool {
         F: Fn(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let index = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.slots.len();
+        let index = home_slot() % self.inner.slots.len();
         match tokio::time::timeout(self.inner.timeout, self.run_on(index, &op)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(unavailable(what, err)),
@@ -228,6 +226,19 @@ impl fmt::Debug for RedisPool {
     }
 }
 
+/// The calling thread's slot: threads get consecutive numbers on first use, so up to
+/// `pool_size` threads each keep to a connection of their own. A multiplexed connection's
+/// driver task runs on the runtime that opened it; a server worker (one single-threaded
+/// runtime per thread) that uses the connection it opened sends and receives on its own
+/// thread, where one shared round-robin had every other command wake a second thread twice.
+fn home_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static HOME: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    HOME.with(|home| *home)
+}
+
 /// What went wrong inside the time bound.
 enum Failure {
     /// No connection could be had (refused, connect timeout, …).
@@ -291,5 +302,13 @@ mod tests {
         let err = pool.ping().await.expect_err("nothing listens on port 1");
         assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
         assert!(started.elapsed() < Duration::from_millis(400));
+    }
+
+    #[test]
+    fn each_thread_keeps_a_slot_of_its_own() {
+        let here = home_slot();
+        assert_eq!(home_slot(), here, "a thread's slot does not move");
+        let there = std::thread::spawn(home_slot).join().expect("thread");
+        assert_ne!(there, here, "another thread gets another slot");
     }
 }
