@@ -23,10 +23,24 @@ pub const PASSWORD: &str = "Analytical7Engine";
 struct Process {
     child: Child,
     log: std::path::PathBuf,
+    /// Asked to stop (SIGTERM) before it is killed: nginx's master stops its workers then,
+    /// where a SIGKILL would leave them running, holding the port.
+    terminate_first: bool,
 }
 
 impl Process {
-    fn spawn(mut command: Command, log: &Path) -> Self {
+    /// A process that is killed outright when dropped.
+    fn spawn(command: Command, log: &Path) -> Self {
+        Self::start(command, log, false)
+    }
+
+    /// A process that is sent SIGTERM when dropped, and killed only if it is still running
+    /// five seconds later.
+    fn spawn_terminated(command: Command, log: &Path) -> Self {
+        Self::start(command, log, true)
+    }
+
+    fn start(mut command: Command, log: &Path, terminate_first: bool) -> Self {
         let out = File::create(log).expect("log file");
         let err = out.try_clone().expect("log file");
         let child = command
@@ -38,6 +52,7 @@ impl Process {
         Self {
             child,
             log: log.to_owned(),
+            terminate_first,
         }
     }
 
@@ -52,8 +67,33 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
+        if self.terminate_first && self.terminate() {
+            return;
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// SIGTERM, then up to five seconds for the process to exit; true when it did.
+    fn terminate(&mut self) -> bool {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !sent {
+            return false;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 }
 
@@ -454,5 +494,8 @@ fn start_nginx(dir: &TempDir, instances: &[u16]) -> (Process, u16) {
         .arg(root.join("nginx.conf"))
         .arg("-e")
         .arg(root.join("error.log"));
-    (Process::spawn(command, &root.join("stdout.log")), port)
+    (
+        Process::spawn_terminated(command, &root.join("stdout.log")),
+        port,
+    )
 }
