@@ -49,21 +49,10 @@ impl Folded {
 
     /// Whether `phrase` (folded the same way; `*` at the end for a prefix) occurs.
     pub fn has(&self, phrase: &str) -> bool {
-        let (body, prefix) = match phrase.strip_suffix('*') {
-            Some(body) => (body, true),
-            None => (phrase, false),
-        };
-        // The phrase lists are written folded already: only the others are folded here.
-        let folded;
-        let needle = if is_folded(body) {
-            body
-        } else {
-            folded = Folded::new(body);
-            folded.0.trim()
-        };
-        if needle.is_empty() {
+        let Some((needle, prefix)) = needle(phrase) else {
             return false;
-        }
+        };
+        let needle = needle.as_str();
         // The text is padded with spaces: a word starts after one, and ends before one.
         let text = self.0.as_bytes();
         self.0.match_indices(needle).any(|(at, _)| {
@@ -139,14 +128,9 @@ impl Phrases {
                     .iter()
                     .enumerate()
                     .filter_map(|(i, phrase)| {
-                        let (body, prefix) = match phrase.strip_suffix('*') {
-                            Some(body) => (body, true),
-                            None => (*phrase, false),
-                        };
-                        let folded = Folded::new(body);
-                        let needle = folded.0.trim();
+                        let (needle, prefix) = needle(phrase)?;
                         let end = if prefix { "" } else { " " };
-                        (!needle.is_empty()).then(|| (format!(" {needle}{end}"), i))
+                        Some((format!(" {needle}{end}"), i))
                     })
                     .unzip();
                 let automaton = AhoCorasick::new(&patterns).ok()?;
@@ -165,15 +149,16 @@ impl std::fmt::Debug for Phrases {
     }
 }
 
-/// Whether `phrase` is as [`Folded::new`] would leave it, unpadded: lower-case ASCII letters
-/// and digits in words separated by single spaces.
-fn is_folded(phrase: &str) -> bool {
-    !phrase.starts_with(' ')
-        && !phrase.ends_with(' ')
-        && !phrase.contains("  ")
-        && phrase
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b' ')
+/// A phrase's folded words, unpadded, and whether it is a word prefix (a trailing `*`);
+/// `None` for a phrase without words, which matches nothing.
+fn needle(phrase: &str) -> Option<(String, bool)> {
+    let (body, prefix) = match phrase.strip_suffix('*') {
+        Some(body) => (body, true),
+        None => (phrase, false),
+    };
+    let folded = Folded::new(body);
+    let words = folded.0.trim();
+    (!words.is_empty()).then(|| (words.to_owned(), prefix))
 }
 
 /// Removes the accents of Spanish (and common Latin) letters; `ñ` is kept.
@@ -315,7 +300,7 @@ mod tests {
         assert!(!f.has(""));
     }
 
-    /// `has` as it was before the folded phrases' fast path: fold, pad, search.
+    /// `has` written the plain way (fold the phrase, pad it, search): the reference.
     fn has_by_folding(text: &Folded, phrase: &str) -> bool {
         let (body, prefix) = match phrase.strip_suffix('*') {
             Some(body) => (body, true),
