@@ -53,6 +53,8 @@ mod study_sessions;
 pub mod testkit;
 mod tutoring_rows;
 mod users;
+mod writer;
+mod writer_thread;
 
 pub use dialect::{Dialect, DialectSql, Engine, Infix, Syntax};
 /// Maps a sqlx error of dialect `D` to a [`ainative_ports::PortError`] (for the dialects'

@@ -9,13 +9,14 @@ use ainative_ports::pool::{redact_url, PoolSettings};
 use ainative_ports::{PortError, PortResult, QueryObserver};
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tokio::sync::Notify;
 use tracing::Instrument;
 
 use crate::columns::{read_all, read_one, Reader};
 use crate::dialect::{DbRow, Dialect};
 use crate::error::map_err;
 use crate::statement::Stmt;
+use crate::writer::{Turn, Writer};
 
 /// How long a call may run past the pool's acquire timeout: a connection obtained just
 /// before the acquire deadline still gets to run its statements.
@@ -36,8 +37,8 @@ pub struct SqlStore<D: Dialect> {
     wakeup: Arc<Notify>,
     /// When this process last made the expired last attempts dead (see `jobs.rs`).
     pub(crate) dead_sweep: Arc<crate::jobs::SweepClock>,
-    /// The writer turn of a one-writer engine (see [`Dialect::ONE_WRITER`]).
-    writer: Arc<Mutex<()>>,
+    /// The writer of a one-writer engine (see [`Dialect::ONE_WRITER`]).
+    writer: Writer<D>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -84,7 +85,7 @@ impl<D: Dialect> SqlStore<D> {
             observer: None,
             wakeup: Arc::new(Notify::new()),
             dead_sweep: Arc::default(),
-            writer: Arc::default(),
+            writer: Writer::default(),
         }
     }
 
@@ -188,7 +189,7 @@ impl<D: Dialect> SqlStore<D> {
     /// commit, it rolls back.
     pub(crate) async fn begin_write(&self) -> PortResult<WriteTx<D>> {
         let turn = if D::ONE_WRITER {
-            Some(Arc::clone(&self.writer).lock_owned().await)
+            Some(self.writer.turn().await)
         } else {
             None
         };
@@ -201,32 +202,32 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// Runs `batch` — statements that begin and commit a write transaction themselves
-    /// ([`Dialect::STATEMENT_BATCHES`]) — in one call, after this process's earlier writers
-    /// on a one-writer engine; returns its rows.
+    /// ([`Dialect::STATEMENT_BATCHES`]) — in one call; returns its rows. On a one-writer
+    /// engine it runs after this process's earlier writers, on the writer thread and the
+    /// writer's own connection, so the writer turn passes to the next batch as soon as the
+    /// engine answers.
     ///
     /// The batch runs to its end even if the caller stops waiting (a timeout, a client gone):
-    /// stopped half-way it would leave its transaction open on a pooled connection. A batch
-    /// that fails is rolled back, and its connection closed rather than reused.
+    /// stopped half-way it would leave its transaction open. A batch that fails is rolled
+    /// back, and its connection closed rather than reused.
     pub(crate) async fn write_batch(&self, batch: Stmt<D>) -> PortResult<Vec<DbRow<D>>> {
-        let pool = self.pool.clone();
-        let writer = D::ONE_WRITER.then(|| Arc::clone(&self.writer));
-        let task = tokio::spawn(
-            async move {
-                let _turn = match writer {
-                    Some(writer) => Some(writer.lock_owned().await),
-                    None => None,
-                };
-                let mut conn = pool.acquire().await.map_err(map_err::<D>)?;
-                let outcome = batch.fetch_all(&mut conn).await;
-                if outcome.is_err() {
-                    // The engine may have rolled back already: then this fails, harmlessly.
-                    let _ = Stmt::<D>::new("ROLLBACK").execute(&mut conn).await;
-                    conn.close_on_drop();
+        let task = if D::ONE_WRITER {
+            self.writer.run(self.pool.clone(), batch)
+        } else {
+            let pool = self.pool.clone();
+            tokio::spawn(
+                async move {
+                    let mut conn = pool.acquire().await.map_err(map_err::<D>)?;
+                    let outcome = batch.fetch_all(&mut conn).await;
+                    if outcome.is_err() {
+                        let _ = Stmt::<D>::new("ROLLBACK").execute(&mut conn).await;
+                        conn.close_on_drop();
+                    }
+                    outcome
                 }
-                outcome
-            }
-            .in_current_span(),
-        );
+                .in_current_span(),
+            )
+        };
         task.await
             .map_err(|e| PortError::other_from("the write batch's task failed", e))?
     }
@@ -236,7 +237,7 @@ impl<D: Dialect> SqlStore<D> {
 /// one-writer engine until it commits or is dropped (rolled back).
 pub(crate) struct WriteTx<D: Dialect> {
     tx: Transaction<'static, D::Db>,
-    _turn: Option<OwnedMutexGuard<()>>,
+    _turn: Option<Turn<D>>,
 }
 
 impl<D: Dialect> WriteTx<D> {

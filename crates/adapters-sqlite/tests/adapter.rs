@@ -6,7 +6,9 @@ mod support;
 use std::time::Duration;
 
 use ainative_adapters_sqlite::{PoolSettings, SqliteStore};
-use ainative_ports::testkit::{new_user, now};
+use ainative_domain::Page;
+use ainative_ports::testkit::tutoring::{active_session, record, TutoringStores};
+use ainative_ports::testkit::{new_user, now, plus_secs};
 use ainative_ports::{DatabaseHealth, PortError, SchemaManager, UserRepository};
 use sqlx::{Connection, SqliteConnection};
 
@@ -131,6 +133,44 @@ async fn in_memory_databases_work() {
     store.create(user.clone(), None).await.expect("create");
     let found = store.find_by_id(user.id).await.expect("find");
     assert_eq!(found.map(|u| u.id), Some(user.id));
+}
+
+/// A turn is written on the writer's own connection, outside the pool: on an in-memory
+/// database it must be the pool's database, and a failed record must not leave it inside
+/// a transaction.
+#[tokio::test]
+async fn turns_of_an_in_memory_database_are_written_to_it() {
+    let settings = PoolSettings {
+        max_connections: 1,
+        ..PoolSettings::new("sqlite::memory:")
+    };
+    let store = SqliteStore::connect(&settings).await.expect("connect");
+    store.migrate_up().await.expect("migrate");
+    let s = TutoringStores::from_store(store);
+    let at = now();
+    let session = active_session(&s, at).await;
+    let first = record(&session, at, Vec::new());
+    s.interactions
+        .record(first.clone(), None)
+        .await
+        .expect("recorded");
+    let mut again = record(&session, plus_secs(at, 1), Vec::new());
+    again.interaction.id = first.interaction.id;
+    assert!(s.interactions.record(again, None).await.is_err());
+    let next = s
+        .interactions
+        .record(record(&session, plus_secs(at, 2), Vec::new()), None)
+        .await
+        .expect("recorded after the failure");
+    assert_eq!(next.interaction.seq, 2);
+    let stored = s
+        .interactions
+        .list(session.id, Page::new(Some(10), None).expect("page"))
+        .await
+        .expect("read");
+    let ids: Vec<_> = stored.items.iter().map(|i| i.id).collect();
+    assert_eq!(ids.len(), 2, "both turns are in the pool's database");
+    assert!(ids.contains(&first.interaction.id) && ids.contains(&next.interaction.id));
 }
 
 #[tokio::test]
