@@ -118,9 +118,16 @@ impl<D: Dialect> SqlStore<D> {
         self.wakeup.notify_waiters();
     }
 
-    /// The pool, for callers that need it (say, to close it on shutdown).
+    /// The pool, for callers that need it.
     pub fn pool(&self) -> &Pool<D::Db> {
         &self.pool
+    }
+
+    /// Closes the store, for a shutdown: the writer's connection once the writes before have
+    /// run (later ones are refused), then the pool, waiting for checked-out connections.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.pool.close().await;
     }
 
     /// Runs one port call `operation` (`<port>.<method>`): in a span, within the deadline,

@@ -1,9 +1,10 @@
 //! The one writer of a one-writer engine ([`Dialect::ONE_WRITER`]): its turn, and the
 //! connection and thread its write batches run on (decision 142).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ainative_ports::PortResult;
+use ainative_ports::{PortError, PortResult};
 use sqlx::{Connection, Pool};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tokio::task::JoinHandle;
@@ -24,6 +25,8 @@ pub(crate) struct Writer<D: Dialect> {
     /// a pooled connection's would not (any write elsewhere empties it).
     turn: Arc<Mutex<Option<Conn<D>>>>,
     thread: WriterThread,
+    /// Set by [`Writer::close`]: later batches are refused.
+    closed: Arc<AtomicBool>,
 }
 
 impl<D: Dialect> Clone for Writer<D> {
@@ -31,6 +34,7 @@ impl<D: Dialect> Clone for Writer<D> {
         Self {
             turn: Arc::clone(&self.turn),
             thread: self.thread.clone(),
+            closed: Arc::clone(&self.closed),
         }
     }
 }
@@ -40,6 +44,7 @@ impl<D: Dialect> Default for Writer<D> {
         Self {
             turn: Arc::default(),
             thread: WriterThread::default(),
+            closed: Arc::default(),
         }
     }
 }
@@ -62,6 +67,9 @@ impl<D: Dialect> Writer<D> {
         self.thread.spawn(
             async move {
                 let mut turn = writer.turn().await;
+                if writer.closed.load(Ordering::Acquire) {
+                    return Err(PortError::Unavailable("the database is closed".into()));
+                }
                 let conn = match turn.as_mut() {
                     Some(conn) => conn,
                     None => turn.insert(open::<D>(&pool).await?),
@@ -76,6 +84,19 @@ impl<D: Dialect> Writer<D> {
             }
             .in_current_span(),
         )
+    }
+
+    /// Closes the writer's connection once the batches that asked before have run (SQLite
+    /// copies its log into the database when its last connection closes); later batches
+    /// are refused.
+    pub(crate) async fn close(&self) {
+        let mut turn = self.turn().await;
+        self.closed.store(true, Ordering::Release);
+        if let Some(conn) = turn.take() {
+            if let Err(error) = conn.close().await {
+                tracing::warn!(%error, "the writer's connection did not close cleanly");
+            }
+        }
     }
 }
 

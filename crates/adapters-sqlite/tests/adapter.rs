@@ -183,3 +183,28 @@ async fn inconsistent_pool_bounds_are_rejected() {
     let result = SqliteStore::connect(&settings).await;
     assert!(matches!(result, Err(PortError::Other(_))), "{result:?}");
 }
+
+/// Closing the store closes the writer's connection too: SQLite then copies the log into
+/// the database file and removes it (a copy of the file alone is the whole database), and a
+/// turn recorded after it is refused.
+#[tokio::test]
+async fn closing_the_store_leaves_no_log_behind() {
+    let (store, db) = support::store().await;
+    let s = TutoringStores::from_store(store.clone());
+    let at = now();
+    let session = active_session(&s, at).await;
+    s.interactions
+        .record(record(&session, at, Vec::new()), None)
+        .await
+        .expect("recorded");
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.file().display()));
+    assert!(wal.exists(), "the database is in WAL mode");
+
+    store.close().await;
+    assert!(!wal.exists(), "the log is checkpointed and removed");
+    let late = s
+        .interactions
+        .record(record(&session, plus_secs(at, 1), Vec::new()), None)
+        .await;
+    assert!(matches!(late, Err(PortError::Unavailable(_))), "{late:?}");
+}

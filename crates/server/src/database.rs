@@ -190,11 +190,12 @@ impl Database {
         }
     }
 
-    /// Closes the pool, waiting for checked-out connections to return.
+    /// Closes the store: its writer's connection (SQLite) and its pool, waiting for
+    /// checked-out connections to return.
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Postgres(store) => store.pool().close().await,
-            Backend::Sqlite(store) => store.pool().close().await,
+            Backend::Postgres(store) => store.close().await,
+            Backend::Sqlite(store) => store.close().await,
         }
     }
 }
