@@ -1,5 +1,6 @@
 //! SQLite-specific behaviour: connection set-up, storage formats, pool exhaustion, the call
-//! deadline against a write waiting for the lock.
+//! deadline against a write waiting for the lock, and the writer's own connection (decision
+//! 142): on an in-memory database, after a failed record, and when the store closes.
 
 mod support;
 
