@@ -68,34 +68,31 @@ async fn the_turn_vocabularies_allow_their_enums_values_only() {
         Agent, CognitiveState, HelpLevel, Intent, RiskDimension, RiskLevel, SessionMode,
         SessionStatus, SimulatorType, TraceKind, TraceLevel,
     };
-    fn names<T>(all: &[T], name: fn(&T) -> &'static str) -> Vec<&'static str> {
-        all.iter().map(name).collect()
+    /// A domain and the names of its enum's values.
+    fn vocabulary<T>(
+        domain: &'static str,
+        all: &[T],
+        name: fn(&T) -> &'static str,
+    ) -> (&'static str, Vec<&'static str>) {
+        (domain, all.iter().map(name).collect())
     }
     let (store, _db) = support::store().await;
     let domains = [
-        ("agent_kind", names(Agent::ALL, Agent::as_str)),
-        ("interaction_intent", names(Intent::ALL, Intent::as_str)),
-        ("help_level", names(HelpLevel::ALL, HelpLevel::as_str)),
-        ("trace_level", names(TraceLevel::ALL, TraceLevel::as_str)),
-        ("trace_kind", names(TraceKind::ALL, TraceKind::as_str)),
-        (
+        vocabulary("agent_kind", Agent::ALL, Agent::as_str),
+        vocabulary("interaction_intent", Intent::ALL, Intent::as_str),
+        vocabulary("help_level", HelpLevel::ALL, HelpLevel::as_str),
+        vocabulary("trace_level", TraceLevel::ALL, TraceLevel::as_str),
+        vocabulary("trace_kind", TraceKind::ALL, TraceKind::as_str),
+        vocabulary(
             "cognitive_state",
-            names(CognitiveState::ALL, CognitiveState::as_str),
+            CognitiveState::ALL,
+            CognitiveState::as_str,
         ),
-        (
-            "risk_dimension",
-            names(RiskDimension::ALL, RiskDimension::as_str),
-        ),
-        ("risk_level", names(RiskLevel::ALL, RiskLevel::as_str)),
-        ("session_mode", names(SessionMode::ALL, SessionMode::as_str)),
-        (
-            "simulator_type",
-            names(SimulatorType::ALL, SimulatorType::as_str),
-        ),
-        (
-            "session_status",
-            names(SessionStatus::ALL, SessionStatus::as_str),
-        ),
+        vocabulary("risk_dimension", RiskDimension::ALL, RiskDimension::as_str),
+        vocabulary("risk_level", RiskLevel::ALL, RiskLevel::as_str),
+        vocabulary("session_mode", SessionMode::ALL, SessionMode::as_str),
+        vocabulary("simulator_type", SimulatorType::ALL, SimulatorType::as_str),
+        vocabulary("session_status", SessionStatus::ALL, SessionStatus::as_str),
     ];
     for (domain, values) in domains {
         // The domain names are this test's own constants.

@@ -209,33 +209,18 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// Runs `batch` — statements that begin and commit a write transaction themselves
-    /// ([`Dialect::STATEMENT_BATCHES`]) — in one call; returns its rows. On a one-writer
-    /// engine it runs after this process's earlier writers, on the writer thread and the
-    /// writer's own connection, so the writer turn passes to the next batch as soon as the
-    /// engine answers.
+    /// ([`Dialect::STATEMENT_BATCHES`]) — in one call; returns its rows. Batches run one at a
+    /// time, after this process's earlier writers, on the writer thread and the writer's own
+    /// connection, so the writer turn passes to the next batch as soon as the engine answers
+    /// (decision 142; only SQLite, a one-writer engine, runs batches).
     ///
     /// The batch runs to its end even if the caller stops waiting (a timeout, a client gone):
     /// stopped half-way it would leave its transaction open. A batch that fails is rolled
     /// back, and its connection closed rather than reused.
     pub(crate) async fn write_batch(&self, batch: Stmt<D>) -> PortResult<Vec<DbRow<D>>> {
-        let task = if D::ONE_WRITER {
-            self.writer.run(self.pool.clone(), batch)
-        } else {
-            let pool = self.pool.clone();
-            tokio::spawn(
-                async move {
-                    let mut conn = pool.acquire().await.map_err(map_err::<D>)?;
-                    let outcome = batch.fetch_all(&mut conn).await;
-                    if outcome.is_err() {
-                        let _ = Stmt::<D>::new("ROLLBACK").execute(&mut conn).await;
-                        conn.close_on_drop();
-                    }
-                    outcome
-                }
-                .in_current_span(),
-            )
-        };
-        task.await
+        self.writer
+            .run(self.pool.clone(), batch)
+            .await
             .map_err(|e| PortError::other_from("the write batch's task failed", e))?
     }
 }

@@ -122,13 +122,18 @@ fn shipped_versions() -> Vec<i64> {
     versions
 }
 
-#[tokio::test]
-async fn in_memory_databases_work() {
+/// A store on a new in-memory database, not migrated, with a pool of one connection.
+async fn in_memory_store() -> SqliteStore {
     let settings = PoolSettings {
         max_connections: 1,
         ..PoolSettings::new("sqlite::memory:")
     };
-    let store = SqliteStore::connect(&settings).await.expect("connect");
+    SqliteStore::connect(&settings).await.expect("connect")
+}
+
+#[tokio::test]
+async fn in_memory_databases_work() {
+    let store = in_memory_store().await;
     assert_eq!(store.migrate_up().await, Ok(shipped_versions()));
     let user = new_user("in_memory", now());
     store.create(user.clone(), None).await.expect("create");
@@ -141,11 +146,7 @@ async fn in_memory_databases_work() {
 /// a transaction.
 #[tokio::test]
 async fn turns_of_an_in_memory_database_are_written_to_it() {
-    let settings = PoolSettings {
-        max_connections: 1,
-        ..PoolSettings::new("sqlite::memory:")
-    };
-    let store = SqliteStore::connect(&settings).await.expect("connect");
+    let store = in_memory_store().await;
     store.migrate_up().await.expect("migrate");
     let s = TutoringStores::from_store(store);
     let at = now();

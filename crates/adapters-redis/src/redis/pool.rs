@@ -19,9 +19,9 @@ use super::settings::{RedisSettings, RedisSetupError};
 ///   (connecting, waiting for a pool slot and the first response alike), so an unreachable
 ///   Redis fails fast instead of hanging a request.
 /// - Each created connection is *multiplexed* (many concurrent commands pipelined on one
-///   socket) and kept in one of `pool_size` slots, one per thread ([`home_slot`]). Commands therefore cost
-///   exactly one round trip: unlike a plain `pool.get()`, no health-check `PING` precedes
-///   every command. A connection that fails or times out is dropped from its slot and
+///   socket) and kept in one of `pool_size` slots, one per thread ([`home_slot`]). Commands
+///   therefore cost exactly one round trip: unlike a plain `pool.get()`, no health-check
+///   `PING` precedes every command. A connection that fails or times out is dropped from its slot and
 ///   replaced on next use.
 /// - Every operation, connecting included, is bounded by the timeout
 ///   ([`tokio::time::timeout`]); any failure is reported as [`PortError::Unavailable`].

@@ -63,19 +63,7 @@ impl Process {
     fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
-}
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        if self.terminate_first && self.terminate() {
-            return;
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Process {
     /// SIGTERM, then up to five seconds for the process to exit; true when it did.
     fn terminate(&mut self) -> bool {
         let sent = Command::new("kill")
@@ -94,6 +82,16 @@ impl Process {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.terminate_first && self.terminate() {
+            return;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
