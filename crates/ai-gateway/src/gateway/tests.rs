@@ -119,6 +119,17 @@ pub(super) fn answer(text: &str) -> LlmResponse {
     }
 }
 
+/// The turn's rows have time-ordered ids (UUIDv7), made in the order they are appended:
+/// the interaction, its traces, its risks (decision 143).
+fn assert_appended_in_id_order(record: &InteractionRecord) {
+    let ids: Vec<Uuid> = std::iter::once(record.interaction.id)
+        .chain(record.traces.iter().map(|t| t.id))
+        .chain(record.risks.iter().map(|r| r.id))
+        .collect();
+    assert!(ids.iter().all(|id| id.get_version_num() == 7), "{ids:?}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
 fn levels(record: &InteractionRecord) -> Vec<(TraceLevel, TraceKind)> {
     record.traces.iter().map(|t| (t.level, t.kind)).collect()
 }
@@ -157,6 +168,7 @@ async fn blocked_delegation_makes_no_llm_call_and_records_a_high_delegation_risk
     assert_eq!(risk.interaction_id, Some(i.id));
     assert!(levels(&record).contains(&(TraceLevel::N3, TraceKind::TutorIntervention)));
     assert!(record.traces.iter().all(|t| t.ai_involvement == 0.0));
+    assert_appended_in_id_order(&record);
     let metrics = f.metrics();
     assert_eq!((metrics.interactions, metrics.blocked), (1, 1));
     let high_cognitive = metrics
@@ -291,6 +303,7 @@ async fn the_whole_pipeline_records_everything_in_one_call() {
         "effort raises minimal to low"
     );
     assert!(record.traces.iter().all(|t| t.interaction_id == i.id));
+    assert_appended_in_id_order(&record);
     let n4 = &record.traces[4];
     assert_eq!(
         n4.cognitive_state,

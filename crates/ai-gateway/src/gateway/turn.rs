@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ainative_domain::{
-    Activity, ActivityPolicies, ChunkSource, Interaction, InteractionInput, RequestContext,
-    StudySession, TraceLevel, ValidationErrors,
+    turn_row_id, Activity, ActivityPolicies, ChunkSource, Interaction, InteractionInput,
+    RequestContext, StudySession, TraceLevel, ValidationErrors,
 };
 use ainative_ports::{
     error_chain, Conflict, InteractionRecord, LlmRequest, LlmResponse, Past, PortError,
@@ -251,7 +251,7 @@ impl PreparedTurn {
         let responded_at = self.shared.clock.now().max(self.received_at);
         let latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let interaction = Interaction {
-            id: Uuid::new_v4(),
+            id: turn_row_id(),
             session_id: self.session.id,
             seq: 0,
             prompt: self.governed.input.prompt.clone(),

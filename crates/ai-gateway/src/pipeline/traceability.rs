@@ -15,12 +15,11 @@
 //! The involvement of the turn is [`super::involvement::ai_involvement`].
 
 use ainative_domain::{
-    CognitiveState, CognitiveTrace, Intent, Interaction, InteractionInput, StudySession, TraceKind,
-    TraceLevel,
+    turn_row_id, CognitiveState, CognitiveTrace, Intent, Interaction, InteractionInput,
+    StudySession, TraceKind, TraceLevel,
 };
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::cognitive::Assessment;
 use super::governance::{BlockReason, Redactions, Verdict};
@@ -76,7 +75,7 @@ impl TraceBuilder for DefaultTraceBuilder {
         let a = turn.assessment;
         let involvement = turn_involvement(turn);
         let make = |level, kind, ai: f64, at, summary: String, data| CognitiveTrace {
-            id: Uuid::new_v4(),
+            id: turn_row_id(),
             session_id: turn.session.id,
             interaction_id: i.id,
             level,

@@ -7,6 +7,7 @@ mod evaluation;
 mod interaction;
 mod report;
 mod risk;
+mod row_id;
 mod session;
 mod trace;
 
@@ -20,6 +21,7 @@ pub use report::{
     AI_BUCKET_BOUNDS,
 };
 pub use risk::{Risk, RiskDimension, RiskKind, RiskLevel};
+pub use row_id::turn_row_id;
 pub use session::{
     SessionAction, SessionMode, SessionStatus, SimulatorType, StudySession, TurnRefused,
 };

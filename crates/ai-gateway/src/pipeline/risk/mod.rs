@@ -21,12 +21,11 @@ mod rules;
 mod state;
 
 use ainative_domain::{
-    ActivityPolicies, CognitiveTrace, Interaction, InteractionInput, Risk, RiskKind, RiskLevel,
-    StudySession, TraceKind, TraceLevel,
+    turn_row_id, ActivityPolicies, CognitiveTrace, Interaction, InteractionInput, Risk, RiskKind,
+    RiskLevel, StudySession, TraceKind, TraceLevel,
 };
 use ainative_ports::TraceSelection;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::cognitive::Assessment;
 use super::governance::Verdict;
@@ -126,7 +125,7 @@ impl RiskAnalyzer for RuleRiskAnalyzer {
 
 fn to_risk(ctx: &RiskContext<'_>, f: Finding) -> Risk {
     Risk {
-        id: Uuid::new_v4(),
+        id: turn_row_id(),
         session_id: ctx.session.id,
         student_id: ctx.session.student_id,
         interaction_id: Some(ctx.interaction.id),
