@@ -21,8 +21,8 @@ use super::settings::{RedisSettings, RedisSetupError};
 /// - Each created connection is *multiplexed* (many concurrent commands pipelined on one
 ///   socket) and kept in one of `pool_size` slots, one per thread ([`home_slot`]). Commands
 ///   therefore cost exactly one round trip: unlike a plain `pool.get()`, no health-check
-///   `PING` precedes every command. A connection that fails or times out is dropped from its slot and
-///   replaced on next use.
+///   `PING` precedes every command. A connection that fails or times out is dropped from
+///   its slot and replaced on next use.
 /// - Every operation, connecting included, is bounded by the timeout
 ///   ([`tokio::time::timeout`]); any failure is reported as [`PortError::Unavailable`].
 /// - Cloning is cheap and clones share the connections.
