@@ -48,7 +48,7 @@ const ENGINES: usize = 2;
 /// One engine's way of storing and querying what the ports persist.
 pub trait Dialect: Sized + Send + Sync + 'static {
     /// The sqlx database.
-    type Db: Portable + Run + Database<Connection: Migrate>;
+    type Db: Portable + Run + Database<Connection: Migrate, Arguments: Clone>;
 
     /// Which engine (selects the texts of a [`DialectSql`]).
     const ENGINE: Engine;

@@ -126,7 +126,8 @@ impl<D: Dialect> Stmt<D> {
         self
     }
 
-    fn parts(self) -> PortResult<(SqlStr, Args<D>)> {
+    /// Its text and values; `Other` if a value could not be encoded.
+    pub(crate) fn parts(self) -> PortResult<(SqlStr, Args<D>)> {
         match self.failed {
             Some(err) => Err(PortError::other_from(
                 "cannot encode a bind value",

@@ -208,20 +208,17 @@ impl<D: Dialect> SqlStore<D> {
         Ok(WriteTx { tx, _turn: turn })
     }
 
-    /// Runs `batch` — statements that begin and commit a write transaction themselves
-    /// ([`Dialect::STATEMENT_BATCHES`]) — in one call; returns its rows. Batches run one at a
-    /// time, after this process's earlier writers, on the writer thread and the writer's own
-    /// connection, so the writer turn passes to the next batch as soon as the engine answers
-    /// (decision 142; only SQLite, a one-writer engine, runs batches).
+    /// Runs `batch` — statements without `BEGIN` or `COMMIT` — atomically, in one call, and
+    /// returns its rows ([`Dialect::STATEMENT_BATCHES`]; only SQLite, a one-writer engine,
+    /// runs batches). Batches run after this process's earlier writers, on the writer thread
+    /// and the writer's own connection (decision 142); those that queue meanwhile share one
+    /// transaction, each still all or nothing (decision 144).
     ///
     /// The batch runs to its end even if the caller stops waiting (a timeout, a client gone):
-    /// stopped half-way it would leave its transaction open. A batch that fails is rolled
-    /// back, and its connection closed rather than reused.
+    /// stopped half-way it would leave its transaction open.
     pub(crate) async fn write_batch(&self, batch: Stmt<D>) -> PortResult<Vec<DbRow<D>>> {
-        self.writer
-            .run(self.pool.clone(), batch)
-            .await
-            .map_err(|e| PortError::other_from("the write batch's task failed", e))?
+        let (sql, args) = batch.parts()?;
+        self.writer.run(&self.pool, sql, args).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! SQLite-specific behaviour: connection set-up, storage formats, pool exhaustion, the call
-//! deadline against a write waiting for the lock, and the writer's own connection (decision
-//! 142): on an in-memory database, after a failed record, and when the store closes.
+//! deadline against a write waiting for the lock, the writer's own connection (decision
+//! 142): on an in-memory database, after a failed record, and when the store closes, and the
+//! turns that queue behind the writer committed together (decision 144).
 
 mod support;
 
@@ -10,7 +11,7 @@ use ainative_adapters_sqlite::{PoolSettings, SqliteStore};
 use ainative_domain::Page;
 use ainative_ports::testkit::tutoring::{active_session, record, TutoringStores};
 use ainative_ports::testkit::{new_user, now, plus_secs};
-use ainative_ports::{DatabaseHealth, PortError, SchemaManager, UserRepository};
+use ainative_ports::{DatabaseHealth, InteractionRecord, PortError, SchemaManager, UserRepository};
 use sqlx::{Connection, SqliteConnection};
 
 #[tokio::test]
@@ -209,4 +210,135 @@ async fn closing_the_store_leaves_no_log_behind() {
         .record(record(&session, plus_secs(at, 1), Vec::new()), None)
         .await;
     assert!(matches!(late, Err(PortError::Unavailable(_))), "{late:?}");
+}
+
+/// The log frames (pages) written since the last full checkpoint, after truncating the log
+/// when `reset`.
+async fn log_frames(file: &std::path::Path, reset: bool) -> i64 {
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .expect("inspecting connection");
+    let mode = if reset { "TRUNCATE" } else { "PASSIVE" };
+    let (busy, frames, _): (i64, i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "PRAGMA wal_checkpoint({mode})"
+    )))
+    .fetch_one(&mut conn)
+    .await
+    .expect("checkpoint");
+    assert_eq!(busy, 0, "nothing else holds the database");
+    conn.close().await.expect("close");
+    frames
+}
+
+/// Records `turns` concurrently while another connection holds the write lock, so they
+/// queue behind the writer, then lets them run; returns their outcomes in the order given.
+async fn queued_behind_a_lock(
+    file: &std::path::Path,
+    s: &TutoringStores,
+    turns: Vec<InteractionRecord>,
+) -> Vec<Result<InteractionRecord, PortError>> {
+    let mut blocker = SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .expect("second connection");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .expect("take the write lock");
+    let tasks: Vec<_> = turns
+        .into_iter()
+        .map(|turn| {
+            let interactions = s.interactions.clone();
+            tokio::spawn(async move { interactions.record(turn, None).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sqlx::query("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .expect("release the lock");
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("joined"));
+    }
+    outcomes
+}
+
+/// Turns that queue behind the writer share one transaction: their common pages (the
+/// session's row, the last leaves of the tables and indexes) go into the log once, not
+/// once per turn (decision 144).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_turns_are_committed_together() {
+    let (store, db) = support::store().await;
+    let s = TutoringStores::from_store(store);
+    let at = now();
+    let session = active_session(&s, at).await;
+    log_frames(db.file(), true).await;
+    s.interactions
+        .record(record(&session, at, Vec::new()), None)
+        .await
+        .expect("recorded alone");
+    let one = log_frames(db.file(), false).await;
+    log_frames(db.file(), true).await;
+
+    let turns = (1..=32)
+        .map(|i| record(&session, plus_secs(at, i), Vec::new()))
+        .collect();
+    let outcomes = queued_behind_a_lock(db.file(), &s, turns).await;
+    let mut seqs: Vec<u32> = outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("recorded").interaction.seq)
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (2..=33).collect::<Vec<_>>());
+    let together = log_frames(db.file(), false).await;
+    assert!(
+        together * 4 < 32 * one,
+        "32 queued turns wrote {together} log frames, one alone {one}"
+    );
+}
+
+/// A turn that fails in a group fails alone: the others are stored whole, the failed one
+/// not at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_turn_in_a_group_does_not_fail_the_others() {
+    let (store, db) = support::store().await;
+    let s = TutoringStores::from_store(store);
+    let at = now();
+    let session = active_session(&s, at).await;
+    let first = s
+        .interactions
+        .record(record(&session, at, Vec::new()), None)
+        .await
+        .expect("recorded alone");
+
+    let mut turns: Vec<InteractionRecord> = (1..=16)
+        .map(|i| record(&session, plus_secs(at, i), Vec::new()))
+        .collect();
+    // The same id as a stored interaction: its insert fails after its seq was taken.
+    turns[7].interaction.id = first.interaction.id;
+    let failing_traces: Vec<_> = turns[7].traces.iter().map(|t| t.id).collect();
+    let outcomes = queued_behind_a_lock(db.file(), &s, turns).await;
+    assert!(outcomes[7].is_err(), "{:?}", outcomes[7]);
+    let mut seqs: Vec<u32> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 7)
+        .map(|(_, outcome)| outcome.as_ref().expect("recorded").interaction.seq)
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (2..=16).collect::<Vec<_>>(),
+        "no seq is lost or reused"
+    );
+
+    let stored = s
+        .interactions
+        .list(session.id, Page::new(Some(100), None).expect("page"))
+        .await
+        .expect("read");
+    assert_eq!(stored.items.len(), 16);
+    let traces = s.interactions.all_traces(session.id).await.expect("traces");
+    assert_eq!(traces.len(), 32, "two per stored turn");
+    assert!(traces.iter().all(|t| !failing_traces.contains(&t.id)));
 }

@@ -99,9 +99,10 @@ async fn in_transaction<D: Dialect>(
     })
 }
 
-/// The transaction in one call (engines that run a batch of statements in order): `BEGIN`,
-/// the statements, `COMMIT`. A one-writer engine then holds its writer for one hand-off to
-/// the engine instead of six.
+/// The transaction in one call (engines that run a batch of statements in order): the
+/// statements as one write batch, which the store wraps in a transaction (alone or with
+/// the turns queued beside it). A one-writer engine then holds its writer for one hand-off
+/// to the engine instead of six.
 ///
 /// The seq is taken first; the interaction is inserted only if it was (`changes()` still
 /// counts the `UPDATE` while the next statement runs), the traces and risks only if the
@@ -112,8 +113,7 @@ async fn in_one_call<D: Dialect>(
     max_interactions: Option<u32>,
 ) -> PortResult<InteractionRecord> {
     let session_id = record.interaction.session_id;
-    let mut q = SqlBuilder::<D>::new(D::BEGIN_WRITE.unwrap_or("BEGIN"));
-    q.push("; ");
+    let mut q = SqlBuilder::<D>::new("");
     push_take_seq(&mut q, &record, max_interactions);
     q.push("; ")
         .push(INTERACTION_INSERT)
@@ -139,7 +139,6 @@ async fn in_one_call<D: Dialect>(
         push_if_inserted(&mut q, record.interaction.id);
         q.push(RISK_CONFLICT).push(" RETURNING id");
     }
-    q.push("; COMMIT");
     // The seq's row, then one row per risk inserted; none when no seq was taken.
     let rows = store.write_batch(q.build()).await?;
     let Some((seq_row, risk_rows)) = rows.split_first() else {
