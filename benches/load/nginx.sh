@@ -2,9 +2,10 @@
 # 13), for benches/load.sh (sourced by it). Both instances share a fresh PostgreSQL database and
 # Redis (prefix of their own); nginx runs the shipped deploy/nginx/ainative.conf.template as an
 # unprivileged process (as crates/server/tests/behind_nginx.rs does). Direct and proxied runs
-# alternate: /auth/me at 1 connection (the hop's latency without queueing) and at
-# BENCH_CONNECTIONS, then uncached turns at BENCH_TURN_CONNECTIONS. CPU per request counts
-# every process that served it (through the proxy: both instances and nginx).
+# alternate: /auth/me and uncached turns at 1 connection (the hop's latency without queueing:
+# the ≤ 1 ms target) and at BENCH_CONNECTIONS and BENCH_TURN_CONNECTIONS (throughput, p99 and
+# CPU per request when the machine is saturated; decision 145). CPU per request counts every
+# process that served it (through the proxy: both instances and nginx).
 
 # start_nginx DIR PORT UPSTREAM1 UPSTREAM2: nginx in the foreground (its master is NGINX_PID).
 start_nginx() {
@@ -93,6 +94,11 @@ run_nginx() {
   local auth=(-H "Authorization: Bearer $STUDENT")
   nginx_pair auth_me_c1 5 1 /api/v1/auth/me "${auth[@]}"
   nginx_pair auth_me "$DURATION" "$CONNS" /api/v1/auth/me "${auth[@]}"
+  # A turn at one connection: the hop's latency without queueing (the target's measure).
+  TURN_CONNS=1 DURATION=5 scenario_turns nginx/direct_turns_c1 "$A_PID" "$A_BASE" "$STUDENT" \
+    "$dir/sessions.txt" "$a_metrics"
+  TURN_CONNS=1 DURATION=5 scenario_turns nginx/proxy_turns_c1 "$A_PID $B_PID $(nginx_pids)" \
+    "$PROXY" "$STUDENT" "$dir/sessions.txt" "$a_metrics" "$b_metrics"
   scenario_turns nginx/direct_turns "$A_PID" "$A_BASE" "$STUDENT" "$dir/sessions.txt" "$a_metrics"
   PART_PIDS=$(nginx_pids) scenario_turns nginx/proxy_turns "$A_PID $B_PID $(nginx_pids)" "$PROXY" \
     "$STUDENT" "$dir/sessions.txt" "$a_metrics" "$b_metrics"
