@@ -76,14 +76,7 @@ async fn a_write_waiting_for_the_lock_is_unavailable_at_the_deadline() {
     let (store, dir) = support::store().await;
     // Another connection holds the write lock; the busy timeout (5 s) is longer than the
     // call's deadline, which ends the wait.
-    let file = dir.file();
-    let mut writer = SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .expect("second connection");
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut writer)
-        .await
-        .expect("take the write lock");
+    let writer = take_write_lock(dir.file()).await;
     let store = store.with_deadline(Duration::from_millis(300));
     let blocked = tokio::time::timeout(
         Duration::from_secs(4),
@@ -95,14 +88,35 @@ async fn a_write_waiting_for_the_lock_is_unavailable_at_the_deadline() {
         matches!(blocked, Err(PortError::Unavailable(_))),
         "{blocked:?}"
     );
-    sqlx::query("ROLLBACK")
-        .execute(&mut writer)
-        .await
-        .expect("release the lock");
+    release_write_lock(writer).await;
     store
         .create(new_user("unblocked", now()), None)
         .await
         .expect("create once the lock is free");
+}
+
+/// A connection of its own to the database `file`, beside the store's.
+async fn second_connection(file: &std::path::Path) -> SqliteConnection {
+    SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .expect("second connection")
+}
+
+/// A second connection holding the write lock of `file` until [`release_write_lock`].
+async fn take_write_lock(file: &std::path::Path) -> SqliteConnection {
+    let mut conn = second_connection(file).await;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut conn)
+        .await
+        .expect("take the write lock");
+    conn
+}
+
+async fn release_write_lock(mut conn: SqliteConnection) {
+    sqlx::query("ROLLBACK")
+        .execute(&mut conn)
+        .await
+        .expect("release the lock");
 }
 
 /// The versions of the shipped SQLite migrations, in order.
@@ -215,9 +229,7 @@ async fn closing_the_store_leaves_no_log_behind() {
 /// The log frames (pages) written since the last full checkpoint, after truncating the log
 /// when `reset`.
 async fn log_frames(file: &std::path::Path, reset: bool) -> i64 {
-    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .expect("inspecting connection");
+    let mut conn = second_connection(file).await;
     let mode = if reset { "TRUNCATE" } else { "PASSIVE" };
     let (busy, frames, _): (i64, i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "PRAGMA wal_checkpoint({mode})"
@@ -237,13 +249,7 @@ async fn queued_behind_a_lock(
     s: &TutoringStores,
     turns: Vec<InteractionRecord>,
 ) -> Vec<Result<InteractionRecord, PortError>> {
-    let mut blocker = SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .expect("second connection");
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut blocker)
-        .await
-        .expect("take the write lock");
+    let blocker = take_write_lock(file).await;
     let tasks: Vec<_> = turns
         .into_iter()
         .map(|turn| {
@@ -252,10 +258,7 @@ async fn queued_behind_a_lock(
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    sqlx::query("ROLLBACK")
-        .execute(&mut blocker)
-        .await
-        .expect("release the lock");
+    release_write_lock(blocker).await;
     let mut outcomes = Vec::new();
     for task in tasks {
         outcomes.push(task.await.expect("joined"));
